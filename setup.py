@@ -1,0 +1,18 @@
+"""Install the ``slowfast`` package: ``pip install -e .``."""
+from setuptools import find_packages, setup
+
+
+def _requirements():
+    with open("requirements.txt") as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
+setup(
+    name="slowfast",
+    version="0.1.0",
+    description="SlowFast networks for Kinetics classification and AVA action detection",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(exclude=("tests", "tools", "configs")),
+    install_requires=_requirements(),
+)

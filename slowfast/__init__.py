@@ -1,0 +1,1 @@
+"""SlowFast video recognition: Kinetics classification and AVA action detection."""
