@@ -1,0 +1,331 @@
+"""Every configuration key, its default and what it means.
+
+This file is the public API of the configuration: a YAML file may only set keys declared here
+(`slowfast.config.loader` rejects anything else, with a "did you mean" hint). Group and key names
+follow PySlowFast so that its YAML files keep working. Each key has a one-line comment.
+
+Learning rates follow the linear scaling rule (Goyal et al.): SOLVER.BASE_LR is the rate for the
+total batch TRAIN.BATCH_SIZE given in the YAML; when you change the total batch by a factor k,
+multiply SOLVER.BASE_LR (and SOLVER.WARMUP_START_LR) by k. The report uses 0.8 for a total batch of
+1024 clips on Kinetics-600 (i.e. 0.1 per 128 clips).
+"""
+from fvcore.common.config import CfgNode
+
+_C = CfgNode()
+
+# ---------------------------------------------------------------------------------------------
+# Batch norm
+# ---------------------------------------------------------------------------------------------
+_C.BN = CfgNode()
+# Recompute BN statistics with precise BN (fvcore) before each validation and at the end of training.
+_C.BN.USE_PRECISE_STATS = False
+# Number of training batches used to compute precise BN statistics.
+_C.BN.NUM_BATCHES_PRECISE = 200
+# Weight decay applied to BN scale and shift parameters (0.0 = no decay on BN, the usual choice).
+_C.BN.WEIGHT_DECAY = 0.0
+# Normalization: "batchnorm", "sub_batchnorm" (statistics over BN.NUM_SPLITS sub-batches) or "sync_batchnorm".
+_C.BN.NORM_TYPE = "batchnorm"
+# For sub_batchnorm: number of sub-batches each process batch is split into (e.g. 8 clips per split).
+_C.BN.NUM_SPLITS = 1
+# For sync_batchnorm: number of processes whose statistics are synchronised (0 = the whole world).
+_C.BN.NUM_SYNC_DEVICES = 1
+# BN momentum for running statistics (PyTorch convention: weight of the new batch).
+_C.BN.MOMENTUM = 0.1
+# BN epsilon.
+_C.BN.EPSILON = 1e-5
+# Freeze all BN layers (eval-mode statistics, no affine updates); used for fine-tuning and tests.
+_C.BN.FREEZE = False
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+_C.TRAIN = CfgNode()
+# Run the training loop.
+_C.TRAIN.ENABLE = True
+# Dataset name in the dataset registry ("kinetics", "ava", ...).
+_C.TRAIN.DATASET = "kinetics"
+# Total mini-batch size over all processes and machines (clips for Kinetics, key frames for AVA).
+_C.TRAIN.BATCH_SIZE = 64
+# Validate every this many epochs (0 = never).
+_C.TRAIN.EVAL_PERIOD = 10
+# Save a checkpoint every this many epochs.
+_C.TRAIN.CHECKPOINT_PERIOD = 10
+# Resume from the latest checkpoint in OUTPUT_DIR/checkpoints if one exists.
+_C.TRAIN.AUTO_RESUME = True
+# Checkpoint to initialise from (e.g. a Kinetics model for AVA fine-tuning); "" = none.
+_C.TRAIN.CHECKPOINT_FILE_PATH = ""
+# Format of TRAIN.CHECKPOINT_FILE_PATH: "pytorch" (.pyth) or "caffe2" (.pkl).
+_C.TRAIN.CHECKPOINT_TYPE = "pytorch"
+# Inflate 2D ImageNet ResNet weights to 3D kernels when loading TRAIN.CHECKPOINT_FILE_PATH.
+_C.TRAIN.CHECKPOINT_INFLATE = False
+# Start from epoch 0 after loading TRAIN.CHECKPOINT_FILE_PATH (ignore its epoch and optimizer state).
+_C.TRAIN.CHECKPOINT_EPOCH_RESET = False
+# Allow loading a checkpoint whose keys do not fully match the model (fine-tuning drops the head).
+_C.TRAIN.CHECKPOINT_PARTIAL_LOAD = False
+# Mixed precision (autocast + GradScaler) on CUDA.
+_C.TRAIN.MIXED_PRECISION = False
+
+# ---------------------------------------------------------------------------------------------
+# Testing
+# ---------------------------------------------------------------------------------------------
+_C.TEST = CfgNode()
+# Run the test loop (after training, or alone with TRAIN.ENABLE False).
+_C.TEST.ENABLE = True
+# Dataset name in the dataset registry.
+_C.TEST.DATASET = "kinetics"
+# Total test mini-batch size over all processes.
+_C.TEST.BATCH_SIZE = 8
+# Checkpoint to test; "" = the latest checkpoint in OUTPUT_DIR, or the weights just trained.
+_C.TEST.CHECKPOINT_FILE_PATH = ""
+# Format of TEST.CHECKPOINT_FILE_PATH: "pytorch" or "caffe2".
+_C.TEST.CHECKPOINT_TYPE = "pytorch"
+# Number of uniformly spaced temporal clips per video (the report uses 10).
+_C.TEST.NUM_ENSEMBLE_VIEWS = 10
+# Number of spatial crops per clip (3 crops covering the long side, or 1 centre crop).
+_C.TEST.NUM_SPATIAL_CROPS = 3
+# File name (inside OUTPUT_DIR) for saved per-video scores / predictions; "" = the default name.
+_C.TEST.SAVE_RESULTS_PATH = ""
+
+# ---------------------------------------------------------------------------------------------
+# ResNet backbone
+# ---------------------------------------------------------------------------------------------
+_C.RESNET = CfgNode()
+# Residual transformation: "bottleneck_transform" (1x1, 3x3, 1x1) or "basic_transform" (3x3, 3x3).
+_C.RESNET.TRANS_FUNC = "bottleneck_transform"
+# Number of groups in the 3x3 convolution (1 = ResNet, >1 = ResNeXt).
+_C.RESNET.NUM_GROUPS = 1
+# Width of each group (64 -> res2 bottleneck width 64).
+_C.RESNET.WIDTH_PER_GROUP = 64
+# Use in-place ReLU.
+_C.RESNET.INPLACE_RELU = True
+# Put the spatial stride on the first 1x1 conv (True) instead of the 3x3 conv (False, PySlowFast default).
+_C.RESNET.STRIDE_1X1 = False
+# Zero-initialise the last BN of each residual block (and of each non-local block).
+_C.RESNET.ZERO_INIT_FINAL_BN = False
+# Network depth: 18, 50 or 101 (stage depths 2-2-2-2, 3-4-6-3, 3-4-23-3); 0 = use RESNET.STAGE_DEPTHS.
+_C.RESNET.DEPTH = 50
+# Explicit number of blocks in res2..res5 when RESNET.DEPTH is 0 (tiny test models).
+_C.RESNET.STAGE_DEPTHS = [3, 4, 6, 3]
+# Per stage (res2..res5) and pathway: how many leading blocks use the stage's temporal kernel (rest use 1).
+_C.RESNET.NUM_BLOCK_TEMP_KERNEL = [[3, 3], [4, 4], [6, 6], [3, 3]]
+# Spatial stride of res2..res5 per pathway.
+_C.RESNET.SPATIAL_STRIDES = [[1, 1], [2, 2], [2, 2], [2, 2]]
+# Spatial dilation of res2..res5 per pathway (res5 dilation 2 with stride 1 for AVA detection).
+_C.RESNET.SPATIAL_DILATIONS = [[1, 1], [1, 1], [1, 1], [1, 1]]
+
+# ---------------------------------------------------------------------------------------------
+# Non-local blocks
+# ---------------------------------------------------------------------------------------------
+_C.NONLOCAL = CfgNode()
+# Per stage (res2..res5) and pathway: indices of the blocks followed by a non-local block.
+_C.NONLOCAL.LOCATION = [[[], []], [[], []], [[], []], [[], []]]
+# Per stage and pathway: number of groups the batch is split into along time for non-local (1 = none).
+_C.NONLOCAL.GROUP = [[1, 1], [1, 1], [1, 1], [1, 1]]
+# Affinity normalisation: "dot_product" (divide by N) or "softmax" (embedded Gaussian).
+_C.NONLOCAL.INSTANTIATION = "dot_product"
+# Per stage and pathway: max-pool kernel [T, H, W] applied to keys and values ([1, 1, 1] = none).
+_C.NONLOCAL.POOL = [[[1, 2, 2], [1, 2, 2]]] * 4
+
+# ---------------------------------------------------------------------------------------------
+# Model
+# ---------------------------------------------------------------------------------------------
+_C.MODEL = CfgNode()
+# Temporal-kernel layout of the backbone: "slowfast", "slow", "fast", "c2d", "i3d".
+_C.MODEL.ARCH = "slowfast"
+# Model class in the model registry: "SlowFast" (two pathways) or "ResNet" (one pathway).
+_C.MODEL.MODEL_NAME = "SlowFast"
+# Number of output classes (400/600/700 for Kinetics, 80 for AVA).
+_C.MODEL.NUM_CLASSES = 400
+# Loss: "cross_entropy" (classification) or "bce" (multi-label detection).
+_C.MODEL.LOSS_FUNC = "cross_entropy"
+# Dropout rate before the classifier.
+_C.MODEL.DROPOUT_RATE = 0.5
+# Activation applied to the head output at test time: "softmax", "sigmoid" or "none".
+_C.MODEL.HEAD_ACT = "softmax"
+# Std of the normal init of the classifier weights.
+_C.MODEL.FC_INIT_STD = 0.01
+# Channels of the first convolution's output (the stem width), as in ResNet.
+_C.MODEL.STEM_DIM = 64
+
+# ---------------------------------------------------------------------------------------------
+# SlowFast
+# ---------------------------------------------------------------------------------------------
+_C.SLOWFAST = CfgNode()
+# Inverse channel ratio 1/beta: the Fast pathway has 1/BETA_INV of the Slow pathway's channels.
+_C.SLOWFAST.BETA_INV = 8
+# Frame-rate ratio alpha: the Fast pathway sees ALPHA times the frames of the Slow pathway.
+_C.SLOWFAST.ALPHA = 8
+# Output channels of a lateral connection relative to the Fast channels (2 -> 2*beta*C).
+_C.SLOWFAST.FUSION_CONV_CHANNEL_RATIO = 2
+# Temporal kernel size of the time-strided lateral convolution.
+_C.SLOWFAST.FUSION_KERNEL_SZ = 5
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+_C.DATA = CfgNode()
+# Folder with {train,val,test}.csv (Kinetics) or the dataset root (AVA).
+_C.DATA.PATH_TO_DATA_DIR = ""
+# Prefix joined to every video path in the CSVs ("" = paths as written).
+_C.DATA.PATH_PREFIX = ""
+# Separator between path and label in the Kinetics CSVs.
+_C.DATA.PATH_LABEL_SEPARATOR = " "
+# Frames fed to the network's widest pathway (alpha*T for SlowFast; the Slow pathway gets NUM_FRAMES/alpha).
+_C.DATA.NUM_FRAMES = 32
+# Stride between the frames of the widest pathway in raw frames at DATA.TARGET_FPS (tau/alpha for SlowFast).
+_C.DATA.SAMPLING_RATE = 2
+# Frame rate the sampling is defined at (videos of other rates are resampled in time).
+_C.DATA.TARGET_FPS = 30
+# Per-channel mean (RGB, on [0, 1] pixel values).
+_C.DATA.MEAN = [0.45, 0.45, 0.45]
+# Per-channel std (RGB, on [0, 1] pixel values).
+_C.DATA.STD = [0.225, 0.225, 0.225]
+# Input channels per pathway.
+_C.DATA.INPUT_CHANNEL_NUM = [3, 3]
+# Training short-side scale jitter [min, max] ([256, 340]; [256, 360] when T*tau > 64).
+_C.DATA.TRAIN_JITTER_SCALES = [256, 320]
+# Training crop size.
+_C.DATA.TRAIN_CROP_SIZE = 224
+# Test short side and crop size.
+_C.DATA.TEST_CROP_SIZE = 256
+# Random horizontal flip at training time.
+_C.DATA.RANDOM_FLIP = True
+# Video decoding backend (only "pyav").
+_C.DATA.DECODING_BACKEND = "pyav"
+# Feed frames as BGR instead of RGB (some Caffe2 checkpoints expect BGR).
+_C.DATA.REVERSE_INPUT_CHANNEL = False
+# How the test views of one video are combined: "sum" (average) or "max".
+_C.DATA.ENSEMBLE_METHOD = "sum"
+# Multi-label classification (targets are label sets).
+_C.DATA.MULTI_LABEL = False
+# Generate the built-in synthetic dataset into DATA.PATH_TO_DATA_DIR when it holds none.
+_C.DATA.GENERATE_SYNTHETIC = False
+# Max times a broken video is replaced by another random sample before giving up.
+_C.DATA.MAX_DECODE_RETRIES = 10
+
+# ---------------------------------------------------------------------------------------------
+# Detection (AVA)
+# ---------------------------------------------------------------------------------------------
+_C.DETECTION = CfgNode()
+# Build the detection variant (RoI head on res5, box inputs).
+_C.DETECTION.ENABLE = False
+# RoIAlign "aligned" flag (half-pixel offset, torchvision).
+_C.DETECTION.ALIGNED = True
+# Total spatial stride of the res5 feature map (16 with res5 stride 1, 32 otherwise).
+_C.DETECTION.SPATIAL_SCALE_FACTOR = 16
+# RoIAlign output resolution (H, W).
+_C.DETECTION.ROI_XFORM_RESOLUTION = 7
+# Add the non-local context branch (global clip feature attends to region features) to the RoI head.
+_C.DETECTION.CONTEXT_BRANCH = False
+
+_C.AVA = CfgNode()
+# Folder with one JPEG folder per video.
+_C.AVA.FRAME_DIR = ""
+# Folder with frame_lists/{train,val}.csv.
+_C.AVA.FRAME_LIST_DIR = ""
+# Folder with annotations, proposals, label map and exclusions.
+_C.AVA.ANNOTATION_DIR = ""
+# Frame list files used for training.
+_C.AVA.TRAIN_LISTS = ["train.csv"]
+# Frame list files used for testing.
+_C.AVA.TEST_LISTS = ["val.csv"]
+# Ground-truth box files used for training.
+_C.AVA.TRAIN_GT_BOX_LISTS = ["ava_train_v2.2.csv"]
+# Proposal box files added to the training samples (those with IoU > AVA.TRAIN_PROPOSAL_IOU to a GT box).
+_C.AVA.TRAIN_PREDICT_BOX_LISTS = []
+# Proposal box files used at test time.
+_C.AVA.TEST_PREDICT_BOX_LISTS = ["ava_val_predicted_boxes.csv"]
+# Keep test proposals whose detector score is above this threshold.
+_C.AVA.DETECTION_SCORE_THRESH = 0.8
+# Keep training proposals whose IoU with some ground-truth box exceeds this (0.9; 0.75 in one variant).
+_C.AVA.TRAIN_PROPOSAL_IOU = 0.9
+# Frames are stored as BGR.
+_C.AVA.BGR = False
+# Label map of the evaluated classes.
+_C.AVA.LABEL_MAP_FILE = "ava_action_list_v2.2_for_activitynet_2019.pbtxt"
+# Excluded (video, timestamp) keys.
+_C.AVA.EXCLUSION_FILE = "ava_val_excluded_timestamps_v2.2.csv"
+# Ground truth for evaluation.
+_C.AVA.GROUNDTRUTH_FILE = "ava_val_v2.2.csv"
+# Evaluator rules: "2018", "2019" (the report's challenge) or "2020".
+_C.AVA.EVAL_VERSION = "2019"
+# Test-time short-side scales ("++" uses several); [] = DATA.TEST_CROP_SIZE only.
+_C.AVA.TEST_SCALES = []
+# Add horizontally flipped test views ("++").
+_C.AVA.TEST_FLIP = False
+
+# ---------------------------------------------------------------------------------------------
+# Optimizer and schedule
+# ---------------------------------------------------------------------------------------------
+_C.SOLVER = CfgNode()
+# Base learning rate for the total batch TRAIN.BATCH_SIZE (scale linearly with the batch).
+_C.SOLVER.BASE_LR = 0.1
+# Schedule: "cosine" (half-period cosine) or "steps_with_relative_lrs".
+_C.SOLVER.LR_POLICY = "cosine"
+# Final lr of the cosine schedule.
+_C.SOLVER.COSINE_END_LR = 0.0
+# Epochs at which a new step starts (first entry 0), for steps_with_relative_lrs.
+_C.SOLVER.STEPS = []
+# Relative lr of each step (multiplied by SOLVER.BASE_LR), for steps_with_relative_lrs.
+_C.SOLVER.LRS = []
+# Number of training epochs.
+_C.SOLVER.MAX_EPOCH = 300
+# SGD momentum.
+_C.SOLVER.MOMENTUM = 0.9
+# SGD dampening.
+_C.SOLVER.DAMPENING = 0.0
+# Nesterov momentum.
+_C.SOLVER.NESTEROV = True
+# L2 weight decay (1e-4 Kinetics, 1e-7 AVA).
+_C.SOLVER.WEIGHT_DECAY = 1e-4
+# Linear warm-up length in epochs (fractional allowed).
+_C.SOLVER.WARMUP_EPOCHS = 0.0
+# Learning rate at the start of warm-up.
+_C.SOLVER.WARMUP_START_LR = 0.01
+# Optimizer: "sgd" or "adamw".
+_C.SOLVER.OPTIMIZING_METHOD = "sgd"
+
+# ---------------------------------------------------------------------------------------------
+# Data loader
+# ---------------------------------------------------------------------------------------------
+_C.DATA_LOADER = CfgNode()
+# Worker processes per data loader.
+_C.DATA_LOADER.NUM_WORKERS = 4
+# Pin host memory for faster GPU transfer.
+_C.DATA_LOADER.PIN_MEMORY = True
+
+# ---------------------------------------------------------------------------------------------
+# TensorBoard
+# ---------------------------------------------------------------------------------------------
+_C.TENSORBOARD = CfgNode()
+# Write TensorBoard scalars.
+_C.TENSORBOARD.ENABLE = False
+# TensorBoard folder ("" = OUTPUT_DIR/runs).
+_C.TENSORBOARD.LOG_DIR = ""
+
+# ---------------------------------------------------------------------------------------------
+# Run
+# ---------------------------------------------------------------------------------------------
+# GPUs per machine (one process each); 0 = run on CPU.
+_C.NUM_GPUS = 1
+# CPU processes per machine when NUM_GPUS is 0 (gloo backend).
+_C.NUM_PROCESSES = 1
+# Number of machines.
+_C.NUM_SHARDS = 1
+# Index of this machine.
+_C.SHARD_ID = 0
+# torch.distributed backend ("nccl" on GPU; "gloo" is used on CPU whatever this says).
+_C.DIST_BACKEND = "nccl"
+# Output folder for checkpoints, logs, predictions and results.
+_C.OUTPUT_DIR = "./output"
+# Random seed.
+_C.RNG_SEED = 1
+# Log every this many iterations.
+_C.LOG_PERIOD = 10
+# Log the model summary (FLOPs, parameters) at start-up.
+_C.LOG_MODEL_INFO = True
+
+
+def get_cfg() -> CfgNode:
+    """Return a fresh copy of the defaults."""
+    return _C.clone()

@@ -1,0 +1,123 @@
+"""Model registry and `build_model(cfg)`: the one place where the model config is read."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from fvcore.common.registry import Registry
+
+from slowfast.config.loader import stage_depths
+from slowfast.models.init import init_weights
+from slowfast.models.norm import get_norm
+from slowfast.models.video_net import DetectionSpec, VideoNet, VideoNetSpec
+
+MODEL_REGISTRY = Registry("MODEL")
+MODEL_REGISTRY.__doc__ = "Video models by MODEL.MODEL_NAME; each entry maps a config to an nn.Module."
+
+# Temporal kernel sizes per architecture: [conv1, res2, res3, res4, res5] x pathway (Table 1 for
+# "slowfast": Slow 1-1-1-3-3, Fast 5-3-3-3-3). A stage entry is cycled over its blocks; only the first
+# RESNET.NUM_BLOCK_TEMP_KERNEL blocks of a stage use it, the others use 1.
+TEMPORAL_KERNEL_BASIS = {
+    "slowfast": [[[1], [5]], [[1], [3]], [[1], [3]], [[3], [3]], [[3], [3]]],
+    "slow": [[[1]], [[1]], [[1]], [[3]], [[3]]],
+    "fast": [[[5]], [[3]], [[3]], [[3]], [[3]]],
+    "c2d": [[[1]], [[1]], [[1]], [[1]], [[1]]],
+    "i3d": [[[5]], [[3]], [[3, 1]], [[3, 1]], [[1, 3]]],
+}
+
+
+def block_temporal_kernels(basis: list[int], num_blocks: int, num_temp_blocks: int) -> list[int]:
+    """Per-block temporal kernels of a stage: the basis cycled over the first `num_temp_blocks`, then 1s."""
+    cycled = (basis * num_blocks)[:num_blocks]
+    return cycled[:num_temp_blocks] + [1] * (num_blocks - num_temp_blocks)
+
+
+def temporal_kernels_from_cfg(cfg) -> list:
+    basis = TEMPORAL_KERNEL_BASIS[cfg.MODEL.ARCH]
+    npath = len(basis[0])
+    depths = stage_depths(cfg)
+    kernels = [[basis[0][p][0] for p in range(npath)]]
+    for s in range(4):
+        kernels.append([
+            block_temporal_kernels(basis[s + 1][p], depths[s], cfg.RESNET.NUM_BLOCK_TEMP_KERNEL[s][p])
+            for p in range(npath)
+        ])
+    return kernels
+
+
+def spec_from_cfg(cfg) -> VideoNetSpec:
+    """Translate the config into the explicit arguments of VideoNet."""
+    two = cfg.MODEL.MODEL_NAME == "SlowFast"
+    npath = 2 if two else 1
+    detection = None
+    if cfg.DETECTION.ENABLE:
+        detection = DetectionSpec(
+            resolution=cfg.DETECTION.ROI_XFORM_RESOLUTION,
+            scale_factor=cfg.DETECTION.SPATIAL_SCALE_FACTOR,
+            aligned=cfg.DETECTION.ALIGNED,
+            context_branch=cfg.DETECTION.CONTEXT_BRANCH,
+        )
+    per_stage = lambda v: [list(x)[:npath] for x in v]  # noqa: E731
+    return VideoNetSpec(
+        num_classes=cfg.MODEL.NUM_CLASSES,
+        stage_depths=stage_depths(cfg),
+        temporal_kernels=temporal_kernels_from_cfg(cfg),
+        input_channels=list(cfg.DATA.INPUT_CHANNEL_NUM)[:npath],
+        width_per_group=cfg.RESNET.WIDTH_PER_GROUP,
+        num_groups=cfg.RESNET.NUM_GROUPS,
+        stem_dim=cfg.MODEL.STEM_DIM,
+        beta_inv=cfg.SLOWFAST.BETA_INV,
+        alpha=cfg.SLOWFAST.ALPHA,
+        fusion_conv_channel_ratio=cfg.SLOWFAST.FUSION_CONV_CHANNEL_RATIO,
+        fusion_kernel=cfg.SLOWFAST.FUSION_KERNEL_SZ,
+        spatial_strides=per_stage(cfg.RESNET.SPATIAL_STRIDES),
+        spatial_dilations=per_stage(cfg.RESNET.SPATIAL_DILATIONS),
+        nonlocal_locations=per_stage(cfg.NONLOCAL.LOCATION),
+        nonlocal_pool=per_stage(cfg.NONLOCAL.POOL),
+        nonlocal_group=per_stage(cfg.NONLOCAL.GROUP),
+        nonlocal_instantiation=cfg.NONLOCAL.INSTANTIATION,
+        trans_func=cfg.RESNET.TRANS_FUNC,
+        stride_1x1=cfg.RESNET.STRIDE_1X1,
+        inplace_relu=cfg.RESNET.INPLACE_RELU,
+        dropout_rate=cfg.MODEL.DROPOUT_RATE,
+        head_act=cfg.MODEL.HEAD_ACT,
+        num_pathways=npath,
+        detection=detection,
+        bn_eps=cfg.BN.EPSILON,
+        bn_momentum=cfg.BN.MOMENTUM,
+    )
+
+
+def _video_net(cfg) -> nn.Module:
+    model = VideoNet(spec_from_cfg(cfg), norm_module=get_norm(cfg.BN.NORM_TYPE, cfg.BN.NUM_SPLITS))
+    init_weights(model, cfg.MODEL.FC_INIT_STD, cfg.RESNET.ZERO_INIT_FINAL_BN)
+    return model
+
+
+@MODEL_REGISTRY.register()
+def SlowFast(cfg) -> nn.Module:  # noqa: N802 (registry name = MODEL.MODEL_NAME)
+    """Two pathways (Slow + Fast) with lateral connections."""
+    return _video_net(cfg)
+
+
+@MODEL_REGISTRY.register()
+def ResNet(cfg) -> nn.Module:  # noqa: N802
+    """One pathway: Slow-only, Fast-only (e.g. Fast beta=1 32x2), C2D or I3D by MODEL.ARCH."""
+    return _video_net(cfg)
+
+
+def build_model(cfg, device: torch.device | str | None = None) -> nn.Module:
+    """Build MODEL.MODEL_NAME from the registry and move it to `device` (default: the current GPU when
+    NUM_GPUS > 0, else CPU). Pass device="meta" to build without allocating weights."""
+    name = cfg.MODEL.MODEL_NAME
+    try:
+        builder = MODEL_REGISTRY.get(name)
+    except KeyError as e:
+        raise KeyError(f"MODEL.MODEL_NAME {name!r} is not registered; known: {sorted(MODEL_REGISTRY._obj_map)}") from e
+    if device == "meta":
+        with torch.device("meta"):
+            return builder(cfg)
+    model = builder(cfg)
+    if device is None:
+        device = torch.device("cuda", torch.cuda.current_device()) if cfg.NUM_GPUS > 0 and torch.cuda.is_available() \
+            else torch.device("cpu")
+    return model.to(device)

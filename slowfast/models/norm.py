@@ -1,0 +1,70 @@
+"""Normalization layers: plain BN, sub-batch BN (statistics over fixed-size sub-batches), sync BN."""
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable
+
+import torch
+import torch.nn as nn
+
+NormFactory = Callable[..., nn.Module]
+
+
+class SubBatchNorm3d(nn.Module):
+    """BatchNorm3d whose training statistics are computed per sub-batch of `B / num_splits` clips.
+
+    The report computes BN statistics within each 8 clips whatever the per-device batch; with a
+    per-process batch of 8 * k, use num_splits = k. Training uses `split_bn` on the input reshaped to
+    `(B / k) x (C * k) x T x H x W`; `aggregate_stats()` folds the split statistics into `bn`, which
+    is used at test time. Key names (`bn`, `split_bn`) follow PySlowFast.
+    """
+
+    def __init__(self, num_features: int, num_splits: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__()
+        self.num_splits = num_splits
+        self.num_features = num_features
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.bn = nn.BatchNorm3d(num_features, eps=eps, momentum=momentum, affine=False)
+        self.split_bn = nn.BatchNorm3d(num_features * num_splits, eps=eps, momentum=momentum, affine=False)
+
+    def aggregate_stats(self) -> None:
+        """Copy the mean/variance of the sub-batch statistics into `bn` (for evaluation)."""
+        k, c = self.num_splits, self.num_features
+        mean = self.split_bn.running_mean.view(k, c)
+        var = self.split_bn.running_var.view(k, c)
+        self.bn.running_mean.copy_(mean.mean(0))
+        self.bn.running_var.copy_(var.mean(0) + ((mean - mean.mean(0)) ** 2).mean(0))
+        self.bn.num_batches_tracked.copy_(self.split_bn.num_batches_tracked)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: B x C x T x H x W, B divisible by num_splits when training."""
+        if self.training:
+            b, c, t, h, w = x.shape
+            if b % self.num_splits:
+                raise ValueError(f"SubBatchNorm3d: batch {b} not divisible by num_splits {self.num_splits}")
+            x = self.split_bn(x.view(b // self.num_splits, c * self.num_splits, t, h, w)).view(b, c, t, h, w)
+        else:
+            x = self.bn(x)
+        return x * self.weight.view(1, -1, 1, 1, 1) + self.bias.view(1, -1, 1, 1, 1)
+
+
+def get_norm(norm_type: str = "batchnorm", num_splits: int = 1) -> NormFactory:
+    """Return a factory `f(num_features, eps, momentum) -> nn.Module` for the chosen normalization."""
+    if norm_type == "batchnorm":
+        return nn.BatchNorm3d
+    if norm_type == "sub_batchnorm":
+        return partial(SubBatchNorm3d, num_splits=num_splits)
+    if norm_type == "sync_batchnorm":
+        return nn.SyncBatchNorm
+    raise ValueError(f"unknown norm type {norm_type!r}")
+
+
+def aggregate_sub_bn_stats(model: nn.Module) -> int:
+    """Fold sub-batch statistics of every SubBatchNorm3d into its test-time BN; returns how many."""
+    n = 0
+    for m in model.modules():
+        if isinstance(m, SubBatchNorm3d):
+            m.aggregate_stats()
+            n += 1
+    return n

@@ -1,0 +1,157 @@
+"""Assemble pathways into a network: stem -> res2 -> res3 -> res4 -> res5 -> head, with Fast->Slow
+lateral connections after pool1, res2, res3 and res4 when there are two pathways.
+
+`VideoNet` covers the SlowFast model (two pathways) and single-pathway ResNets (Slow-only, Fast-only,
+C2D, I3D). Every argument is explicit; `slowfast.models.build` translates a config into them.
+Submodule names (`s1`, `s1_fuse`, `s2`, ..., `head`) follow PySlowFast so its checkpoints load.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from slowfast.models.fusion import FuseFastToSlow
+from slowfast.models.heads import ResNetBasicHead, ResNetRoIHead
+from slowfast.models.norm import NormFactory
+from slowfast.models.resnet import TRANSFORMS, ResStage
+from slowfast.models.stem import VideoStem
+
+
+@dataclass
+class DetectionSpec:
+    """RoI head settings (AVA): RoIAlign resolution, feature stride, aligned flag, context branch."""
+
+    resolution: int = 7
+    scale_factor: int = 16
+    aligned: bool = True
+    context_branch: bool = False
+
+
+@dataclass
+class VideoNetSpec:
+    """Everything that defines a VideoNet. Per-pathway lists are indexed [pathway]; per-stage lists
+    [stage] for res2..res5. `temporal_kernels[0]` holds conv1's kernel (an int) per pathway, and
+    `temporal_kernels[s + 1][p]` the list of per-block temporal kernels of stage s, pathway p."""
+
+    num_classes: int
+    stage_depths: Sequence[int]
+    temporal_kernels: Sequence[Sequence]
+    input_channels: Sequence[int] = (3, 3)
+    width_per_group: int = 64
+    num_groups: int = 1
+    stem_dim: int = 64
+    beta_inv: int = 8  # two pathways only: the Fast pathway has 1/beta_inv of the channels
+    alpha: int = 4  # two pathways only: frame-rate ratio (stride of the lateral convs)
+    fusion_conv_channel_ratio: int = 2
+    fusion_kernel: int = 5
+    spatial_strides: Sequence[Sequence[int]] = ((1, 1), (2, 2), (2, 2), (2, 2))
+    spatial_dilations: Sequence[Sequence[int]] = ((1, 1), (1, 1), (1, 1), (1, 1))
+    nonlocal_locations: Sequence[Sequence[Sequence[int]]] = (((), ()),) * 4
+    nonlocal_pool: Sequence[Sequence[Sequence[int]]] = (((1, 2, 2), (1, 2, 2)),) * 4
+    nonlocal_group: Sequence[Sequence[int]] = ((1, 1),) * 4
+    nonlocal_instantiation: str = "dot_product"
+    trans_func: str = "bottleneck_transform"
+    stride_1x1: bool = False
+    inplace_relu: bool = True
+    dropout_rate: float = 0.5
+    head_act: str = "softmax"
+    num_pathways: int = 2
+    pathway_width_ratio: Optional[Sequence[float]] = None  # default: [1, 1/beta_inv] or [1]
+    detection: Optional[DetectionSpec] = None
+    bn_eps: float = 1e-5
+    bn_momentum: float = 0.1
+
+
+class VideoNet(nn.Module):
+    """A one- or two-pathway 3D ResNet.
+
+    forward(xs) with xs = `[slow B x 3 x T x H x W, fast B x 3 x alpha*T x H x W]` (or `[clip]` for one
+    pathway) returns `B x num_classes`; the detection variant takes `forward(xs, boxes)` with boxes
+    `N x 5` (batch index, x1, y1, x2, y2 in input pixels) and returns `N x num_classes`.
+    """
+
+    def __init__(self, spec: VideoNetSpec, norm_module: NormFactory = nn.BatchNorm3d):
+        super().__init__()
+        self.spec = spec
+        npath = spec.num_pathways
+        ratios = list(spec.pathway_width_ratio or ([1.0, 1.0 / spec.beta_inv] if npath == 2 else [1.0]))
+        width = spec.num_groups * spec.width_per_group
+        bn = dict(norm_module=norm_module, eps=spec.bn_eps, momentum=spec.bn_momentum, inplace_relu=spec.inplace_relu)
+        fusing = npath == 2
+
+        def scaled(c: int) -> list[int]:
+            return [int(round(c * r)) for r in ratios]
+
+        stem_out = scaled(spec.stem_dim)
+        self.s1 = VideoStem(spec.input_channels[:npath], stem_out, list(spec.temporal_kernels[0][:npath]), **bn)
+        dim_in = stem_out
+        trans = TRANSFORMS[spec.trans_func]
+        out_mult = 4 if spec.trans_func == "bottleneck_transform" else 1
+        for s in range(4):
+            if fusing:
+                self.add_module(f"s{s + 1}_fuse", FuseFastToSlow(
+                    dim_in[1], spec.fusion_conv_channel_ratio, spec.fusion_kernel, spec.alpha, **bn))
+                dim_in = [dim_in[0] + dim_in[1] * spec.fusion_conv_channel_ratio, dim_in[1]]
+            inner = scaled(width * 2**s)
+            out = scaled(spec.width_per_group * out_mult * 2**s)
+            stage = ResStage(
+                dim_in=dim_in,
+                dim_out=out,
+                dim_inner=inner,
+                temporal_kernels=[spec.temporal_kernels[s + 1][p] for p in range(npath)],
+                stride=list(spec.spatial_strides[s])[:npath],
+                num_blocks=spec.stage_depths[s],
+                nonlocal_inds=[list(spec.nonlocal_locations[s][p]) for p in range(npath)],
+                nonlocal_pool=[list(spec.nonlocal_pool[s][p]) for p in range(npath)],
+                nonlocal_group=list(spec.nonlocal_group[s])[:npath],
+                instantiation=spec.nonlocal_instantiation,
+                dilation=list(spec.spatial_dilations[s])[:npath],
+                trans_func=trans,
+                num_groups=spec.num_groups,
+                stride_1x1=spec.stride_1x1,
+                **bn,
+            )
+            self.add_module(f"s{s + 2}", stage)
+            dim_in = out
+        self.out_dims = dim_in
+        if spec.detection is not None:
+            d = spec.detection
+            self.head = ResNetRoIHead(dim_in, spec.num_classes, d.resolution, d.scale_factor, spec.dropout_rate,
+                                      spec.head_act, d.aligned, d.context_branch)
+        else:
+            self.head = ResNetBasicHead(dim_in, spec.num_classes, spec.dropout_rate, spec.head_act)
+
+    @property
+    def num_pathways(self) -> int:
+        return self.spec.num_pathways
+
+    @property
+    def is_detection(self) -> bool:
+        return self.spec.detection is not None
+
+    def stages(self) -> list[tuple[str, nn.Module]]:
+        """The backbone modules in forward order, as (name, module) pairs."""
+        names = ["s1"]
+        for s in range(2, 6):
+            if hasattr(self, f"s{s - 1}_fuse"):
+                names.append(f"s{s - 1}_fuse")
+            names.append(f"s{s}")
+        return [(n, getattr(self, n)) for n in names]
+
+    def forward_features(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Backbone only: list of per-pathway res5 features `B x C_p x T_p x H' x W'`."""
+        xs = list(xs)
+        for _, module in self.stages():
+            xs = module(xs)
+        return xs
+
+    def forward(self, xs: list[torch.Tensor], boxes: torch.Tensor | None = None) -> torch.Tensor:
+        feats = self.forward_features(xs)
+        if self.is_detection:
+            if boxes is None:
+                raise ValueError("a detection model needs boxes: forward(inputs, boxes) with boxes N x 5")
+            return self.head(feats, boxes)
+        return self.head(feats)

@@ -1,0 +1,129 @@
+"""The config system: defaults <- _BASE_ chain <- YAML <- KEY VALUE, strict and validated."""
+import os
+import re
+
+import pytest
+
+from slowfast.config import ConfigError, get_cfg, load_config
+from slowfast.config import defaults as defaults_module
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def test_every_default_key_has_a_one_line_comment():
+    lines = open(defaults_module.__file__).read().splitlines()
+    undocumented = []
+    for i, line in enumerate(lines):
+        m = re.match(r"^_C\.([A-Z0-9_.]+) = (?!CfgNode\(\))", line)
+        if m and not lines[i - 1].lstrip().startswith("#"):
+            undocumented.append(m.group(1))
+    assert undocumented == []
+    assert len([ln for ln in lines if re.match(r"^_C\.[A-Z0-9_.]+ = ", ln)]) > 100
+
+
+def test_pyslowfast_key_groups_exist():
+    cfg = get_cfg()
+    for group in ("TRAIN", "TEST", "DATA", "RESNET", "SLOWFAST", "NONLOCAL", "MODEL", "SOLVER", "BN", "DETECTION",
+                  "AVA", "DATA_LOADER", "TENSORBOARD"):
+        assert group in cfg
+    for key in ("NUM_GPUS", "NUM_SHARDS", "SHARD_ID", "OUTPUT_DIR", "RNG_SEED", "LOG_PERIOD"):
+        assert key in cfg
+
+
+def test_base_chain_then_file_then_command_line(tmp_path):
+    write(tmp_path, "a.yaml", "SOLVER:\n  BASE_LR: 0.5\n  MAX_EPOCH: 7\nRNG_SEED: 3\n")
+    write(tmp_path, "b.yaml", "_BASE_: a.yaml\nSOLVER:\n  BASE_LR: 0.25\n")
+    c = write(tmp_path, "c.yaml", "_BASE_: b.yaml\nRNG_SEED: 9\n")
+    cfg = load_config(c, ["SOLVER.MAX_EPOCH", "11"])
+    assert cfg.SOLVER.BASE_LR == 0.25 and cfg.RNG_SEED == 9 and cfg.SOLVER.MAX_EPOCH == 11
+    assert cfg.is_frozen()
+
+
+def test_yaml_scientific_notation_without_dot_is_a_float(tmp_path):
+    cfg = load_config(write(tmp_path, "x.yaml", "SOLVER:\n  WEIGHT_DECAY: 1e-7\n"))
+    assert cfg.SOLVER.WEIGHT_DECAY == pytest.approx(1e-7)
+
+
+def test_unknown_key_names_file_and_suggests(tmp_path):
+    p = write(tmp_path, "bad.yaml", "RESNET:\n  DEPTHH: 50\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: unknown config key 'RESNET\.DEPTHH'; did you mean 'RESNET\.DEPTH'\?"):
+        load_config(p)
+
+
+def test_unknown_command_line_key_suggests():
+    with pytest.raises(ConfigError, match=r"command line: unknown config key 'SOLVER\.BASE_LRR'; did you mean 'SOLVER\.BASE_LR'"):
+        load_config(None, ["SOLVER.BASE_LRR", "0.1"])
+
+
+def test_wrong_type_names_key_and_types(tmp_path):
+    p = write(tmp_path, "t.yaml", "SOLVER:\n  MAX_EPOCH: ten\n")
+    with pytest.raises(ConfigError, match=r"t\.yaml: config key 'SOLVER\.MAX_EPOCH' expects int .* got str 'ten'"):
+        load_config(p)
+    with pytest.raises(ConfigError, match=r"'TRAIN\.ENABLE' expects bool"):
+        load_config(None, ["TRAIN.ENABLE", "3"])
+
+
+def test_missing_base_file_names_both_files(tmp_path):
+    p = write(tmp_path, "child.yaml", "_BASE_: nowhere.yaml\n")
+    with pytest.raises(ConfigError, match=r"config file not found: .*nowhere\.yaml \(the _BASE_ of .*child\.yaml\)"):
+        load_config(p)
+
+
+def test_cycle_of_bases_is_reported(tmp_path):
+    write(tmp_path, "x.yaml", "_BASE_: y.yaml\n")
+    write(tmp_path, "y.yaml", "_BASE_: x.yaml\n")
+    with pytest.raises(ConfigError, match=r"cycle of _BASE_ files: .*x\.yaml -> .*y\.yaml -> .*x\.yaml"):
+        load_config(str(tmp_path / "x.yaml"))
+
+
+def test_batch_not_divisible_by_processes():
+    with pytest.raises(ConfigError, match=r"TRAIN\.BATCH_SIZE = 10 is not divisible by the number of processes \(4\)"):
+        load_config(None, ["NUM_GPUS", "4", "TRAIN.BATCH_SIZE", "10", "TEST.BATCH_SIZE", "8"])
+
+
+def test_alpha_must_divide_frame_count():
+    with pytest.raises(ConfigError, match=r"SLOWFAST\.ALPHA = 3 does not divide DATA\.NUM_FRAMES = 32"):
+        load_config(None, ["SLOWFAST.ALPHA", "3"])
+
+
+def test_nonlocal_location_beyond_stage_depth():
+    with pytest.raises(ConfigError, match=r"NONLOCAL\.LOCATION\[2\]\[0\] has block 6 but res4 has 6 blocks"):
+        load_config(None, ["NONLOCAL.LOCATION", "[[[], []], [[], []], [[6], []], [[], []]]"])
+
+
+def test_odd_number_of_overrides():
+    with pytest.raises(ConfigError, match="KEY VALUE pairs"):
+        load_config(None, ["NUM_GPUS"])
+
+
+def test_invalid_choice_lists_the_choices():
+    with pytest.raises(ConfigError, match=r"SOLVER\.LR_POLICY is 'linear'; choose one of \['cosine', 'steps_with_relative_lrs'\]"):
+        load_config(None, ["SOLVER.LR_POLICY", "linear"])
+
+
+def all_configs():
+    out = []
+    for d, _, files in os.walk(os.path.join(ROOT, "configs")):
+        out += [os.path.join(d, f) for f in files if f.endswith(".yaml")]
+    return sorted(out)
+
+
+def test_there_are_configs_for_every_table3_row():
+    names = {os.path.relpath(p, ROOT) for p in all_configs()}
+    for ds in ("K400", "K600", "K700"):
+        for row in ("SLOWFAST_8x8_R101_NL", "SLOWFAST_16x8_R101_NL", "FAST_32x2_R101_NL"):
+            assert f"configs/Kinetics/{ds}/{row}.yaml" in names
+    assert "configs/Kinetics/K400/SLOWFAST_8x8_R50.yaml" in names
+    assert "configs/Kinetics/K400/SLOWFAST_4x16_R50.yaml" in names
+
+
+@pytest.mark.parametrize("path", all_configs(), ids=lambda p: os.path.relpath(p, ROOT))
+def test_every_config_loads(path):
+    cfg = load_config(path)
+    assert cfg.MODEL.NUM_CLASSES > 0
