@@ -19,7 +19,7 @@ Typical use by a dataset::
 import math
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, NamedTuple, Optional, Union
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import av
 import numpy as np
@@ -99,6 +99,22 @@ def open_video(path: Union[str, os.PathLike]) -> "av.container.InputContainer":
         container.close()
         raise VideoDecodeError(path, "file has no video stream")
     return container
+
+
+class _borrow:
+    """Context manager yielding an open container; closes it only if it opened it."""
+
+    def __init__(self, source: Source):
+        self._owned = isinstance(source, (str, os.PathLike))
+        self._container = open_video(source) if self._owned else source
+
+    def __enter__(self):
+        return self._container
+
+    def __exit__(self, *exc):
+        if self._owned:
+            self._container.close()
+        return False
 
 
 def _container_path(container) -> str:
@@ -187,22 +203,6 @@ def get_video_info(source: Source) -> VideoInfo:
         return VideoInfo(fps, num_frames, duration, stream.width, stream.height)
 
 
-class _borrow:
-    """Context manager yielding an open container; closes it only if it opened it."""
-
-    def __init__(self, source: Source):
-        self._owned = isinstance(source, (str, os.PathLike))
-        self._container = open_video(source) if self._owned else source
-
-    def __enter__(self):
-        return self._container
-
-    def __exit__(self, *exc):
-        if self._owned:
-            self._container.close()
-        return False
-
-
 def _seek(container, stream, seconds: float) -> None:
     """Seek to the last key frame at or before ``seconds`` (stream time base)."""
     offset = int(math.floor(seconds / stream.time_base)) + _stream_start(stream)
@@ -278,33 +278,46 @@ def decode_window(source: Source, start_sec: float, end_sec: float) -> DecodedWi
         VideoDecodeError: the file cannot be opened, the decoder fails, or no
             frame falls in the window.
     """
+    with _borrow(source) as container:
+        frames, times, num_decoded = _window_frames(container, start_sec, end_sec)
+        return DecodedWindow(_to_rgb_tensor(container, frames), torch.tensor(times, dtype=torch.float64), num_decoded)
+
+
+def _window_frames(container, start_sec: float, end_sec: float) -> Tuple[List, List[float], int]:
+    """The ``av.VideoFrame`` objects of :func:`decode_window`, their seconds, and the decode count."""
     if end_sec < start_sec:
         raise ValueError(f"decode_window: end_sec {end_sec} < start_sec {start_sec}")
-    with _borrow(source) as container:
-        path = _container_path(container)
-        stream = _video_stream(container)
-        kept: List = []
-        times: List[float] = []
-        num_decoded = 0
-        try:
-            for seconds, frame in _decode_from(container, stream, start_sec):
-                num_decoded += 1
-                if seconds <= start_sec:
-                    kept, times = [frame], [seconds]  # latest frame on screen at start_sec
-                    continue
-                if seconds > end_sec and kept:
-                    break
-                kept.append(frame)
-                times.append(seconds)
-                if seconds > end_sec:
-                    break  # the window lies before the first frame: serve the first frame
-            arrays = [f.to_ndarray(format="rgb24") for f in kept]
-        except (av.FFmpegError, ValueError) as err:
-            raise VideoDecodeError(path, f"decoding failed near {start_sec:.3f}s ({err})") from err
-    if not arrays:
+    path = _container_path(container)
+    stream = _video_stream(container)
+    kept: List = []
+    times: List[float] = []
+    num_decoded = 0
+    try:
+        for seconds, frame in _decode_from(container, stream, start_sec):
+            num_decoded += 1
+            if seconds <= start_sec:
+                kept, times = [frame], [seconds]  # latest frame on screen at start_sec
+                continue
+            if seconds > end_sec and kept:
+                break
+            kept.append(frame)
+            times.append(seconds)
+            if seconds > end_sec:
+                break  # the window lies before the first frame: serve the first frame
+    except (av.FFmpegError, ValueError) as err:
+        raise VideoDecodeError(path, f"decoding failed near {start_sec:.3f}s ({err})") from err
+    if not kept:
         raise VideoDecodeError(path, f"no frames decoded in window [{start_sec:.3f}, {end_sec:.3f}] s")
-    frames = torch.from_numpy(np.stack(arrays))
-    return DecodedWindow(frames, torch.tensor(times, dtype=torch.float64), num_decoded)
+    return kept, times, num_decoded
+
+
+def _to_rgb_tensor(container, frames: Sequence) -> torch.Tensor:
+    """``av.VideoFrame`` list -> ``T x H x W x 3`` uint8 RGB tensor."""
+    try:
+        arrays = [frame.to_ndarray(format="rgb24") for frame in frames]
+    except (av.FFmpegError, ValueError) as err:
+        raise VideoDecodeError(_container_path(container), f"cannot convert frames to RGB ({err})") from err
+    return torch.from_numpy(np.stack(arrays))
 
 
 def nearest_frames(timestamps: torch.Tensor, query_sec: torch.Tensor) -> torch.Tensor:
@@ -369,5 +382,8 @@ def sample_clip(
         index = uniform_indices(start, start + (num_frames - 1) * sampling_rate, num_frames, grid_len)
         query_sec = index.to(torch.float64) / float(target_fps)
         half_frame = 0.5 / info.fps
-        window = decode_window(container, float(query_sec[0]) - half_frame, float(query_sec[-1]) + half_frame)
-    return window.frames[nearest_frames(window.timestamps, query_sec)]
+        frames, times, _ = _window_frames(container, float(query_sec[0]) - half_frame, float(query_sec[-1]) + half_frame)
+        chosen = nearest_frames(torch.tensor(times, dtype=torch.float64), query_sec)
+        needed, position = torch.unique(chosen, return_inverse=True)  # convert each frame once
+        rgb = _to_rgb_tensor(container, [frames[i] for i in needed.tolist()])
+    return rgb[position]
