@@ -1,0 +1,389 @@
+"""PyAV video decoding that decodes only the frames a temporal window needs.
+
+Time convention: all times are seconds on the video stream's presentation
+timeline, measured from the stream's first timestamp (``stream.start_time``),
+so the first frame of a video is at ``0.0`` whatever the container stores.
+
+Frames are returned as ``T x H x W x 3`` uint8 RGB torch tensors.
+
+Supported: any seekable container FFmpeg reads (mp4, webm/mkv, avi, MPEG-TS,
+MPEG-PS) with H.264, MPEG-4 part 2, VP9, ... video.  Raw elementary streams
+(``.h264`` files) carry no timestamps and cannot seek; they raise
+:class:`VideoDecodeError`.
+
+Typical use by a dataset::
+
+    frames = sample_clip(path, clip_idx=-1, num_clips=1, num_frames=32, sampling_rate=2)
+    # frames: 32 x H x W x 3 uint8
+"""
+import math
+import os
+from dataclasses import dataclass
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import av
+import numpy as np
+import torch
+
+from slowfast.datasets.sampling import temporal_window, uniform_indices
+
+
+class VideoDecodeError(RuntimeError):
+    """A video could not be opened or decoded; names the culprit file.
+
+    Attributes:
+        path: the file that failed.
+        reason: what went wrong.
+    """
+
+    def __init__(self, path: str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot decode video {self.path!r}: {reason}")
+
+    def __reduce__(self):
+        # Keep the exception picklable so it crosses DataLoader worker boundaries.
+        return (type(self), (self.path, self.reason))
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Stream facts of a video.
+
+    ``fps`` is frames per second, ``num_frames`` the frame count, ``duration``
+    seconds (``num_frames / fps`` when derived), ``width`` x ``height`` pixels.
+    """
+
+    fps: float
+    num_frames: int
+    duration: float
+    width: int
+    height: int
+
+
+class DecodedWindow(NamedTuple):
+    """Result of :func:`decode_window`.
+
+    frames: ``T x H x W x 3`` uint8 RGB tensor.
+    timestamps: ``(T,)`` float64 tensor, seconds from the stream start, increasing.
+    num_decoded: frames the decoder produced to get there (including those
+        between the seek key frame and the window, and the one past the window;
+        not the single frames peeked at to check a seek that landed too late).
+    """
+
+    frames: torch.Tensor
+    timestamps: torch.Tensor
+    num_decoded: int
+
+
+Source = Union[str, os.PathLike, "av.container.InputContainer"]
+
+
+def open_video(path: Union[str, os.PathLike]) -> "av.container.InputContainer":
+    """Open ``path`` with PyAV and check it has a video stream.
+
+    Returns an input container (use it as a context manager to close it).
+
+    Raises:
+        VideoDecodeError: the file is missing, unreadable, not a media file,
+            truncated so badly the demuxer rejects it, or has no video stream.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise VideoDecodeError(path, "no such file")
+    try:
+        container = av.open(path)
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as err:
+        raise VideoDecodeError(path, f"cannot open container ({err})") from err
+    if not container.streams.video:
+        container.close()
+        raise VideoDecodeError(path, "file has no video stream")
+    return container
+
+
+class _borrow:
+    """Context manager yielding an open container; closes it only if it opened it."""
+
+    def __init__(self, source: Source):
+        self._owned = isinstance(source, (str, os.PathLike))
+        self._container = open_video(source) if self._owned else source
+
+    def __enter__(self):
+        return self._container
+
+    def __exit__(self, *exc):
+        if self._owned:
+            self._container.close()
+        return False
+
+
+def _container_path(container) -> str:
+    return str(getattr(container, "name", "<container>"))
+
+
+def _video_stream(container):
+    if not container.streams.video:
+        raise VideoDecodeError(_container_path(container), "file has no video stream")
+    return container.streams.video[0]
+
+
+def _stream_start(stream) -> int:
+    """First presentation timestamp of ``stream`` in its time base (0 when unknown)."""
+    return stream.start_time if stream.start_time is not None else 0
+
+
+def _metadata_fps(stream) -> Optional[float]:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate is not None and rate > 0:
+            return float(rate)
+    return None
+
+
+def _metadata_duration(container, stream) -> Optional[float]:
+    if stream.duration is not None and stream.duration > 0 and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None and container.duration > 0:
+        return container.duration / av.time_base
+    return None
+
+
+def _scan_packets(container, stream, fps: Optional[float]) -> VideoInfo:
+    """Fallback: demux the whole video stream (no decoding) and count its frames.
+
+    The frame rate is ``fps`` when the metadata had one, else frames divided by
+    the summed packet durations (or the span of their timestamps).
+    """
+    path = _container_path(container)
+    count, summed_duration, pts = 0, 0, []
+    _rewind(container, stream)
+    try:
+        for packet in container.demux(stream):
+            if packet.size:
+                count += 1
+                summed_duration += packet.duration or 0
+                if packet.pts is not None:
+                    pts.append(packet.pts)
+    except av.FFmpegError as err:
+        raise VideoDecodeError(path, f"error while scanning packets ({err})") from err
+    if count == 0:
+        raise VideoDecodeError(path, "video stream has no frames")
+    if fps is None:
+        seconds = float(summed_duration * stream.time_base)
+        if seconds <= 0 and len(pts) > 1:
+            seconds = float((max(pts) - min(pts)) * stream.time_base) * count / (count - 1)
+        if seconds <= 0:
+            raise VideoDecodeError(path, "cannot determine the frame rate")
+        fps = count / seconds
+    return VideoInfo(fps, count, count / fps, stream.width, stream.height)
+
+
+def get_video_info(source: Source) -> VideoInfo:
+    """Return fps, frame count, duration and size of the first video stream.
+
+    Uses stream metadata when present (``average_rate``, ``frames``,
+    ``duration``; the container duration for formats such as WebM that store no
+    per-stream values) and falls back to scanning the packets of the stream when
+    the metadata lacks them.
+
+    Raises:
+        VideoDecodeError: see :func:`open_video`, or the stream holds no frames.
+    """
+    with _borrow(source) as container:
+        stream = _video_stream(container)
+        fps = _metadata_fps(stream)
+        duration = _metadata_duration(container, stream)
+        num_frames = stream.frames if stream.frames and stream.frames > 0 else None
+        if fps is None or (duration is None and num_frames is None):
+            return _scan_packets(container, stream, fps)
+        if num_frames is None:
+            num_frames = max(1, int(round(duration * fps)))
+        # A frame count and a rate define the duration exactly; containers'
+        # durations sometimes include a trailing frame or edit-list slack.
+        duration = num_frames / fps
+        return VideoInfo(fps, num_frames, duration, stream.width, stream.height)
+
+
+def _seek(container, stream, seconds: float) -> None:
+    """Seek to the last key frame at or before ``seconds`` (stream time base)."""
+    offset = int(math.floor(seconds / stream.time_base)) + _stream_start(stream)
+    _seek_pts(container, stream, offset, seconds)
+
+
+def _rewind(container, stream) -> None:
+    """Seek to the first frame.  (Offset 0, not ``start_time``: MPEG-TS seeks by
+    decoding timestamps, which precede the presentation ones.)"""
+    _seek_pts(container, stream, min(_stream_start(stream), 0), 0.0)
+
+
+def _seek_pts(container, stream, offset: int, seconds: float) -> None:
+    try:
+        container.seek(offset, stream=stream, backward=True, any_frame=False)
+    except av.FFmpegError as err:
+        raise VideoDecodeError(_container_path(container), f"cannot seek to {seconds:.3f}s ({err})") from err
+
+
+def _frame_seconds(frame, stream) -> float:
+    pts = frame.pts if frame.pts is not None else frame.dts
+    if pts is None:
+        raise ValueError("decoded frame has no timestamp")
+    return float((pts - _stream_start(stream)) * stream.time_base)
+
+
+_SEEK_TRIES = 4
+
+
+def _decode_from(container, stream, start_sec: float) -> Iterator:
+    """Seek before ``start_sec`` and yield ``(seconds, frame)`` in presentation order.
+
+    Some demuxers (MPEG-TS, files with poor indexes) land after the requested
+    time; then it seeks again further back, and finally decodes from the
+    first frame, so the window is never cut.
+    """
+    target = start_sec
+    for _ in range(_SEEK_TRIES):
+        if target <= 0:
+            break
+        _seek(container, stream, target)
+        frames = container.decode(stream)
+        first = next(frames, None)
+        if first is not None and _frame_seconds(first, stream) <= start_sec:
+            yield _frame_seconds(first, stream), first
+            yield from ((_frame_seconds(f, stream), f) for f in frames)
+            return
+        overshoot = _frame_seconds(first, stream) - target if first is not None else 0.0
+        target -= max(1.0, 2.0 * overshoot)
+    _rewind(container, stream)
+    yield from ((_frame_seconds(f, stream), f) for f in container.decode(stream))
+
+
+def decode_window(source: Source, start_sec: float, end_sec: float) -> DecodedWindow:
+    """Decode the frames shown during ``[start_sec, end_sec]``, and no others.
+
+    Seeks (backward, in the stream's time base) to the nearest key frame at or
+    before ``start_sec`` and decodes forward until the first frame after
+    ``end_sec``.  Returned frames are those with timestamp in
+    ``(start_sec, end_sec]`` plus the frame on screen at ``start_sec`` (the
+    last one with timestamp ``<= start_sec``; the first frame if none).
+
+    Args:
+        source: a path, or a container from :func:`open_video` (left open).
+        start_sec: window start, seconds from the stream start.
+        end_sec: window end (inclusive), ``>= start_sec``.
+
+    Returns:
+        :class:`DecodedWindow` with ``frames`` ``T x H x W x 3`` uint8 RGB,
+        ``timestamps`` ``(T,)`` float64 seconds, and ``num_decoded``.
+
+    Raises:
+        VideoDecodeError: the file cannot be opened, the decoder fails, or no
+            frame falls in the window.
+    """
+    with _borrow(source) as container:
+        frames, times, num_decoded = _window_frames(container, start_sec, end_sec)
+        return DecodedWindow(_to_rgb_tensor(container, frames), torch.tensor(times, dtype=torch.float64), num_decoded)
+
+
+def _window_frames(container, start_sec: float, end_sec: float) -> Tuple[List, List[float], int]:
+    """The ``av.VideoFrame`` objects of :func:`decode_window`, their seconds, and the decode count."""
+    if end_sec < start_sec:
+        raise ValueError(f"decode_window: end_sec {end_sec} < start_sec {start_sec}")
+    path = _container_path(container)
+    stream = _video_stream(container)
+    kept: List = []
+    times: List[float] = []
+    num_decoded = 0
+    try:
+        for seconds, frame in _decode_from(container, stream, start_sec):
+            num_decoded += 1
+            if seconds <= start_sec:
+                kept, times = [frame], [seconds]  # latest frame on screen at start_sec
+                continue
+            if seconds > end_sec and kept:
+                break
+            kept.append(frame)
+            times.append(seconds)
+            if seconds > end_sec:
+                break  # the window lies before the first frame: serve the first frame
+    except (av.FFmpegError, ValueError) as err:
+        raise VideoDecodeError(path, f"decoding failed near {start_sec:.3f}s ({err})") from err
+    if not kept:
+        raise VideoDecodeError(path, f"no frames decoded in window [{start_sec:.3f}, {end_sec:.3f}] s")
+    return kept, times, num_decoded
+
+
+def _to_rgb_tensor(container, frames: Sequence) -> torch.Tensor:
+    """``av.VideoFrame`` list -> ``T x H x W x 3`` uint8 RGB tensor."""
+    try:
+        arrays = [frame.to_ndarray(format="rgb24") for frame in frames]
+    except (av.FFmpegError, ValueError) as err:
+        raise VideoDecodeError(_container_path(container), f"cannot convert frames to RGB ({err})") from err
+    return torch.from_numpy(np.stack(arrays))
+
+
+def nearest_frames(timestamps: torch.Tensor, query_sec: torch.Tensor) -> torch.Tensor:
+    """For each query time, the index of the frame whose timestamp is nearest.
+
+    Args:
+        timestamps: ``(T,)`` increasing frame times in seconds.
+        query_sec: ``(N,)`` times in seconds.
+
+    Returns:
+        int64 tensor ``(N,)`` of indices into ``timestamps`` (ties go to the earlier frame).
+    """
+    timestamps = timestamps.to(torch.float64)
+    query_sec = query_sec.to(torch.float64)
+    after = torch.searchsorted(timestamps, query_sec).clamp(max=len(timestamps) - 1)
+    before = (after - 1).clamp(min=0)
+    take_before = (query_sec - timestamps[before]).abs() <= (timestamps[after] - query_sec).abs()
+    return torch.where(take_before, before, after)
+
+
+def sample_clip(
+    path: Union[str, os.PathLike],
+    clip_idx: int,
+    num_clips: int,
+    num_frames: int,
+    sampling_rate: int,
+    target_fps: float = 30,
+    rng: Optional[torch.Generator] = None,
+) -> torch.Tensor:
+    """Decode one clip of ``num_frames`` frames, ``sampling_rate`` apart at ``target_fps``.
+
+    The clip spans ``num_frames * sampling_rate`` frames of a ``target_fps``
+    grid (e.g. 32 x 2 = 64 frames, 2.13 s, for SlowFast 8x8 with alpha 4).
+    The video is first measured on that grid (``floor(duration * target_fps)``
+    frames), then :func:`slowfast.datasets.sampling.temporal_window` picks the
+    window: uniformly at random for ``clip_idx == -1`` (training), or the
+    ``clip_idx``-th of ``num_clips`` evenly spaced windows (testing).  Only that
+    window is decoded.  Each sampled grid index ``i`` becomes the time
+    ``i / target_fps``, which is served by the decoded frame nearest in time, so
+    videos at 25 or 29.97 fps are resampled to ``target_fps``.  Videos shorter
+    than the window are padded by clamping indices to the last frame.
+
+    Args:
+        path: video file.
+        clip_idx: ``-1`` for a random clip, else in ``[0, num_clips)``.
+        num_clips: number of test clips per video.
+        num_frames: frames returned.
+        sampling_rate: grid frames between consecutive returned frames.
+        target_fps: frame rate of the sampling grid.
+        rng: ``torch.Generator`` for the random window (``None``: global torch RNG).
+
+    Returns:
+        ``num_frames x H x W x 3`` uint8 RGB tensor.
+
+    Raises:
+        VideoDecodeError: the file cannot be opened or decoded.
+    """
+    with _borrow(path) as container:
+        info = get_video_info(container)
+        grid_len = max(1, int(math.floor(info.duration * target_fps + 1e-6)))
+        start, _ = temporal_window(grid_len, num_frames * sampling_rate, clip_idx, num_clips, rng)
+        index = uniform_indices(start, start + (num_frames - 1) * sampling_rate, num_frames, grid_len)
+        query_sec = index.to(torch.float64) / float(target_fps)
+        half_frame = 0.5 / info.fps
+        frames, times, _ = _window_frames(container, float(query_sec[0]) - half_frame, float(query_sec[-1]) + half_frame)
+        chosen = nearest_frames(torch.tensor(times, dtype=torch.float64), query_sec)
+        needed, position = torch.unique(chosen, return_inverse=True)  # convert each frame once
+        rgb = _to_rgb_tensor(container, [frames[i] for i in needed.tolist()])
+    return rgb[position]

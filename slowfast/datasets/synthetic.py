@@ -1,0 +1,280 @@
+"""Small synthetic video datasets made of real encoded video files.
+
+Kinetics format (as PySlowFast's Kinetics loader reads it)::
+
+    OUT/train.csv, OUT/val.csv, OUT/test.csv   lines "videos/<split>/<split>_00000.mp4 <label>"
+    OUT/videos/<split>/*.mp4                   H.264 (libx264) or MPEG-4 part 2
+    OUT/synthetic_kinetics.json                the generation parameters
+
+Each video shows one textured disc gliding over a static noise background; the
+class is the disc's velocity (direction, and speed when there are more than four
+classes).  Textures, colours, sizes, start positions and backgrounds are drawn
+from the same distribution for every class, so a single frame carries no class
+information: telling classes apart needs temporal modelling.  The disc wraps
+around the frame edges (toroidal motion) so it never leaves the picture.
+
+Generation is deterministic by seed: every video draws from its own
+``numpy.random.default_rng([seed, split, index])``.
+
+This module needs only numpy and PyAV (no torch), so worker processes start fast.
+"""
+import json
+import math
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from fractions import Fraction
+from multiprocessing import get_context
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import av
+import numpy as np
+
+SPLITS = ("train", "val", "test")
+# High-quality defaults: the motion cues (and the tests' index-coded grey levels)
+# must survive compression.  FFmpeg's mpeg4 default rate control is too coarse.
+DEFAULT_CODEC_OPTIONS = {
+    "libx264": {"crf": "18", "preset": "veryfast"},
+    "mpeg4": {"qmin": "1", "qmax": "3"},
+}
+META_NAME = "synthetic_kinetics.json"
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def codec_available(name: str) -> bool:
+    """True when this PyAV/FFmpeg build can encode with codec ``name``."""
+    try:
+        av.codec.Codec(name, "w")
+    except Exception:  # PyAV raises different types across versions for unknown codecs
+        return False
+    return True
+
+
+def default_codec() -> str:
+    """``libx264`` (H.264) when available, else ``mpeg4`` (MPEG-4 part 2)."""
+    return "libx264" if codec_available("libx264") else "mpeg4"
+
+
+def choose_pix_fmt(codec: str, width: int, height: int) -> str:
+    """Pixel format for ``codec`` at ``width`` x ``height``.
+
+    ``yuv420p`` halves chroma resolution, and libx264 rejects odd frame sizes in
+    that format; for odd sizes libx264 gets ``yuv444p`` (High 4:4:4 profile, which
+    FFmpeg decodes fine).  mpeg4 and libvpx-vp9 accept odd sizes in ``yuv420p``.
+    """
+    odd = width % 2 or height % 2
+    return "yuv444p" if odd and codec == "libx264" else "yuv420p"
+
+
+def write_video(
+    path: str,
+    frames: np.ndarray,
+    fps: Union[int, float, Fraction],
+    codec: str = "libx264",
+    gop: Optional[int] = None,
+    options: Optional[Dict[str, str]] = None,
+    container_options: Optional[Dict[str, str]] = None,
+) -> None:
+    """Encode ``frames`` (``T x H x W x 3`` uint8 RGB numpy) to the video file ``path``.
+
+    The container follows the file extension (.mp4, .avi, .webm, ...).  Frame
+    ``i`` gets presentation time ``i / fps``; pass ``Fraction(30000, 1001)`` for
+    NTSC rates.  ``gop`` sets the key-frame interval.  ``options`` are encoder
+    options (default :data:`DEFAULT_CODEC_OPTIONS`); ``container_options`` go to
+    the muxer (e.g. ``{"movflags": "faststart"}``).  The encoder runs in one
+    thread so the same frames always give the same bytes.
+    """
+    if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"write_video({path!r}): need T x H x W x 3 uint8 frames, got {frames.shape} {frames.dtype}")
+    if not isinstance(fps, Fraction):
+        fps = Fraction(fps).limit_denominator(1001)
+    height, width = frames.shape[1:3]
+    with av.open(path, "w", options=container_options or {}) as container:
+        if options is None:
+            options = DEFAULT_CODEC_OPTIONS.get(codec, {})
+        stream = container.add_stream(codec, rate=fps, options=options)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = choose_pix_fmt(codec, width, height)
+        stream.codec_context.thread_count = 1
+        if gop is not None:
+            stream.codec_context.gop_size = gop
+        for index, array in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def class_velocity(label: int, num_classes: int, size: int) -> Tuple[float, float]:
+    """Velocity ``(vx, vy)`` in pixels per frame of class ``label``.
+
+    Classes cycle through ``D = min(num_classes, 4)`` evenly spaced directions
+    (angle ``2 * pi * (label % D) / D``, 0 = rightwards, then downwards for D=4)
+    and, beyond four classes, through speeds ``1x, 2x, ...`` of a base speed of
+    ``1.5 * size / 64`` pixels per frame.
+    """
+    if not 0 <= label < num_classes or num_classes < 2:
+        raise ValueError(f"class_velocity: need 0 <= label < num_classes and num_classes >= 2, got {label}, {num_classes}")
+    directions = min(num_classes, 4)
+    angle = 2.0 * math.pi * (label % directions) / directions
+    speed = 1.5 * size / 64.0 * (1 + label // directions)
+    return speed * math.cos(angle), speed * math.sin(angle)
+
+
+def _block_noise(rng: np.random.Generator, height: int, width: int, block: int, low: int, high: int) -> np.ndarray:
+    """``height x width x 3`` uint8 image of random colour blocks of ``block`` pixels."""
+    cells = rng.integers(low, high, size=(-(-height // block), -(-width // block), 3), dtype=np.int64)
+    return np.kron(cells, np.ones((block, block, 1), dtype=np.int64))[:height, :width].astype(np.uint8)
+
+
+def render_moving_disc(
+    rng: np.random.Generator,
+    size: int,
+    num_frames: int,
+    velocity: Tuple[float, float],
+) -> np.ndarray:
+    """Render a textured disc moving at ``velocity`` (px/frame) over static block noise.
+
+    Appearance (background, disc texture, colour, radius, start position) comes
+    from ``rng`` and does not depend on ``velocity``.
+
+    Returns:
+        ``num_frames x size x size x 3`` uint8 RGB numpy array.
+    """
+    background = _block_noise(rng, size, size, max(1, size // 16), 60, 190)
+    radius = int(rng.integers(max(2, size // 8), max(3, size // 5) + 1))
+    tint = rng.integers(0, 256, size=3)
+    texture = (_block_noise(rng, 2 * radius + 1, 2 * radius + 1, max(1, radius // 3), 0, 256) // 2 + tint // 2).astype(np.uint8)
+    start = rng.uniform(0, size, size=2)
+    ys, xs = np.mgrid[0:size, 0:size]
+    video = np.empty((num_frames, size, size, 3), dtype=np.uint8)
+    for t in range(num_frames):
+        cx, cy = np.round(start + t * np.asarray(velocity)).astype(np.int64) % size
+        dx = (xs - cx + size // 2) % size - size // 2  # wrapped offsets from the centre
+        dy = (ys - cy + size // 2) % size - size // 2
+        inside = dx * dx + dy * dy <= radius * radius
+        frame = background.copy()
+        frame[inside] = texture[dy[inside] + radius, dx[inside] + radius]
+        video[t] = frame
+    return video
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+def _make_video(job: tuple) -> None:
+    """Worker: render and encode one video. ``job`` is a tuple so it pickles cheaply."""
+    path, entropy, label, num_classes, size, num_frames, fps, codec = job
+    rng = np.random.default_rng(entropy)
+    frames = render_moving_disc(rng, size, num_frames, class_velocity(label, num_classes, size))
+    write_video(path, frames, fps, codec=codec, gop=int(round(fps)))
+
+
+def _split_jobs(out_dir: str, split: str, count: int, num_classes: int, size: int, num_frames: int, fps: int, codec: str, seed: int):
+    """Jobs and CSV lines of one split; labels are balanced and shuffled by seed."""
+    split_id = SPLITS.index(split)
+    labels = np.random.default_rng([seed, split_id]).permutation(np.arange(count) % num_classes)
+    jobs, lines = [], []
+    for index, label in enumerate(labels.tolist()):
+        relative = f"videos/{split}/{split}_{index:05d}.mp4"
+        jobs.append((os.path.join(out_dir, relative), [seed, split_id, index], label, num_classes, size, num_frames, fps, codec))
+        lines.append(f"{relative} {label}\n")
+    return jobs, lines
+
+
+def _run_jobs(jobs: Sequence[tuple], num_workers: int) -> None:
+    if num_workers <= 1 or len(jobs) < 8:
+        for job in jobs:
+            _make_video(job)
+        return
+    with ProcessPoolExecutor(max_workers=num_workers, mp_context=get_context("spawn")) as pool:
+        list(pool.map(_make_video, jobs, chunksize=max(1, len(jobs) // (4 * num_workers))))
+
+
+def make_kinetics_synthetic(
+    out_dir: str,
+    num_classes: int = 4,
+    num_train: int = 192,
+    num_val: int = 48,
+    num_test: int = 48,
+    size: int = 64,
+    num_frames: int = 75,
+    fps: int = 30,
+    seed: int = 0,
+    codec: Optional[str] = None,
+    num_workers: Optional[int] = None,
+) -> Dict[str, str]:
+    """Write a Kinetics-format motion-classification dataset into ``out_dir``.
+
+    Args:
+        out_dir: destination directory (created; existing files are overwritten).
+        num_classes: number of motion classes (>= 2), see :func:`class_velocity`.
+        num_train, num_val, num_test: videos per split (labels balanced).
+        size: frame width and height in pixels.
+        num_frames: frames per video (75 at 30 fps = 2.5 s, enough for a 64-frame window).
+        fps: frame rate.
+        seed: same seed, same CSVs and same decoded frames.
+        codec: encoder name; default :func:`default_codec`.
+        num_workers: encoding processes; default ``os.cpu_count()``.
+
+    Returns:
+        ``{"train": path_to_train_csv, "val": ..., "test": ...}``.
+    """
+    codec = codec or default_codec()
+    num_workers = num_workers or os.cpu_count() or 1
+    counts = {"train": num_train, "val": num_val, "test": num_test}
+    all_jobs, csv_paths = [], {}
+    for split in SPLITS:
+        os.makedirs(os.path.join(out_dir, "videos", split), exist_ok=True)
+        jobs, lines = _split_jobs(out_dir, split, counts[split], num_classes, size, num_frames, fps, codec, seed)
+        all_jobs.extend(jobs)
+        csv_paths[split] = os.path.join(out_dir, f"{split}.csv")
+        with open(csv_paths[split], "w") as f:
+            f.writelines(lines)
+    _run_jobs(all_jobs, num_workers)
+    meta = dict(num_classes=num_classes, num_train=num_train, num_val=num_val, num_test=num_test,
+                size=size, num_frames=num_frames, fps=fps, seed=seed, codec=codec)
+    with open(os.path.join(out_dir, META_NAME), "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+    return csv_paths
+
+
+def _csv_paths(out_dir: str) -> Dict[str, str]:
+    return {split: os.path.join(out_dir, f"{split}.csv") for split in SPLITS}
+
+
+def ensure_kinetics_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
+    """Make the dataset of :func:`make_kinetics_synthetic` unless ``out_dir/train.csv`` exists.
+
+    The dataset is built in a temporary sibling directory and renamed onto
+    ``out_dir`` in one step, so a crash never leaves a half-written dataset and
+    concurrent callers (several workers or ranks) end with one complete copy.
+    ``out_dir`` must not exist, or be an empty directory.
+
+    Returns:
+        ``{"train": path_to_train_csv, "val": ..., "test": ...}``.
+    """
+    out_dir = os.path.abspath(out_dir)
+    if os.path.isfile(os.path.join(out_dir, "train.csv")):
+        return _csv_paths(out_dir)
+    if os.path.isdir(out_dir) and os.listdir(out_dir):
+        raise FileExistsError(f"ensure_kinetics_synthetic: {out_dir!r} exists without train.csv; remove it first")
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp_dir = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.tmp-", dir=parent)
+    os.chmod(tmp_dir, 0o755)  # mkdtemp makes it private; the dataset is not
+    try:
+        make_kinetics_synthetic(tmp_dir, **kwargs)
+        os.rename(tmp_dir, out_dir)  # atomic; fails if another process finished first
+    except OSError:
+        if not os.path.isfile(os.path.join(out_dir, "train.csv")):
+            raise
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return _csv_paths(out_dir)

@@ -1,0 +1,83 @@
+#!/usr/bin/env python
+"""Write a small synthetic dataset of real encoded videos.
+
+    python tools/make_synthetic_data.py --dataset kinetics --out data/synthetic_kinetics
+    python tools/make_synthetic_data.py --dataset kinetics --help   # that dataset's options
+
+Existing datasets (``OUT/train.csv`` present) are left alone.  To add a dataset,
+register ``(add_arguments, build)`` in ``DATASETS``.
+"""
+import argparse
+import os
+import sys
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from slowfast.datasets.synthetic import SPLITS, ensure_kinetics_synthetic  # noqa: E402
+
+
+def add_kinetics_arguments(group):
+    group.add_argument("--num-classes", type=int, default=4, help="motion classes (default 4 directions)")
+    group.add_argument("--num-train", type=int, default=192)
+    group.add_argument("--num-val", type=int, default=48)
+    group.add_argument("--num-test", type=int, default=48)
+    group.add_argument("--size", type=int, default=64, help="frame width and height in pixels")
+    group.add_argument("--num-frames", type=int, default=75, help="frames per video")
+    group.add_argument("--fps", type=int, default=30)
+    group.add_argument("--codec", default=None, help="encoder (default libx264, else mpeg4)")
+
+
+def build_kinetics(args):
+    return ensure_kinetics_synthetic(
+        args.out,
+        num_classes=args.num_classes,
+        num_train=args.num_train,
+        num_val=args.num_val,
+        num_test=args.num_test,
+        size=args.size,
+        num_frames=args.num_frames,
+        fps=args.fps,
+        seed=args.seed,
+        codec=args.codec,
+        num_workers=args.workers,
+    )
+
+
+# name -> (add dataset-specific arguments to an argparse group, build from parsed args -> {split: csv})
+DATASETS = {
+    "kinetics": (add_kinetics_arguments, build_kinetics),
+}
+
+
+def parse_args(argv=None):
+    """Two passes: ``--dataset`` first, then that dataset's own options."""
+    chooser = argparse.ArgumentParser(add_help=False)
+    chooser.add_argument("--dataset", choices=sorted(DATASETS))
+    chosen, _ = chooser.parse_known_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", choices=sorted(DATASETS), required=True)
+    parser.add_argument("--out", required=True, help="output directory (must not exist or be empty)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=None, help="encoding processes (default: all cores)")
+    if chosen.dataset is not None:
+        add_arguments, _ = DATASETS[chosen.dataset]
+        add_arguments(parser.add_argument_group(f"{chosen.dataset} options"))
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    _, build = DATASETS[args.dataset]
+    started = time.time()
+    existed = os.path.isfile(os.path.join(args.out, "train.csv"))
+    csvs = build(args)
+    counts = {split: sum(1 for _ in open(csvs[split])) for split in SPLITS if split in csvs}
+    verb = "exists" if existed else f"written in {time.time() - started:.1f}s"
+    print(f"{args.dataset} dataset {verb}: {os.path.abspath(args.out)}  videos per split: {counts}")
+
+
+if __name__ == "__main__":
+    main()
