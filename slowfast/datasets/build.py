@@ -1,0 +1,97 @@
+"""Dataset registry and data loaders: `build_dataset(name, cfg, split)`, `build_loader(cfg, split)`.
+
+A dataset item is `(inputs, labels, index, extra)`:
+  inputs  list of per-pathway clips `C x T x H x W` (float, normalised)
+  labels  int class (classification) or `N x num_classes` multi-hot float (detection, one row per box)
+  index   int, the item's index in the dataset (test loops aggregate views by it)
+  extra   dict; detection items carry "boxes" (`N x 4` pixels of the clip), "ori_boxes" (`N x 4`
+          normalised, as in the CSVs) and "metadata" (`N x 2` long: video index, timestamp)
+"""
+from __future__ import annotations
+
+import torch
+import torch.utils.data
+from fvcore.common.registry import Registry
+
+from slowfast.config.loader import world_size
+from slowfast.utils import distributed as du
+
+DATASET_REGISTRY = Registry("DATASET")
+DATASET_REGISTRY.__doc__ = "Datasets by name (TRAIN.DATASET / TEST.DATASET), each built as Dataset(cfg, split)."
+
+
+def build_dataset(name: str, cfg, split: str, **kwargs) -> torch.utils.data.Dataset:
+    """Build dataset `name` ("kinetics", "ava", ...) for split "train", "val" or "test"."""
+    # Importing the modules registers the datasets.
+    from slowfast.datasets import kinetics  # noqa: F401
+
+    try:
+        from slowfast.datasets import ava  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        cls = DATASET_REGISTRY.get(name.lower())
+    except KeyError as e:
+        raise KeyError(f"dataset {name!r} is not registered; known: {sorted(DATASET_REGISTRY._obj_map)}") from e
+    return cls(cfg, split, **kwargs)
+
+
+def default_collate(batch):
+    """Stack per-pathway clips and labels of classification items."""
+    inputs, labels, index, extra = zip(*batch)
+    inputs = [torch.stack([x[p] for x in inputs]) for p in range(len(inputs[0]))]
+    return inputs, torch.as_tensor(labels), torch.as_tensor(index), {}
+
+
+def detection_collate(batch):
+    """Stack clips; concatenate the boxes of all items with the item's batch position in front (`N x 5`)."""
+    inputs, labels, index, extra = zip(*batch)
+    inputs = [torch.stack([x[p] for x in inputs]) for p in range(len(inputs[0]))]
+    boxes = [torch.cat([torch.full((len(e["boxes"]), 1), float(i)), torch.as_tensor(e["boxes"]).float()], 1)
+             for i, e in enumerate(extra)]
+    out_extra = {
+        "boxes": torch.cat(boxes) if boxes else torch.zeros(0, 5),
+        "ori_boxes": torch.cat([torch.as_tensor(e["ori_boxes"]).float() for e in extra]),
+        "metadata": torch.cat([torch.as_tensor(e["metadata"]).long() for e in extra]),
+    }
+    labels = torch.cat([torch.as_tensor(lb).float() for lb in labels])
+    return inputs, labels, torch.as_tensor(index), out_extra
+
+
+def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = None, **dataset_kwargs):
+    """DataLoader for `split` with the per-process batch (total batch / processes) and a distributed
+    sampler when several processes run. Training shuffles and drops the last partial batch."""
+    train = split == "train"
+    name = cfg.TRAIN.DATASET if split in ("train", "val") else cfg.TEST.DATASET
+    dataset = dataset if dataset is not None else build_dataset(name, cfg, split, **dataset_kwargs)
+    total = cfg.TRAIN.BATCH_SIZE if split in ("train", "val") else cfg.TEST.BATCH_SIZE
+    per_process = total // world_size(cfg)
+    world, rank = du.get_world_size(), du.get_rank()
+    if train:
+        # Epoch-seeded shuffling (set_epoch) also on one process, so a resumed run sees the same order.
+        sampler = torch.utils.data.distributed.DistributedSampler(
+            dataset, num_replicas=world, rank=rank, shuffle=True, seed=cfg.RNG_SEED, drop_last=True)
+    else:
+        sampler = du.ShardedEvalSampler(dataset, num_replicas=world, rank=rank)
+    collate = detection_collate if cfg.DETECTION.ENABLE else default_collate
+    workers = cfg.DATA_LOADER.NUM_WORKERS
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=per_process,
+        sampler=sampler,
+        num_workers=workers,
+        pin_memory=cfg.DATA_LOADER.PIN_MEMORY and cfg.NUM_GPUS > 0 and torch.cuda.is_available(),
+        drop_last=train,
+        collate_fn=collate,
+        persistent_workers=False,
+        generator=torch.Generator().manual_seed(cfg.RNG_SEED),
+    )
+
+
+def shuffle_loader(loader, epoch: int, seed: int) -> None:
+    """Make epoch `epoch` reproducible: the sampler's shuffle and the workers' random augmentation seeds
+    depend only on (seed, epoch), so a resumed run sees exactly the data an uninterrupted run would."""
+    if hasattr(loader.sampler, "set_epoch"):
+        loader.sampler.set_epoch(epoch)
+    if loader.generator is not None:
+        loader.generator.manual_seed(seed * 100003 + epoch)
