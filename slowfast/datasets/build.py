@@ -37,10 +37,15 @@ def build_dataset(name: str, cfg, split: str, **kwargs) -> torch.utils.data.Data
 
 
 def default_collate(batch):
-    """Stack per-pathway clips and labels of classification items."""
+    """Stack per-pathway clips and labels of classification items; extra carries per-item "failed"
+    flags (views that could not be decoded) and the number of replaced videos ("retries")."""
     inputs, labels, index, extra = zip(*batch)
     inputs = [torch.stack([x[p] for x in inputs]) for p in range(len(inputs[0]))]
-    return inputs, torch.as_tensor(labels), torch.as_tensor(index), {}
+    out_extra = {
+        "failed": torch.tensor([bool(e.get("failed", False)) for e in extra]),
+        "retries": int(sum(e.get("retries", 0) for e in extra)),
+    }
+    return inputs, torch.as_tensor(labels), torch.as_tensor(index), out_extra
 
 
 def detection_collate(batch):

@@ -1,0 +1,153 @@
+"""Kinetics-format video classification dataset.
+
+Layout: `DATA.PATH_TO_DATA_DIR/{train,val,test}.csv`, one `path label` line per video (separator
+DATA.PATH_LABEL_SEPARATOR); paths are joined to DATA.PATH_PREFIX (empty = as written; relative
+paths are then taken relative to the CSV's folder).
+
+Sampling (report, section 3):
+- train: a random window of NUM_FRAMES x SAMPLING_RATE raw frames (at DATA.TARGET_FPS), short side
+  scaled to a random size in DATA.TRAIN_JITTER_SCALES, a random TRAIN_CROP_SIZE^2 crop, random flip;
+- val: the centre window, short side TEST_CROP_SIZE, centre crop (a single view);
+- test: TEST.NUM_ENSEMBLE_VIEWS uniformly spaced windows x TEST.NUM_SPATIAL_CROPS crops of
+  TEST_CROP_SIZE^2 covering the long side; item i is view (i % views) of video (i // views).
+
+A video that cannot be decoded is logged with its path. In training it is replaced by another random
+video (at most DATA.MAX_DECODE_RETRIES times; the number of replacements travels with the batch so the
+loop can count them). In val/test the view is returned as zeros with `failed` set, and the test loop
+leaves it out of the video's average and reports it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import torch
+import torch.utils.data
+
+from slowfast.config.loader import num_pathways
+from slowfast.datasets import transforms as T
+from slowfast.datasets.build import DATASET_REGISTRY
+from slowfast.datasets.decoder import VideoDecodeError, sample_clip
+from slowfast.datasets.sampling import pack_pathway_output
+
+logger = logging.getLogger(__name__)
+
+
+class DatasetFormatError(ValueError):
+    """A dataset file is malformed; the message names file and line."""
+
+
+def read_video_list(csv_path: str, separator: str = " ", prefix: str = "") -> list[tuple[str, int]]:
+    """[(video path, label), ...] from a Kinetics CSV; raises DatasetFormatError naming file and line."""
+    if not os.path.isfile(csv_path):
+        raise FileNotFoundError(f"Kinetics split file not found: {csv_path}")
+    base = os.path.dirname(os.path.abspath(csv_path))
+    out = []
+    with open(csv_path) as f:
+        for line_no, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            parts = line.split(separator) if separator != " " else line.split()
+            if len(parts) != 2:
+                raise DatasetFormatError(
+                    f"{csv_path} line {line_no}: expected 'path{separator}label', got {line!r}")
+            path, label = parts
+            try:
+                label = int(label)
+            except ValueError:
+                raise DatasetFormatError(f"{csv_path} line {line_no}: label {label!r} is not an integer") from None
+            if prefix:
+                path = os.path.join(prefix, path)
+            elif not os.path.isabs(path):
+                path = os.path.join(base, path)
+            out.append((path, label))
+    if not out:
+        raise DatasetFormatError(f"{csv_path}: no videos listed")
+    return out
+
+
+@DATASET_REGISTRY.register()
+class Kinetics(torch.utils.data.Dataset):
+    """Kinetics-format dataset; items are `(inputs, label, index, extra)` (see datasets.build)."""
+
+    def __init__(self, cfg, split: str):
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"split must be train, val or test, got {split!r}")
+        self.split = split
+        self.num_frames = cfg.DATA.NUM_FRAMES
+        self.sampling_rate = cfg.DATA.SAMPLING_RATE
+        self.target_fps = cfg.DATA.TARGET_FPS
+        self.alpha = cfg.SLOWFAST.ALPHA
+        self.num_pathways = num_pathways(cfg)
+        self.mean, self.std = list(cfg.DATA.MEAN), list(cfg.DATA.STD)
+        self.jitter = list(cfg.DATA.TRAIN_JITTER_SCALES)
+        self.train_crop = cfg.DATA.TRAIN_CROP_SIZE
+        self.test_crop = cfg.DATA.TEST_CROP_SIZE
+        self.random_flip = cfg.DATA.RANDOM_FLIP
+        self.reverse_channels = cfg.DATA.REVERSE_INPUT_CHANNEL
+        self.max_retries = cfg.DATA.MAX_DECODE_RETRIES
+        csv = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
+        self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX)
+        if split == "test":
+            self.num_clips, self.num_crops = cfg.TEST.NUM_ENSEMBLE_VIEWS, cfg.TEST.NUM_SPATIAL_CROPS
+        else:
+            self.num_clips, self.num_crops = 1, 1
+        logger.info("Kinetics %s: %d videos x %d views from %s", split, len(self.videos), self.views_per_video, csv)
+
+    @property
+    def views_per_video(self) -> int:
+        return self.num_clips * self.num_crops
+
+    @property
+    def num_videos(self) -> int:
+        return len(self.videos)
+
+    def __len__(self) -> int:
+        return len(self.videos) * self.views_per_video
+
+    def _clip(self, video_idx: int, view: int) -> torch.Tensor:
+        """Decode and transform one view of one video -> C x T x H x W normalised."""
+        path, _ = self.videos[video_idx]
+        train = self.split == "train"
+        clip_idx = -1 if train else view // self.num_crops
+        frames = sample_clip(path, clip_idx, self.num_clips, self.num_frames, self.sampling_rate, self.target_fps)
+        clip = T.frames_to_clip(frames)
+        if train:
+            clip, _ = T.random_short_side_scale_jitter(clip, self.jitter[0], self.jitter[1])
+            clip, _ = T.random_crop(clip, self.train_crop)
+            if self.random_flip:
+                clip, _ = T.horizontal_flip(0.5, clip)
+        else:
+            clip, _ = T.short_side_scale(clip, self.test_crop)
+            spatial_idx = view % self.num_crops if self.num_crops == 3 else 1
+            clip, _ = T.uniform_crop(clip, self.test_crop, spatial_idx)
+        if self.reverse_channels:
+            clip = clip.flip(0)
+        return T.color_normalization(clip, self.mean, self.std)
+
+    def _blank(self) -> torch.Tensor:
+        size = self.train_crop if self.split == "train" else self.test_crop
+        return torch.zeros(3, self.num_frames, size, size)
+
+    def __getitem__(self, index: int):
+        video_idx, view = divmod(index, self.views_per_video)
+        retries = 0
+        while True:
+            try:
+                clip = self._clip(video_idx, view)
+                failed = False
+                break
+            except VideoDecodeError as e:
+                logger.warning("skipping unreadable video (%s): %s", self.split, e)
+                if self.split != "train":
+                    clip, failed = self._blank(), True
+                    break
+                retries += 1
+                if retries > self.max_retries:
+                    raise RuntimeError(
+                        f"{retries} unreadable videos in a row (last: {e.path}); check the dataset") from e
+                video_idx = int(torch.randint(len(self.videos), (1,)).item())
+        label = self.videos[video_idx][1]
+        inputs = pack_pathway_output(clip, self.alpha, self.num_pathways)
+        return inputs, label, video_idx, {"failed": failed, "retries": retries}
