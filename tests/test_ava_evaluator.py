@@ -492,3 +492,11 @@ def test_invariant_to_monotone_rescaling_of_scores(files, case):
     rescaled = [(*row[:7], 3 * math.log(row[7]) - 1) for row in det]
     s = evaluate(**files(gt, rescaled, labels=TWO))
     assert s.per_class == pytest.approx(r.per_class, abs=1e-12, nan_ok=True)
+
+
+def test_quoted_csv_rows_keep_their_line_numbers(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text('v,0902,0.1,0.1,0.5,0.5,1,0.9\n"v\nx",0902,0.1,0.1,0.5,0.5,1\nv,0902,a,0,1,1,1,0.9\n')
+    rows = read_boxes_csv(path, skip_bad_rows=True)
+    assert rows.key_names == ["v,0902", "v\nx,0902"] and rows.line.tolist() == [1, 2]
+    assert rows.bad_rows == [(4, "x1 is not a number: 'a'")]

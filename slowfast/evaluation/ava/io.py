@@ -247,32 +247,19 @@ def read_labelmap(path) -> LabelMap:
 # CSV rows
 
 
-def _numbered_rows(path):
-    """Yields lists of (line, row) chunks read with ``csv.reader``.
-
-    The file is read in text mode (universal newlines) as the official scorer
-    reads it.  Without quote characters every line is one row, so line
-    numbers are the row positions; otherwise the reader's line_num is used.
-    """
+def _read_text(path) -> str:
+    # Text mode with universal newlines, as the official scorer opens files.
     with open(path, encoding="utf-8") as f:
-        text = f.read()
-    if '"' in text:
-        reader = csv.reader(io.StringIO(text))
-        out = []
-        for row in reader:
-            out.append((reader.line_num, row))
-        yield out
-        return
+        return f.read()
+
+
+def _line_chunks(text: str):
+    """Yields (first line number, lines) chunks of at most _CHUNK_ROWS lines."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     for start in range(0, len(lines), _CHUNK_ROWS):
-        chunk = lines[start : start + _CHUNK_ROWS]
-        try:
-            rows = list(csv.reader(chunk))
-        except csv.Error:
-            rows = [_safe_row(line) for line in chunk]
-        yield list(zip(range(start + 1, start + 1 + len(chunk)), rows))
+        yield start + 1, lines[start : start + _CHUNK_ROWS]
 
 
 def _safe_row(line: str):
@@ -282,23 +269,70 @@ def _safe_row(line: str):
         return exc
 
 
-def _convert(values: Sequence[str], func, what: str, finite: bool):
-    """Converts strings with ``func``; returns (array, {position: message})."""
+def _row_groups(first_line: int, lines: List[str], use_csv: bool):
+    """Splits CSV lines -> (line numbers [n], {length: (positions, columns)},
+    {position: error}).  Without quote characters a line is one row and
+    ``line.split(",")`` is exactly what ``csv.reader`` returns for it."""
+    n = len(lines)
+    line_no = np.arange(first_line, first_line + n, dtype=np.int64)
+    if not use_csv:
+        commas = set(map(str.count, lines, itertools.repeat(",")))
+        if len(commas) == 1 and min(commas) > 0:
+            width = commas.pop() + 1
+            flat = ",".join(lines).split(",")
+            return line_no, {width: (range(n), [flat[j::width] for j in range(width)])}, {}
+        rows = [line.split(",") if line else [] for line in lines]
+    else:
+        rows = [_safe_row(line) for line in lines]
+    return (line_no,) + _group_rows(rows)
+
+
+def _group_rows(rows):
+    """rows (lists, or csv.Error) -> ({length: (positions, columns)}, {position: error})."""
+    groups, errors = {}, {}
+    for pos, row in enumerate(rows):
+        if isinstance(row, Exception):
+            errors[pos] = "cannot be read as CSV (%s)" % row
+        else:
+            groups.setdefault(len(row), []).append(pos)
+    return {w: (ps, list(zip(*[rows[p] for p in ps]))) for w, ps in groups.items()}, errors
+
+
+def _quoted_chunks(text: str):
+    """Chunks for files with quote characters: rows may span lines, so each
+    row is read with csv.reader and numbered by its first line."""
+    reader = csv.reader(io.StringIO(text))
+    rows, lines, start = [], [], 1
     try:
-        out = list(map(func, values))
-        errors = {}
+        for row in reader:
+            rows.append(row)
+            lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        rows.append(exc)
+        lines.append(start)
+    yield rows, np.array(lines, dtype=np.int64)
+
+
+def _convert(values: Sequence[str], func, what: str, finite: bool):
+    """Converts strings with ``func`` (Python's int/float, as the official
+    scorer does); returns (array, {position: message})."""
+    dtype = np.int64 if func is int else np.float64
+    errors: Dict[int, str] = {}
+    try:
+        arr = np.fromiter(map(func, values), dtype=dtype, count=len(values))
     except (ValueError, ArithmeticError):
-        out, errors = [], {}
+        out = []
         for pos, text in enumerate(values):
             try:
-                out.append(func(text))
+                value = func(text)
             except (ValueError, ArithmeticError):
-                out.append(0)
+                value = 0
                 errors[pos] = "%s is not %s: %r" % (what, _WHAT_NUMBER[func], text)
-    if func is int:
-        out = [v if -(2**62) < v < 2**62 else _OUT_OF_RANGE_ID for v in out]
-        return np.array(out, dtype=np.int64), errors
-    arr = np.array(out, dtype=np.float64)
+            if func is int and not -(2**62) < value < 2**62:
+                value = _OUT_OF_RANGE_ID
+            out.append(value)
+        arr = np.array(out, dtype=dtype)
     if finite:
         for pos in np.flatnonzero(~np.isfinite(arr)).tolist():
             errors.setdefault(pos, "%s is not a finite number: %r" % (what, values[pos]))
@@ -307,6 +341,26 @@ def _convert(values: Sequence[str], func, what: str, finite: bool):
 
 _WHAT_NUMBER = {int: "an integer", float: "a number"}
 _COORDS = ("x1", "y1", "x2", "y2")
+
+
+def _columns_phrase(allowed: Sequence[int]) -> str:
+    allowed = sorted(allowed)
+    if len(allowed) == 1:
+        return "%d columns" % allowed[0]
+    return ", ".join(str(a) for a in allowed[:-1]) + " or %d columns" % allowed[-1]
+
+
+def _frame_keys(vids, stamps, key_format, ts_cache):
+    """Frame keys of one column pair -> (keys, {position: error})."""
+    for ts in set(stamps) - ts_cache.keys():
+        try:
+            ts_cache[ts] = _timestamp_key(ts, key_format)
+        except ValueError as exc:
+            ts_cache[ts] = exc
+    formatted = [ts_cache[ts] for ts in stamps]
+    errors = {p: str(f) for p, f in enumerate(formatted) if isinstance(f, Exception)} if any(
+        isinstance(ts_cache[ts], Exception) for ts in set(stamps)) else {}
+    return [v + "," + f if isinstance(f, str) else "" for v, f in zip(vids, formatted)], errors
 
 
 @dataclass
@@ -319,69 +373,68 @@ class _Chunk:
     bare: List[str]
 
 
-def _columns_phrase(allowed: Sequence[int]) -> str:
-    allowed = sorted(allowed)
-    if len(allowed) == 1:
-        return "%d columns" % allowed[0]
-    return ", ".join(str(a) for a in allowed[:-1]) + " or %d columns" % allowed[-1]
+class _ChunkParser:
+    """Turns row groups of one chunk into arrays; collects (line, message)."""
 
+    def __init__(self, allowed, key_format, column8):
+        self.allowed, self.key_format, self.column8 = allowed, key_format, column8
+        self.ts_cache: Dict[str, object] = {}
+        self.errors: List[Tuple[int, str]] = []
 
-def _parse_chunk(numbered, allowed, key_format, read_col8, ts_cache, errors):
-    """Converts one chunk of (line, row); appends (line, message) to errors."""
-    n = len(numbered)
-    lines = np.array([ln for ln, _ in numbered], dtype=np.int64)
-    rows = [row for _, row in numbered]
-    ok = np.ones(n, dtype=bool)
-    boxes = np.zeros((n, 4))
-    action = np.zeros(n, dtype=np.int64)
-    score = np.ones(n)
-    keys: List[str] = [""] * n
-    bad: Dict[int, str] = {}
-    by_len: Dict[int, List[int]] = {}
-    for pos, row in enumerate(rows):
-        if isinstance(row, Exception):
-            bad[pos] = "cannot be read as CSV (%s)" % row
-        elif len(row) not in allowed:
-            bad[pos] = "expected %s, got %d" % (_columns_phrase(allowed), len(row))
-        else:
-            by_len.setdefault(len(row), []).append(pos)
-    bare = []
-    for length, positions in by_len.items():
-        cols = list(zip(*[rows[p] for p in positions]))
-        for j, ts in enumerate(cols[1]):
-            if ts not in ts_cache:
-                try:
-                    ts_cache[ts] = _timestamp_key(ts, key_format)
-                except ValueError as exc:
-                    ts_cache[ts] = exc
-            value = ts_cache[ts]
-            if isinstance(value, Exception):
-                bad.setdefault(positions[j], str(value))
+    def parse(self, line_no, groups, bad) -> _Chunk:
+        n = line_no.shape[0]
+        boxes, action, score = np.zeros((n, 4)), np.zeros(n, dtype=np.int64), np.ones(n)
+        keys: List[str] = [""] * n
+        has_box, bare = np.zeros(n, dtype=bool), []
+        for width, (positions, cols) in groups.items():
+            if width not in self.allowed:
+                for p in positions:
+                    bad.setdefault(p, "expected %s, got %d" % (_columns_phrase(self.allowed), width))
+                continue
+            group_keys, errs = _frame_keys(cols[0], cols[1], self.key_format, self.ts_cache)
+            _merge(bad, errs, positions)
+            if isinstance(positions, range) and n == len(positions):
+                keys = group_keys
             else:
-                keys[positions[j]] = cols[0][j] + "," + value
-        idx = np.array(positions, dtype=np.int64)
-        if length == 2:
-            ok[idx] = False
-            bare.extend(keys[p] for p in positions if p not in bad)
-            continue
+                for p, k in zip(positions, group_keys):
+                    keys[p] = k
+            if width == 2:
+                bare.extend(k for p, k in zip(positions, group_keys) if p not in bad)
+                continue
+            idx = np.asarray(positions, dtype=np.int64)
+            has_box[idx] = True
+            self._numbers(cols, width, idx, positions, bad, boxes, action, score)
+        for pos in sorted(bad):
+            self.errors.append((int(line_no[pos]), bad[pos]))
+            has_box[pos] = False
+        keep = np.flatnonzero(has_box)
+        kept_keys = keys if keep.size == n else [keys[p] for p in keep.tolist()]
+        return _Chunk(kept_keys, boxes[keep], action[keep], score[keep], line_no[keep], bare)
+
+    def _numbers(self, cols, width, idx, positions, bad, boxes, action, score):
         for c, name in enumerate(_COORDS):
             boxes[idx, c], errs = _convert(cols[2 + c], float, name, True)
             _merge(bad, errs, positions)
         action[idx], errs = _convert(cols[6], int, "action_id", False)
         _merge(bad, errs, positions)
-        if length == 8 and read_col8:
-            score[idx], errs = _convert(cols[7], float, read_col8, True)
+        if width == 8 and self.column8:
+            score[idx], errs = _convert(cols[7], float, self.column8, True)
             _merge(bad, errs, positions)
-    for pos in sorted(bad):
-        errors.append((int(lines[pos]), bad[pos]))
-        ok[pos] = False
-    keep = np.flatnonzero(ok)
-    return _Chunk([keys[p] for p in keep.tolist()], boxes[keep], action[keep], score[keep], lines[keep], bare)
 
 
-def _merge(bad: Dict[int, str], errs: Dict[int, str], positions: List[int]) -> None:
+def _merge(bad: Dict[int, str], errs: Dict[int, str], positions) -> None:
     for j, msg in errs.items():
         bad.setdefault(positions[j], msg)
+
+
+def _chunks(text: str):
+    """Yields (line numbers, row groups, errors) per chunk of the file."""
+    if '"' in text:
+        for rows, line_no in _quoted_chunks(text):
+            yield (line_no,) + _group_rows(rows)
+        return
+    for first, lines in _line_chunks(text):
+        yield _row_groups(first, lines, "\x00" in text)
 
 
 def read_boxes_csv(
@@ -399,30 +452,26 @@ def read_boxes_csv(
     Raises AvaFormatError at the first unreadable row unless skip_bad_rows.
     """
     where = _display(path)
-    ts_cache: Dict[str, object] = {}
-    key_index: Dict[str, int] = {}
-    errors: List[Tuple[int, str]] = []
+    parser = _ChunkParser(tuple(allowed_columns), key_format, column8)
     parts: List[_Chunk] = []
-    bare_names: List[str] = []
-    for numbered in _numbered_rows(path):
-        chunk = _parse_chunk(numbered, allowed_columns, key_format, column8, ts_cache, errors)
-        if errors and not skip_bad_rows:
-            line, msg = errors[0]
+    for line_no, groups, bad in _chunks(_read_text(path)):
+        parts.append(parser.parse(line_no, groups, bad))
+        if parser.errors and not skip_bad_rows:
+            line, msg = parser.errors[0]
             raise AvaFormatError("%s line %d: %s" % (where, line, msg))
-        parts.append(chunk)
-        bare_names.extend(chunk.bare)
+    key_index: Dict[str, int] = {}
     codes = [np.array([key_index.setdefault(k, len(key_index)) for k in p.key], dtype=np.int64) for p in parts]
-    bare = np.array([key_index.setdefault(k, len(key_index)) for k in bare_names], dtype=np.int64)
+    bare = np.array([key_index.setdefault(k, len(key_index)) for p in parts for k in p.bare], dtype=np.int64)
     return BoxRows(
         path=where,
         key_names=list(key_index),
-        key=_cat([c for c in codes], np.int64),
+        key=_cat(codes, np.int64),
         boxes=np.concatenate([p.boxes for p in parts]) if parts else np.zeros((0, 4)),
         action=_cat([p.action for p in parts], np.int64),
         score=_cat([p.score for p in parts], np.float64),
         line=_cat([p.line for p in parts], np.int64),
         bare_keys=np.unique(bare),
-        bad_rows=errors,
+        bad_rows=parser.errors,
     )
 
 
@@ -434,18 +483,18 @@ def read_exclusions(path, key_format: str = "int", skip_bad_rows: bool = False):
     """Reads ``video_id,timestamp`` rows; returns (set of keys, bad rows)."""
     where = _display(path)
     keys, errors = set(), []
-    for numbered in _numbered_rows(path):
-        for line, row in numbered:
-            try:
-                if isinstance(row, Exception):
-                    raise ValueError("cannot be read as CSV (%s)" % row)
-                if len(row) != 2:
-                    raise ValueError("expected 2 columns, got %d" % len(row))
-                keys.add(make_key(row[0], row[1], key_format))
-            except ValueError as exc:
-                if not skip_bad_rows:
-                    raise AvaFormatError("%s line %d: %s" % (where, line, exc)) from None
-                errors.append((line, str(exc)))
+    for line_no, groups, bad in _chunks(_read_text(path)):
+        for width, (positions, cols) in groups.items():
+            if width != 2:
+                for p in positions:
+                    bad.setdefault(p, "expected 2 columns, got %d" % width)
+                continue
+            group_keys, errs = _frame_keys(cols[0], cols[1], key_format, {})
+            _merge(bad, errs, positions)
+            keys.update(k for p, k in zip(positions, group_keys) if p not in bad)
+        errors.extend((int(line_no[p]), bad[p]) for p in sorted(bad))
+        if errors and not skip_bad_rows:
+            raise AvaFormatError("%s line %d: %s" % ((where,) + errors[0]))
     return keys, errors
 
 
