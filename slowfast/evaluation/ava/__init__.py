@@ -1,0 +1,38 @@
+"""AVA frame-level mAP@0.5 IoU, identical to ActivityNet's official scorer.
+
+Library use::
+
+    from slowfast.evaluation.ava import evaluate
+    result = evaluate("labelmap.pbtxt", "gt.csv", "det.csv", exclusions="excl.csv")
+    result.mAP, result.per_class, result.warnings
+
+Command line: ``python -m slowfast.evaluation.ava --help`` or
+``tools/eval_ava.py``.  The rules are listed in :mod:`.evaluate`.
+"""
+
+from .evaluate import RULES, AvaResult, evaluate, official_frame_order
+from .io import (
+    AvaFormatError,
+    BoxRows,
+    LabelMap,
+    make_key,
+    read_boxes_csv,
+    read_exclusions,
+    read_labelmap,
+    write_detections_csv,
+)
+
+__all__ = [
+    "RULES",
+    "AvaFormatError",
+    "AvaResult",
+    "BoxRows",
+    "LabelMap",
+    "evaluate",
+    "make_key",
+    "official_frame_order",
+    "read_boxes_csv",
+    "read_exclusions",
+    "read_labelmap",
+    "write_detections_csv",
+]

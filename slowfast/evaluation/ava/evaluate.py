@@ -1,0 +1,455 @@
+"""AVA frame-level mAP@0.5 IoU, identical to ActivityNet's official scorer.
+
+The official scorer is ``Evaluation/get_ava_performance.py`` of
+github.com/activitynet/ActivityNet with its ``ava/`` package (the TensorFlow
+object-detection ``PascalDetectionEvaluator``).  Its rules changed over time;
+``version`` picks one set:
+
+========  ====================================================================
+"2018"    Scorer bundled with PySlowFast (``slowfast/utils/ava_eval_helper``):
+          exclusions file, no cap on detections per frame, detections of a
+          frame evaluated in file order (never sorted by score), detections
+          need 8 columns.
+"2019"    The ActivityNet 2019 challenge scorer (default): exclusions file,
+          at most 50 detections per key frame kept with a heap, detections of
+          a frame then sorted by score; a 7-column detection scores 1.0.
+"2020"    Later scorer: no exclusions file; timestamps may be fractional
+          (key ``"%s,%.6f"``); 2-column ``video_id,timestamp`` rows list key
+          frames; detections on key frames that the ground-truth file does not
+          list are ignored instead of counted as false positives; same cap.
+========  ====================================================================
+
+Rules, each with the reason (the official code does it this way):
+
+1. Frame key.  A row belongs to the key ``"%s,%04d" % (video_id,
+   int(timestamp))`` (2020: ``"%s,%.6f" % (video_id, Decimal(timestamp))``):
+   the official reader builds exactly this string, so ``0902`` and ``902``
+   are one frame, and a non-integer timestamp is an error before 2020.
+2. Label map filter.  Ground-truth and detection rows whose action id is not
+   in the label map are dropped while reading, before the cap: the reader
+   skips them with its class whitelist.  They are counted in the warnings.
+3. Exclusions (2018/2019).  Keys listed in the exclusions file are dropped
+   from ground truth and detections: the official loop ``continue``-s on
+   them.  Found keys are counted.
+4. Cap (2019/2020).  Per key frame at most 50 detections (over all classes)
+   are kept: the reader pushes ``(score, action_id, y1, x1, y2, x2)`` tuples
+   in file order on a min-heap of capacity 50 and replaces the heap minimum
+   only when a new score is strictly greater.  So all detections scoring
+   above the 50th highest score are kept, and among ties at that score the
+   heap decides; we reproduce that heap exactly for such frames.
+5. Order inside a frame.  2019/2020 sort the kept heap list by descending
+   score with Python's stable ``sorted`` (ties keep heap-list order); 2018
+   keeps file order.  This order decides which of two detections claims a
+   ground-truth box, and the order of scores fed to the ranking sort.
+6. Invalid detections.  Detections with x2 <= x1 or y2 <= y1 are dropped
+   after the cap (``_remove_invalid_boxes``); they still used cap slots.
+7. Matching, per frame and class.  Each detection, in the frame order of
+   rule 5, looks only at the ground-truth box of highest IoU in its frame and
+   class (``np.argmax``: first on ties).  IoU >= 0.5 (inclusive: the official
+   test is ``iou >= matching_iou_threshold``) and that box not yet claimed:
+   true positive, and the box is claimed; otherwise false positive.  So a
+   duplicate detection of a box is one TP then FPs, and a detection whose
+   best box is taken is an FP even if another box overlaps enough.  Boxes
+   use the TF formula area = (y2 - y1) * (x2 - x1) without +1.
+8. Several labels on one box.  Each CSV row is a separate (box, class)
+   ground truth (or detection), evaluated only within its class: the
+   official evaluator splits every frame by class before matching.
+9. Frames without ground truth.  Detections there are all false positives
+   (2018/2019: the evaluator uses an empty ground-truth list), or are
+   ignored when the ground-truth file does not list the key (2020).
+10. Ranking and ties.  Per class, scores are concatenated frame by frame in
+    order of first appearance in the detections file (the evaluator's
+    insertion order) and ranked with ``np.argsort(scores)[::-1]``.  NumPy's
+    default sort is not stable, so tied scores are ordered by that exact call
+    on that exact array, which we make too: results are identical to the
+    official scorer run with the same NumPy on the same CPU.
+11. AP.  PASCAL-VOC: precision made non-increasing from the right, summed
+    over recall changes, recall padded with 0 and 1 (``metrics.py``).  A
+    class with ground truth but no detections has AP 0.
+12. Mean.  ``np.nanmean`` over classes 1..max id: a class without ground
+    truth has AP NaN (reported, with a warning) and is left out of the mean,
+    as are ids missing from the label map.
+
+Deliberate differences: ``nan``/``inf`` numbers are rejected as unreadable
+(the official result for them is meaningless); rows with a wrong column count
+are errors although ``python -O`` (the official usage line) disables the
+assertion that catches them; ground-truth boxes with x2 < x1 (which make the
+official scorer crash when the frame has a detection of that class) are
+scored by the same IoU formula and reported.
+"""
+
+import heapq
+import warnings
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from . import metrics
+from .io import BoxRows, LabelMap, read_boxes_csv, read_exclusions, read_labelmap
+
+
+@dataclass(frozen=True)
+class VersionRules:
+    """What changed between scorer versions (see the module docstring)."""
+
+    max_per_frame: int
+    sort_frame_by_score: bool
+    uses_exclusions: bool
+    ignore_dets_without_gt_key: bool
+    key_format: str
+    gt_columns: Tuple[int, ...]
+    det_columns: Tuple[int, ...]
+    gt_column8: str
+
+
+RULES = {
+    "2018": VersionRules(0, False, True, False, "int", (7, 8), (8,), ""),
+    "2019": VersionRules(50, True, True, False, "int", (7, 8), (7, 8), "person_id"),
+    "2020": VersionRules(50, True, False, True, "decimal", (2, 7, 8), (2, 7, 8), "person_id"),
+}
+
+
+@dataclass
+class AvaResult:
+    """mAP, per-class AP {name: AP} (NaN: no ground truth), and warnings.
+
+    ``warnings`` counts oddities by kind; ``messages`` explains each one.
+    """
+
+    mAP: float
+    per_class: Dict[str, float]
+    per_class_id: Dict[int, float]
+    num_groundtruth: Dict[str, int]
+    version: str
+    warnings: Dict[str, int] = field(default_factory=dict)
+    messages: List[str] = field(default_factory=list)
+
+    def __getitem__(self, name):
+        return getattr(self, name)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict; NaN becomes None."""
+
+        def clean(x):
+            return None if x != x else x
+
+        return {
+            "mAP": clean(self.mAP),
+            "version": self.version,
+            "per_class": {k: clean(v) for k, v in self.per_class.items()},
+            "per_class_id": {str(k): clean(v) for k, v in self.per_class_id.items()},
+            "num_groundtruth": dict(self.num_groundtruth),
+            "warnings": dict(self.warnings),
+            "messages": list(self.messages),
+        }
+
+    def table(self) -> str:
+        """Readable per-class table sorted by name, then the mean."""
+        width = max([len(n) for n in self.per_class] + [10])
+        lines = ["%-*s  %8s  %6s" % (width, "class", "AP", "#GT")]
+        for name in sorted(self.per_class):
+            ap = self.per_class[name]
+            lines.append("%-*s  %8s  %6d" % (width, name, "n/a" if ap != ap else "%.4f" % ap,
+                                              self.num_groundtruth[name]))
+        lines.append("%-*s  %8.4f" % (width, "mAP@0.5IOU (%s rules)" % self.version, self.mAP))
+        return "\n".join(lines)
+
+
+class _Notes:
+    """Collects warning counts and their explanations."""
+
+    def __init__(self):
+        self.counts: Dict[str, int] = {}
+        self.messages: List[str] = []
+
+    def add(self, kind: str, count: int, message: str) -> None:
+        if count:
+            self.counts[kind] = self.counts.get(kind, 0) + int(count)
+            self.messages.append(message)
+
+
+# ----------------------------------------------------------------------------
+# Official per-frame order (heap + stable sort), simulated where it matters
+
+
+class _Tag:
+    """Carries a row index inside heap tuples without changing comparisons."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row):
+        self.row = row
+
+    def __eq__(self, other):
+        return True
+
+    def __lt__(self, other):
+        return False
+
+    __hash__ = None
+
+
+def _heap_frame_order(rows: np.ndarray, score, action, boxes, cap: int) -> List[int]:
+    """The official reader on one frame: rows (file order) -> kept rows in
+    the order of ``sorted(heap, key=-score)``."""
+    heap: list = []
+    items = zip(rows.tolist(), score[rows].tolist(), action[rows].tolist(), boxes[rows].tolist())
+    for row, s, a, (x1, y1, x2, y2) in items:
+        item = (s, a, y1, x1, y2, x2, _Tag(row))
+        if cap < 1 or len(heap) < cap:
+            heapq.heappush(heap, item)
+        elif s > heap[0][0]:
+            heapq.heapreplace(heap, item)
+    return [t[6].row for t in sorted(heap, key=lambda t: -t[0])]
+
+
+def _simulate_frames(rows: np.ndarray, key, score, action, boxes, cap: int):
+    """Heap-simulates the given rows frame by frame -> (kept rows, pos)."""
+    rows = rows[np.argsort(key[rows], kind="stable")]
+    bounds = np.flatnonzero(np.diff(key[rows])) + 1
+    kept, pos = [], []
+    for part in np.split(rows, bounds) if rows.size else []:
+        order = _heap_frame_order(part, score, action, boxes, cap)
+        kept.extend(order)
+        pos.extend(range(len(order)))
+    return np.array(kept, dtype=np.int64), np.array(pos, dtype=np.int64)
+
+
+def _group_starts(sorted_codes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Start index and length of each run of equal values."""
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if sorted_codes.size else np.zeros(0, np.int64)
+    counts = np.diff(np.r_[starts, sorted_codes.size])
+    return starts, counts
+
+
+def _frames_needing_heap(key, score, action, boxes, cap):
+    """Vectorised: the top-`cap` rows per frame by (-score, file order), and
+    the frames where that differs from, or may differ from, the official
+    heap order (a score tie at the cap boundary, or two different boxes of one
+    class with equal kept scores).  Returns (kept rows, pos, complex frames)."""
+    n = key.shape[0]
+    order = np.lexsort((np.arange(n), -score, key))
+    starts, counts = _group_starts(key[order])
+    rank = np.arange(n) - np.repeat(starts, counts)
+    s_sorted = score[order]
+    over = starts[counts > cap] + cap if cap > 0 else np.zeros(0, np.int64)
+    ambiguous = key[order][over[s_sorted[over] == s_sorted[over - 1]]]
+    keep_sorted = rank < cap if cap > 0 else np.ones(n, dtype=bool)
+    kept, pos = order[keep_sorted], rank[keep_sorted]
+    b = boxes[kept]
+    tie_order = np.lexsort((b[:, 3], b[:, 2], b[:, 1], b[:, 0], score[kept], action[kept], key[kept]))
+    k = kept[tie_order]
+    same = (key[k][1:] == key[k][:-1]) & (action[k][1:] == action[k][:-1]) & (score[k][1:] == score[k][:-1])
+    differ = np.any(boxes[k][1:] != boxes[k][:-1], axis=1)
+    tied = key[k][1:][same & differ]
+    return kept, pos, np.unique(np.r_[ambiguous, tied])
+
+
+def official_frame_order(key, score, action, boxes, cap: int, sort_by_score: bool):
+    """Which rows the official reader keeps per frame, and their order.
+
+    key: int64 [N] frame of each row (rows in file order); score: [N];
+    action: [N]; boxes: [N, 4].  Returns (kept: int64 [K] row indices,
+    pos: int64 [K] position of each kept row within its frame).
+    """
+    n = key.shape[0]
+    if not sort_by_score:
+        starts_order = np.argsort(key, kind="stable")
+        starts, counts = _group_starts(key[starts_order])
+        pos = np.empty(n, dtype=np.int64)
+        pos[starts_order] = np.arange(n) - np.repeat(starts, counts)
+        return np.arange(n), pos
+    kept, pos, complex_frames = _frames_needing_heap(key, score, action, boxes, cap)
+    simple = ~np.isin(key[kept], complex_frames)
+    sim_kept, sim_pos = _simulate_frames(np.flatnonzero(np.isin(key, complex_frames)), key, score, action, boxes, cap)
+    return np.r_[kept[simple], sim_kept], np.r_[pos[simple], sim_pos]
+
+
+# ----------------------------------------------------------------------------
+# Evaluation
+
+
+def _load(labelmap, groundtruth, detections, exclusions, rules, skip_bad_rows):
+    lm = labelmap if isinstance(labelmap, LabelMap) else read_labelmap(labelmap)
+    gt = groundtruth if isinstance(groundtruth, BoxRows) else read_boxes_csv(
+        groundtruth, rules.gt_columns, rules.key_format, rules.gt_column8, skip_bad_rows)
+    det = detections if isinstance(detections, BoxRows) else read_boxes_csv(
+        detections, rules.det_columns, rules.key_format, "score", skip_bad_rows)
+    excluded, bad = set(), []
+    if exclusions is not None and not isinstance(exclusions, (set, frozenset)):
+        excluded, bad = read_exclusions(exclusions, rules.key_format, skip_bad_rows)
+    elif exclusions is not None:
+        excluded = set(exclusions)
+    return lm, gt, det, excluded, bad
+
+
+def _note_bad_rows(notes: _Notes, name: str, bad: List[Tuple[int, str]]) -> None:
+    if bad:
+        first = "; ".join("line %d: %s" % b for b in bad[:3])
+        notes.add("unreadable_rows_skipped", len(bad),
+                  "%s: skipped %d unreadable rows (%s%s)" % (name, len(bad), first, "; ..." if len(bad) > 3 else ""))
+
+
+def _note_boxes(notes: _Notes, what: str, rows: BoxRows) -> None:
+    b = rows.boxes
+    outside = np.any((b < 0) | (b > 1), axis=1)
+    notes.add(what + "_coords_outside_0_1", outside.sum(),
+              "%s: %d rows with coordinates outside [0, 1] (scored as given)" % (rows.path, outside.sum()))
+    if what == "detections":
+        bad = (b[:, 2] <= b[:, 0]) | (b[:, 3] <= b[:, 1])
+        notes.add("detections_empty_or_inverted_box", bad.sum(),
+                  "%s: %d rows with x2 <= x1 or y2 <= y1; dropped after the per-frame cap, "
+                  "as the official scorer drops them" % (rows.path, bad.sum()))
+        return
+    bad = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
+    notes.add("groundtruth_inverted_box", bad.sum(),
+              "%s: %d rows with x2 < x1 or y2 < y1 (the official scorer crashes on these when the frame "
+              "has a detection of that class; here no detection can match them)" % (rows.path, bad.sum()))
+
+
+def _labelmap_filter(notes: _Notes, what: str, rows: BoxRows, lm: LabelMap) -> np.ndarray:
+    in_map = np.isin(rows.action, lm.ids)
+    if not in_map.all():
+        ids = np.unique(rows.action[~in_map])
+        shown = ", ".join(str(i) for i in ids[:10].tolist()) + (", ..." if ids.size > 10 else "")
+        notes.add(what + "_action_not_in_labelmap", (~in_map).sum(),
+                  "%s: %d rows with action ids not in the label map ignored (ids %s)"
+                  % (rows.path, (~in_map).sum(), shown))
+    return in_map
+
+
+def _global_keys(gt: BoxRows, det: BoxRows):
+    """One key space for both files -> (names, gt map [Kg], det map [Kd])."""
+    index: Dict[str, int] = {}
+    gt_map = np.array([index.setdefault(k, len(index)) for k in gt.key_names], dtype=np.int64)
+    det_map = np.array([index.setdefault(k, len(index)) for k in det.key_names], dtype=np.int64)
+    return list(index), gt_map, det_map
+
+
+def _first_appearance_rank(key: np.ndarray, num_keys: int) -> np.ndarray:
+    """[num_keys] rank of each key by its first row (unseen keys: large)."""
+    uniq, first = np.unique(key, return_index=True)
+    rank = np.full(num_keys, np.iinfo(np.int64).max, dtype=np.int64)
+    rank[uniq[np.argsort(first)]] = np.arange(uniq.size)
+    return rank
+
+
+def _prepare_groundtruth(gt, gt_key, in_map, excluded_key, rules, notes):
+    """-> (rows kept [M] in (class, key, official order), their frame set)."""
+    ex = excluded_key[gt_key]
+    notes.add("excluded_keys_in_groundtruth", np.unique(gt_key[ex]).size,
+              "%s: %d excluded key frames found (%d rows dropped)" % (gt.path, np.unique(gt_key[ex]).size, ex.sum()))
+    rows = np.flatnonzero(in_map & ~ex)
+    if rules.sort_frame_by_score:
+        kept, pos = _simulate_frames(rows, gt_key, gt.score, gt.action, gt.boxes, 0)
+    else:
+        kept, pos = rows, np.zeros(rows.size, np.int64)  # lexsort below keeps file order
+    order = np.lexsort((kept, pos, gt_key[kept], gt.action[kept]))
+    return kept[order]
+
+
+def _prepare_detections(det, det_key, in_map, excluded_key, gt_frames, listed_keys, rules, notes):
+    """-> (rows kept, pos within frame, frame rank) after cap and filters."""
+    rows = np.flatnonzero(in_map)
+    kept_local, pos = official_frame_order(det_key[rows], det.score[rows], det.action[rows],
+                                           det.boxes[rows], rules.max_per_frame, rules.sort_frame_by_score)
+    kept = rows[kept_local]
+    notes.add("detections_over_cap", rows.size - kept.size,
+              "%s: %d rows beyond %d detections per key frame dropped (lowest scores)"
+              % (det.path, rows.size - kept.size, rules.max_per_frame))
+    frame_rank = _first_appearance_rank(det_key[rows], excluded_key.size)
+    k = det_key[kept]
+    ex = excluded_key[k]
+    notes.add("excluded_keys_in_detections", np.unique(k[ex]).size,
+              "%s: %d excluded key frames found (%d rows dropped)" % (det.path, np.unique(k[ex]).size, ex.sum()))
+    no_gt = ~gt_frames[k] & ~ex
+    if rules.ignore_dets_without_gt_key:
+        no_gt &= ~listed_keys[k]
+        verdict = "ignored (key not listed in the ground truth)"
+        keep = ~ex & ~no_gt
+    else:
+        verdict = "all counted as false positives"
+        keep = ~ex
+    notes.add("detection_keys_without_groundtruth", np.unique(k[no_gt]).size,
+              "%s: %d key frames (%d rows) have no ground truth: %s"
+              % (det.path, np.unique(k[no_gt]).size, no_gt.sum(), verdict))
+    kept, pos = kept[keep], pos[keep]
+    b = det.boxes[kept]
+    valid = (b[:, 0] < b[:, 2]) & (b[:, 1] < b[:, 3])
+    return kept[valid], pos[valid], frame_rank
+
+
+def evaluate(labelmap, groundtruth, detections, exclusions=None, version="2019",
+             skip_bad_rows=False, iou_threshold=0.5) -> AvaResult:
+    """Frame-level AVA mAP as the official scorer of ``version`` computes it.
+
+    labelmap/groundtruth/detections/exclusions: paths, or already-read
+    :class:`LabelMap`/:class:`BoxRows`/set of keys.  Raises AvaFormatError on
+    unreadable rows unless ``skip_bad_rows`` (they are then reported).
+    """
+    version = str(version)
+    if version not in RULES:
+        raise ValueError("version must be one of %s, got %r" % (sorted(RULES), version))
+    rules = RULES[version]
+    if exclusions is not None and not rules.uses_exclusions:
+        raise ValueError("the %s scorer takes no exclusions file; use version 2018 or 2019" % version)
+    lm, gt, det, excluded, bad_excl = _load(labelmap, groundtruth, detections, exclusions, rules, skip_bad_rows)
+    notes = _Notes()
+    for name, bad in ((gt.path, gt.bad_rows), (det.path, det.bad_rows), ("exclusions", bad_excl)):
+        _note_bad_rows(notes, name, bad)
+    _note_boxes(notes, "groundtruth", gt)
+    _note_boxes(notes, "detections", det)
+    names, gt_map, det_map = _global_keys(gt, det)
+    gt_key, det_key = gt_map[gt.key], det_map[det.key]
+    excluded_key = np.array([k in excluded for k in names], dtype=bool)
+    gt_rows = _prepare_groundtruth(gt, gt_key, _labelmap_filter(notes, "groundtruth", gt, lm),
+                                   excluded_key, rules, notes)
+    gt_frames = np.zeros(len(names), dtype=bool)
+    gt_frames[gt_key[gt_rows]] = True
+    listed = np.zeros(len(names), dtype=bool)
+    listed[gt_key] = True
+    listed[gt_map[gt.bare_keys]] = True
+    det_rows, pos, frame_rank = _prepare_detections(
+        det, det_key, _labelmap_filter(notes, "detections", det, lm), excluded_key, gt_frames, listed, rules, notes)
+    if len(det) == 0:
+        notes.add("empty_detections", 1, "%s: no detections; every class with ground truth has AP 0" % det.path)
+    return _score(lm, gt, det, gt_rows, gt_key, det_rows, det_key, pos, frame_rank,
+                  len(names), version, notes, iou_threshold)
+
+
+def _score(lm, gt, det, gt_rows, gt_key, det_rows, det_key, pos, frame_rank,
+           num_keys, version, notes, iou_threshold) -> AvaResult:
+    """Matches and computes per-class AP and the mean (rules 7, 10-12)."""
+    class_ids = np.unique(lm.ids)
+    gt_cls = np.searchsorted(class_ids, gt.action[gt_rows])
+    det_cls = np.searchsorted(class_ids, det.action[det_rows])
+    order = np.lexsort((pos, frame_rank[det_key[det_rows]], det_cls))
+    det_rows, det_cls = det_rows[order], det_cls[order]
+    tp, _ = metrics.greedy_match(det_cls * num_keys + det_key[det_rows], det.boxes[det_rows],
+                                 gt_cls * num_keys + gt_key[gt_rows], gt.boxes[gt_rows], iou_threshold)
+    num_gt = np.bincount(gt_cls, minlength=class_ids.size)
+    bounds = np.searchsorted(det_cls, np.arange(class_ids.size + 1))
+    ap_by_id = np.full(int(class_ids.max()), np.nan)
+    scores = det.score[det_rows]
+    for c in np.flatnonzero(num_gt > 0):
+        sl = slice(bounds[c], bounds[c + 1])
+        ap_by_id[class_ids[c] - 1] = metrics.class_average_precision(scores[sl], tp[sl], int(num_gt[c]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean_ap = float(np.nanmean(ap_by_id))
+    gt_count = dict(zip(class_ids.tolist(), num_gt.tolist()))
+    missing = [n for i, n in zip(lm.ids.tolist(), lm.names) if gt_count[i] == 0]
+    notes.add("classes_without_groundtruth", len(missing),
+              "%d classes have no ground truth: AP is NaN and left out of the mean (%s)"
+              % (len(missing), ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")))
+    per_id = {i: float(ap_by_id[i - 1]) for i in lm.ids.tolist()}
+    return AvaResult(
+        mAP=mean_ap,
+        per_class={n: per_id[i] for i, n in zip(lm.ids.tolist(), lm.names)},
+        per_class_id=per_id,
+        num_groundtruth={n: gt_count[i] for i, n in zip(lm.ids.tolist(), lm.names)},
+        version=version,
+        warnings=notes.counts,
+        messages=notes.messages,
+    )
