@@ -29,11 +29,10 @@ def build_dataset(name: str, cfg, split: str, **kwargs) -> torch.utils.data.Data
         from slowfast.datasets import ava  # noqa: F401
     except ImportError:
         pass
-    try:
-        cls = DATASET_REGISTRY.get(name.lower())
-    except KeyError as e:
-        raise KeyError(f"dataset {name!r} is not registered; known: {sorted(DATASET_REGISTRY._obj_map)}") from e
-    return cls(cfg, split, **kwargs)
+    by_name = {k.lower(): v for k, v in DATASET_REGISTRY}  # names are case-insensitive ("kinetics" = "Kinetics")
+    if name.lower() not in by_name:
+        raise KeyError(f"dataset {name!r} is not registered; known: {sorted(by_name)}")
+    return by_name[name.lower()](cfg, split, **kwargs)
 
 
 def default_collate(batch):

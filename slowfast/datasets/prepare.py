@@ -1,0 +1,27 @@
+"""Generate the built-in synthetic datasets when the config asks for them (DATA.GENERATE_SYNTHETIC)
+and DATA.PATH_TO_DATA_DIR holds none. Runs once, before any worker process starts."""
+from __future__ import annotations
+
+import logging
+import os
+
+logger = logging.getLogger(__name__)
+
+
+def prepare_data(cfg) -> None:
+    if not cfg.DATA.GENERATE_SYNTHETIC:
+        return
+    root = cfg.DATA.PATH_TO_DATA_DIR
+    name = (cfg.TRAIN.DATASET if cfg.TRAIN.ENABLE else cfg.TEST.DATASET).lower()
+    if name == "kinetics":
+        from slowfast.datasets.synthetic import ensure_kinetics_synthetic
+
+        if not os.path.isfile(os.path.join(root, "train.csv")):
+            logger.info("generating the synthetic Kinetics-format dataset in %s", root)
+        ensure_kinetics_synthetic(root, num_classes=cfg.MODEL.NUM_CLASSES, seed=cfg.RNG_SEED)
+    elif name == "ava":
+        from slowfast.datasets.synthetic_ava import ensure_ava_synthetic
+
+        ensure_ava_synthetic(root, seed=cfg.RNG_SEED)
+    else:
+        raise ValueError(f"DATA.GENERATE_SYNTHETIC: no synthetic generator for dataset {name!r}")

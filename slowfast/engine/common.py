@@ -1,0 +1,84 @@
+"""Pieces shared by the training and test loops: per-process set-up, the device, the forward call
+for classification and detection batches, and checkpoint selection."""
+from __future__ import annotations
+
+import logging
+import os
+import random
+
+import numpy as np
+import torch
+
+from slowfast.utils import checkpoint as cu
+from slowfast.utils import distributed as du
+from slowfast.utils.logging import setup_logging
+
+logger = logging.getLogger(__name__)
+
+
+def setup_run(cfg) -> None:
+    """Logging (master to stdout + OUTPUT_DIR/log.txt), seeds, output folder."""
+    os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
+    setup_logging(cfg.OUTPUT_DIR, du.get_rank())
+    seed = cfg.RNG_SEED + du.get_rank()
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if cfg.NUM_GPUS == 0:
+        # Two CPU processes on a small machine oversubscribe cores with the default thread count.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, du.get_world_size())))
+
+
+def device_for(cfg) -> torch.device:
+    if cfg.NUM_GPUS > 0 and torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def forward(model, inputs, extra: dict, device: torch.device) -> torch.Tensor:
+    """Move a batch to `device` and run the model; detection batches pass their boxes (`N x 5`)."""
+    inputs = [x.to(device, non_blocking=True) for x in inputs]
+    if "boxes" in extra:
+        return model(inputs, extra["boxes"].to(device, non_blocking=True))
+    return model(inputs)
+
+
+def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
+    """Resume from OUTPUT_DIR (TRAIN.AUTO_RESUME) or initialise from TRAIN.CHECKPOINT_FILE_PATH.
+
+    Returns the number of completed epochs to start after.
+    """
+    last = cu.last_checkpoint(cfg.OUTPUT_DIR) if cfg.TRAIN.AUTO_RESUME else None
+    if last:
+        epoch = cu.load_checkpoint(last, model, optimizer, scaler=scaler)
+        logger.info("resumed from %s (epoch %d done)", last, epoch)
+        return epoch
+    path = cfg.TRAIN.CHECKPOINT_FILE_PATH
+    if path:
+        reset = cfg.TRAIN.CHECKPOINT_EPOCH_RESET
+        epoch = cu.load_checkpoint(
+            path, model, None if reset else optimizer, checkpoint_type=cfg.TRAIN.CHECKPOINT_TYPE,
+            allow_partial=cfg.TRAIN.CHECKPOINT_PARTIAL_LOAD, expected_dropped=("head.",),
+        )
+        logger.info("initialised from %s%s", path, " (epoch reset)" if reset else f" (epoch {epoch})")
+        return 0 if reset else epoch
+    return 0
+
+
+def load_weights_for_testing(cfg, model) -> str:
+    """Load TEST.CHECKPOINT_FILE_PATH, else the latest checkpoint in OUTPUT_DIR, else
+    TRAIN.CHECKPOINT_FILE_PATH; returns the path used. Raises when there is nothing to test."""
+    candidates = [
+        (cfg.TEST.CHECKPOINT_FILE_PATH, cfg.TEST.CHECKPOINT_TYPE),
+        (cu.last_checkpoint(cfg.OUTPUT_DIR), "pytorch"),
+        (cfg.TRAIN.CHECKPOINT_FILE_PATH, cfg.TRAIN.CHECKPOINT_TYPE),
+    ]
+    for path, kind in candidates:
+        if path:
+            cu.load_checkpoint(path, model, checkpoint_type=kind)
+            logger.info("testing weights from %s", path)
+            return path
+    raise FileNotFoundError(
+        f"nothing to test: TEST.CHECKPOINT_FILE_PATH is empty, {cu.checkpoint_dir(cfg.OUTPUT_DIR)} holds no "
+        "checkpoint and TRAIN.CHECKPOINT_FILE_PATH is empty"
+    )

@@ -1,0 +1,67 @@
+"""Start 1..N processes per machine and run a job in each.
+
+- torchrun: when RANK / WORLD_SIZE / LOCAL_RANK are in the environment, the current process joins
+  that group (init_method env://) and runs the job.
+- otherwise NUM_GPUS processes (one per GPU, NCCL) or NUM_PROCESSES CPU processes (gloo) are spawned
+  on this machine, machine SHARD_ID of NUM_SHARDS, joined through --init_method tcp://HOST:PORT
+  (default: a free local port when NUM_SHARDS is 1).
+- with a single process in all, the job runs in this process without torch.distributed.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from typing import Callable
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def backend_for(cfg) -> str:
+    return cfg.DIST_BACKEND if cfg.NUM_GPUS > 0 else "gloo"
+
+
+def _run_worker(local_rank: int, procs_per_machine: int, cfg, init_method: str, job: Callable) -> None:
+    world = procs_per_machine * cfg.NUM_SHARDS
+    rank = cfg.SHARD_ID * procs_per_machine + local_rank
+    if cfg.NUM_GPUS > 0:
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group(backend=backend_for(cfg), init_method=init_method, world_size=world, rank=rank)
+    try:
+        job(cfg)
+    finally:
+        dist.destroy_process_group()
+
+
+def launch_job(cfg, job: Callable, init_method: str | None = None) -> None:
+    """Run `job(cfg)` in every process of the configured world."""
+    if "WORLD_SIZE" in os.environ and "RANK" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
+        local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        if cfg.NUM_GPUS > 0:
+            torch.cuda.set_device(local_rank)
+        dist.init_process_group(backend=backend_for(cfg), init_method="env://")
+        try:
+            job(cfg)
+        finally:
+            dist.destroy_process_group()
+        return
+    per_machine = cfg.NUM_GPUS if cfg.NUM_GPUS > 0 else cfg.NUM_PROCESSES
+    if cfg.NUM_GPUS > 0 and torch.cuda.is_available() and torch.cuda.device_count() < cfg.NUM_GPUS:
+        raise RuntimeError(f"NUM_GPUS is {cfg.NUM_GPUS} but only {torch.cuda.device_count()} GPUs are visible")
+    if cfg.NUM_GPUS > 0 and not torch.cuda.is_available():
+        raise RuntimeError("NUM_GPUS > 0 but CUDA is not available; set NUM_GPUS 0 to run on CPU")
+    if per_machine * cfg.NUM_SHARDS == 1:
+        job(cfg)
+        return
+    if init_method is None:
+        if cfg.NUM_SHARDS > 1:
+            raise ValueError("several machines (NUM_SHARDS > 1) need --init_method tcp://HOST:PORT")
+        init_method = f"tcp://127.0.0.1:{free_port()}"
+    mp.spawn(_run_worker, nprocs=per_machine, args=(per_machine, cfg, init_method, job), join=True)

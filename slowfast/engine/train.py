@@ -1,0 +1,180 @@
+"""Training loop: builders only (model, loaders, optimizer, schedule); no model or dataset details.
+
+Per epoch: reproducible shuffling and augmentation seeds (a resumed run sees the same data as an
+uninterrupted one), lr set every iteration from the fractional epoch, progress line with ETA and a
+JSON stats line every LOG_PERIOD iterations, TensorBoard scalars, a checkpoint every
+CHECKPOINT_PERIOD epochs (and after the last), validation every EVAL_PERIOD epochs.
+"""
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from slowfast.config.loader import world_size
+from slowfast.datasets.build import build_loader, shuffle_loader
+from slowfast.engine.common import device_for, forward, load_weights_for_training, setup_run
+from slowfast.models import build_model
+from slowfast.models.norm import aggregate_sub_bn_stats
+from slowfast.solver import build_optimizer, lr_at, set_lr
+from slowfast.utils import checkpoint as cu
+from slowfast.utils import distributed as du
+from slowfast.utils.logging import log_json_stats
+from slowfast.utils.meters import TrainMeter, progress_line, topk_errors
+from slowfast.visualization.tensorboard import TensorboardWriter
+
+logger = logging.getLogger(__name__)
+
+
+def compute_loss(cfg, preds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    if cfg.MODEL.LOSS_FUNC == "cross_entropy":
+        return F.cross_entropy(preds, labels)
+    if cfg.MODEL.LOSS_FUNC == "bce":
+        return F.binary_cross_entropy_with_logits(preds, labels.to(preds.dtype))
+    if cfg.MODEL.LOSS_FUNC == "soft_cross_entropy":
+        return torch.sum(-labels * F.log_softmax(preds, dim=-1), dim=-1).mean()
+    raise ValueError(f"unknown MODEL.LOSS_FUNC {cfg.MODEL.LOSS_FUNC!r}")
+
+
+def seed_epoch(cfg, loader, epoch: int) -> None:
+    """Seed everything random in epoch `epoch` from (RNG_SEED, epoch) alone."""
+    shuffle_loader(loader, epoch, cfg.RNG_SEED)
+    seed = cfg.RNG_SEED * 100003 + epoch * 1009 + du.get_rank()
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+def train_epoch(cfg, model, loader, optimizer, scaler, meter: TrainMeter, epoch: int, tb: TensorboardWriter) -> dict:
+    model.train()
+    device = device_for(cfg)
+    meter.reset()
+    n_iters = len(loader)
+    amp = scaler.is_enabled()
+    for it, (inputs, labels, _, extra) in enumerate(loader):
+        lr = lr_at(cfg, epoch + it / n_iters)
+        set_lr(optimizer, lr)
+        labels = labels.to(device, non_blocking=True)
+        with torch.autocast(device_type="cuda", enabled=amp):
+            preds = forward(model, inputs, extra, device)
+            loss = compute_loss(cfg, preds, labels)
+        if not math.isfinite(loss.item()):
+            raise FloatingPointError(f"loss is {loss.item()} at epoch {epoch + 1}, iteration {it + 1}; lowering "
+                                     "SOLVER.BASE_LR or enabling warm-up usually helps")
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+        if cfg.DETECTION.ENABLE:
+            loss_v, = du.all_reduce_mean([loss.item()], device)
+            top1 = top5 = None
+        else:
+            top1, top5 = topk_errors(preds.detach().float(), labels)
+            loss_v, top1, top5 = du.all_reduce_mean([loss.item(), top1, top5], device)
+        meter.update(loss_v, lr, labels.shape[0], top1, top5, replaced=extra.get("retries", 0))
+        if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == n_iters:
+            stats = meter.iter_stats(epoch, it, world_size(cfg))
+            logger.info(progress_line(stats))
+            log_json_stats(stats, logger)
+            tb.add_scalars({"loss": loss_v, "lr": lr, **({"top1_err": top1, "top5_err": top5} if top1 is not None
+                                                          else {})}, epoch * n_iters + it, "train/")
+    stats = meter.epoch_stats(epoch)
+    log_json_stats(stats, logger)
+    if stats["replaced_videos"]:
+        logger.warning("epoch %d: %d unreadable videos were replaced by others", epoch + 1, stats["replaced_videos"])
+    return stats
+
+
+@torch.no_grad()
+def eval_epoch(cfg, model, loader, epoch: int, tb: TensorboardWriter) -> dict:
+    """Single-view validation: top-1/top-5 error (classification) or AVA mAP (detection)."""
+    if cfg.DETECTION.ENABLE:
+        from slowfast.engine.test_ava import run_ava_inference
+
+        stats = run_ava_inference(cfg, model, split="val", write=False)
+        stats = {"_type": "val_epoch", "epoch": epoch + 1, "mAP": stats["mAP"]}
+    else:
+        model.eval()
+        device = device_for(cfg)
+        n, top1_wrong, top5_wrong = 0, 0.0, 0.0
+        for inputs, labels, _, extra in loader:
+            keep = ~extra["failed"]
+            preds = forward(model, inputs, extra, device).float().cpu()[keep]
+            labels = labels[keep]
+            t1, t5 = topk_errors(preds, labels) if len(labels) else (0.0, 0.0)
+            top1_wrong += t1 * len(labels) / 100
+            top5_wrong += t5 * len(labels) / 100
+            n += len(labels)
+        n, top1_wrong, top5_wrong = du.all_reduce_mean([n, top1_wrong, top5_wrong], device)
+        stats = {"_type": "val_epoch", "epoch": epoch + 1, "top1_err": 100 * top1_wrong / max(n, 1e-9),
+                 "top5_err": 100 * top5_wrong / max(n, 1e-9)}
+    log_json_stats(stats, logger)
+    tb.add_scalars({k: v for k, v in stats.items() if k not in ("_type", "epoch")}, epoch + 1, "val/")
+    return stats
+
+
+def update_precise_bn(cfg, model, loader) -> None:
+    """Recompute BN statistics over BN.NUM_BATCHES_PRECISE training batches (fvcore precise BN)."""
+    from fvcore.nn.precise_bn import get_bn_modules, update_bn_stats
+
+    if not get_bn_modules(model):
+        return
+    device = device_for(cfg)
+
+    class _Call(nn.Module):  # precise BN calls model(batch); route the batch through `forward`
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, batch):
+            inputs, _, _, extra = batch
+            return forward(self.inner, inputs, extra, device)
+
+    num = min(cfg.BN.NUM_BATCHES_PRECISE, len(loader))
+    update_bn_stats(_Call(model), iter(loader), num)
+
+
+def train(cfg) -> None:
+    """Train MODEL on TRAIN.DATASET as configured; checkpoints go to OUTPUT_DIR/checkpoints."""
+    setup_run(cfg)
+    device = device_for(cfg)
+    model = build_model(cfg, device=device)
+    if du.is_master() and cfg.LOG_MODEL_INFO:
+        from slowfast.utils.complexity import model_summary
+
+        logger.info("model: %s", model_summary(model, cfg))
+    optimizer = build_optimizer(cfg, model)
+    scaler = torch.amp.GradScaler("cuda", enabled=cfg.TRAIN.MIXED_PRECISION and device.type == "cuda")
+    start_epoch = load_weights_for_training(cfg, model, optimizer, scaler)
+    if du.get_world_size() > 1:
+        if cfg.BN.NORM_TYPE == "sync_batchnorm" and device.type != "cuda":
+            raise RuntimeError("BN.NORM_TYPE sync_batchnorm needs GPUs")
+        model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device] if device.type == "cuda" else None,
+            find_unused_parameters=cfg.DETECTION.ENABLE)
+    train_loader = build_loader(cfg, "train")
+    val_loader = build_loader(cfg, "val") if cfg.TRAIN.EVAL_PERIOD > 0 and not cfg.DETECTION.ENABLE else None
+    meter = TrainMeter(len(train_loader), cfg.SOLVER.MAX_EPOCH, window=max(cfg.LOG_PERIOD, 1))
+    tb = TensorboardWriter(cfg, enabled=cfg.TENSORBOARD.ENABLE and du.is_master())
+    logger.info("training from epoch %d to %d, %d iterations per epoch, %d process(es)", start_epoch + 1,
+                cfg.SOLVER.MAX_EPOCH, len(train_loader), du.get_world_size())
+    for epoch in range(start_epoch, cfg.SOLVER.MAX_EPOCH):
+        seed_epoch(cfg, train_loader, epoch)
+        train_epoch(cfg, model, train_loader, optimizer, scaler, meter, epoch, tb)
+        last = epoch + 1 == cfg.SOLVER.MAX_EPOCH
+        aggregate_sub_bn_stats(model)
+        eval_due = cfg.TRAIN.EVAL_PERIOD > 0 and ((epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last)
+        if cfg.BN.USE_PRECISE_STATS and (eval_due or last):
+            update_precise_bn(cfg, model, train_loader)
+        if du.is_master() and ((epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last):
+            path = cu.save_checkpoint(cu.checkpoint_path(cfg.OUTPUT_DIR, epoch + 1), model, optimizer, epoch + 1,
+                                      cfg, scaler if scaler.is_enabled() else None)
+            logger.info("saved %s", path)
+        du.barrier()
+        if eval_due:
+            eval_epoch(cfg, model, val_loader, epoch, tb)
+    tb.close()

@@ -1,0 +1,108 @@
+"""Training meters: smoothed scalars, ETA, throughput, and the progress / JSON stats line."""
+from __future__ import annotations
+
+import datetime
+import time
+from collections import deque
+
+import torch
+
+
+def topk_errors(scores: torch.Tensor, labels: torch.Tensor, ks=(1, 5)) -> list[float]:
+    """Top-k error (percent) of `scores` (B x C) against integer `labels` (B)."""
+    out = []
+    for k in ks:
+        k = min(k, scores.shape[1])
+        top = scores.topk(k, dim=1).indices
+        correct = (top == labels.view(-1, 1)).any(dim=1).float().sum().item()
+        out.append(100.0 * (1.0 - correct / max(1, labels.numel())))
+    return out
+
+
+class ScalarMeter:
+    """A scalar with a median over the last `window` values and a global average."""
+
+    def __init__(self, window: int = 20):
+        self.values: deque = deque(maxlen=window)
+        self.total = 0.0
+        self.count = 0
+
+    def add(self, value: float, n: int = 1) -> None:
+        self.values.append(value)
+        self.total += value * n
+        self.count += n
+
+    def median(self) -> float:
+        return float(torch.tensor(list(self.values)).median()) if self.values else 0.0
+
+    def global_avg(self) -> float:
+        return self.total / max(1, self.count)
+
+
+class TrainMeter:
+    """Per-epoch training statistics and the log line (progress with ETA + JSON stats)."""
+
+    def __init__(self, epoch_iters: int, max_epoch: int, window: int = 20):
+        self.epoch_iters = epoch_iters
+        self.max_epoch = max_epoch
+        self.window = window
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss = ScalarMeter(self.window)
+        self.top1 = ScalarMeter(self.window)
+        self.top5 = ScalarMeter(self.window)
+        self.iter_time = ScalarMeter(self.window)
+        self.lr = 0.0
+        self.samples = 0
+        self.replaced_videos = 0
+        self._tic = time.perf_counter()
+
+    def update(self, loss: float, lr: float, batch: int, top1: float | None = None, top5: float | None = None,
+               replaced: int = 0) -> None:
+        now = time.perf_counter()
+        self.iter_time.add(now - self._tic)
+        self._tic = now
+        self.loss.add(loss, batch)
+        if top1 is not None:
+            self.top1.add(top1, batch)
+            self.top5.add(top5, batch)
+        self.lr = lr
+        self.samples += batch
+        self.replaced_videos += replaced
+
+    def eta_seconds(self, epoch: int, it: int) -> float:
+        remaining = (self.max_epoch - epoch) * self.epoch_iters - (it + 1)
+        return self.iter_time.median() * max(0, remaining)
+
+    def iter_stats(self, epoch: int, it: int, world_size: int = 1) -> dict:
+        t = self.iter_time.median()
+        stats = {
+            "_type": "train_iter",
+            "epoch": f"{epoch + 1}/{self.max_epoch}",
+            "iter": f"{it + 1}/{self.epoch_iters}",
+            "loss": self.loss.median(),
+            "lr": self.lr,
+            "time_iter": t,
+            "clips_per_s": (self.samples / max(1, self.loss.count)) * world_size / t if t > 0 else 0.0,
+            "eta": str(datetime.timedelta(seconds=int(self.eta_seconds(epoch, it)))),
+        }
+        if self.top1.count:
+            stats.update(top1_err=self.top1.median(), top5_err=self.top5.median())
+        return stats
+
+    def epoch_stats(self, epoch: int) -> dict:
+        stats = {"_type": "train_epoch", "epoch": f"{epoch + 1}/{self.max_epoch}", "loss": self.loss.global_avg(),
+                 "lr": self.lr, "replaced_videos": self.replaced_videos}
+        if self.top1.count:
+            stats.update(top1_err=self.top1.global_avg(), top5_err=self.top5.global_avg())
+        return stats
+
+
+def progress_line(stats: dict) -> str:
+    """One human-readable line from iteration stats."""
+    parts = [f"epoch {stats['epoch']}", f"iter {stats['iter']}", f"loss {stats['loss']:.4f}", f"lr {stats['lr']:.5g}"]
+    if "top1_err" in stats:
+        parts += [f"top1_err {stats['top1_err']:.1f}", f"top5_err {stats['top5_err']:.1f}"]
+    parts += [f"{stats['clips_per_s']:.1f} clips/s", f"eta {stats['eta']}"]
+    return " | ".join(parts)
