@@ -48,8 +48,20 @@ def seed_epoch(cfg, loader, epoch: int) -> None:
     np.random.seed(seed % 2**32)
 
 
+def freeze_bn(model: nn.Module) -> int:
+    """Put every BN layer in eval mode (running statistics used and not updated); returns how many."""
+    n = 0
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) or hasattr(m, "split_bn"):
+            m.eval()
+            n += 1
+    return n
+
+
 def train_epoch(cfg, model, loader, optimizer, scaler, meter: TrainMeter, epoch: int, tb: TensorboardWriter) -> dict:
     model.train()
+    if cfg.BN.FREEZE:
+        freeze_bn(model)
     device = device_for(cfg)
     meter.reset()
     n_iters = len(loader)

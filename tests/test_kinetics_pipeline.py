@@ -1,0 +1,203 @@
+"""Kinetics classification end to end (report, section 3): data, training, resuming, distributed
+training and multi-view testing, on tiny synthetic videos."""
+import json
+import os
+import shutil
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from slowfast.config import load_config
+from slowfast.datasets.build import build_dataset, build_loader
+from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
+from slowfast.datasets.synthetic import codec_available, make_kinetics_synthetic, write_video
+from slowfast.evaluation.classification import VideoAggregator
+from slowfast.utils import checkpoint as cu
+from slowfast.utils.distributed import ShardedEvalSampler
+
+TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("kinetics") / "data")
+    make_kinetics_synthetic(d, num_classes=4, num_train=16, num_val=4, num_test=4, size=32, num_frames=40, seed=0,
+                            num_workers=1)
+    return d
+
+
+def tiny_opts(data_dir, out_dir, *extra):
+    return [
+        "DATA.PATH_TO_DATA_DIR", data_dir, "DATA.GENERATE_SYNTHETIC", "False", "OUTPUT_DIR", str(out_dir),
+        "DATA.NUM_FRAMES", "8", "DATA.TRAIN_JITTER_SCALES", "[32, 36]", "DATA.TRAIN_CROP_SIZE", "32",
+        "DATA.TEST_CROP_SIZE", "32", "TRAIN.BATCH_SIZE", "4", "TEST.BATCH_SIZE", "4", "DATA_LOADER.NUM_WORKERS", "0",
+        "TEST.NUM_ENSEMBLE_VIEWS", "2", "TEST.NUM_SPATIAL_CROPS", "3", "SOLVER.MAX_EPOCH", "1",
+        "SOLVER.WARMUP_EPOCHS", "0.5", "LOG_PERIOD", "2", "LOG_MODEL_INFO", "False", "TRAIN.EVAL_PERIOD", "1",
+        *extra,
+    ]
+
+
+def run_net(opts):
+    from slowfast.engine.cli import main
+
+    assert main(["--cfg", TINY, *opts]) == 0
+
+
+# ------------------------------------------------------------------------------------------- data
+def test_csv_errors_name_file_and_line(tmp_path):
+    p = tmp_path / "train.csv"
+    p.write_text("a.mp4 0\nb.mp4 zero\n")
+    with pytest.raises(DatasetFormatError, match=r"train\.csv line 2: label 'zero' is not an integer"):
+        read_video_list(str(p))
+    p.write_text("a.mp4\n")
+    with pytest.raises(DatasetFormatError, match=r"train\.csv line 1: expected 'path label'"):
+        read_video_list(str(p))
+
+
+def test_paths_are_joined_to_the_prefix(tmp_path):
+    p = tmp_path / "val.csv"
+    p.write_text("x/a.mp4 3\n")
+    assert read_video_list(str(p), prefix="/videos") == [("/videos/x/a.mp4", 3)]
+    assert read_video_list(str(p)) == [(str(tmp_path / "x/a.mp4"), 3)]
+
+
+def test_train_items_pack_slow_and_fast_pathways(data_dir, tmp_path):
+    cfg = load_config(TINY, tiny_opts(data_dir, tmp_path))
+    ds = build_dataset("kinetics", cfg, "train")
+    inputs, label, idx, extra = ds[0]
+    slow, fast = inputs
+    assert fast.shape == (3, 8, 32, 32) and slow.shape == (3, 2, 32, 32)
+    torch.testing.assert_close(slow, fast[:, ::4])  # the Slow pathway takes every alpha-th Fast frame
+    assert 0 <= label < 4 and not extra["failed"]
+
+
+def test_test_split_has_every_view_of_every_video(data_dir, tmp_path):
+    cfg = load_config(TINY, tiny_opts(data_dir, tmp_path))
+    ds = build_dataset("kinetics", cfg, "test")
+    assert len(ds) == 4 * 6 and ds.views_per_video == 6
+    seen = [ds[i][2] for i in range(len(ds))]
+    assert seen == [v for v in range(4) for _ in range(6)]
+
+
+def test_corrupt_video_is_replaced_in_training_and_flagged_in_testing(data_dir, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00not a video at all" * 10)
+    good = read_video_list(os.path.join(data_dir, "train.csv"))[0]
+    for split in ("train", "test"):
+        (tmp_path / f"{split}.csv").write_text(f"{bad} 1\n{good[0]} {good[1]}\n")
+    opts = tiny_opts(str(tmp_path), tmp_path / "out")
+    cfg = load_config(TINY, opts)
+    ds = build_dataset("kinetics", cfg, "train")
+    torch.manual_seed(0)
+    _, label, idx, extra = ds[0]
+    assert idx == 1 and label == good[1] and extra["retries"] >= 1
+    test_ds = build_dataset("kinetics", cfg, "test")
+    _, _, vid, extra = test_ds[0]
+    assert vid == 0 and extra["failed"]
+    loader = build_loader(cfg, "test", dataset=test_ds)
+    failed = torch.cat([b[3]["failed"] for b in loader])
+    assert failed.sum() == 6 and len(failed) == 12
+
+
+# ------------------------------------------------------------------------------------------- eval
+def test_sharded_evaluation_sees_each_item_exactly_once():
+    items = list(range(10))
+    shards = [list(ShardedEvalSampler(items, num_replicas=3, rank=r)) for r in range(3)]
+    assert sorted(sum(shards, [])) == items
+    assert [len(ShardedEvalSampler(items, 3, r)) for r in range(3)] == [4, 3, 3]
+
+
+def test_view_aggregation_counts_each_video_once_across_processes():
+    a, b = VideoAggregator(2, 3), VideoAggregator(2, 3)
+    a.add([0, 0, 1], [[1, 0, 0], [0.5, 0.5, 0], [0, 0, 1]], [0, 0, 2])
+    b.add([1, 0], [[0, 1, 0], [0, 0, 1]], [2, 0], failed=[False, True])
+    a.merge(b)
+    np.testing.assert_allclose(a.video_scores(), [[0.75, 0.25, 0], [0, 0.5, 0.5]])
+    r = a.results(expected_views=3)
+    assert r["num_videos"] == 2 and r["num_failed_views"] == 1 and r["videos_with_missing_views"] == 1
+    assert r["top1_acc"] == 50.0 and r["top5_acc"] == 100.0 and r["avg_err"] == 25.0
+
+
+# ------------------------------------------------------------------------------------------- loops
+def test_train_then_test_end_to_end_writes_results(data_dir, tmp_path):
+    out = tmp_path / "run"
+    run_net(tiny_opts(data_dir, out, "TENSORBOARD.ENABLE", "True"))
+    assert os.path.isfile(cu.checkpoint_path(str(out), 1))
+    results = json.load(open(out / "results.json"))
+    for key in ("top1_acc", "top5_acc", "avg_err", "num_classes", "num_videos", "views", "gflops_per_view"):
+        assert key in results
+    assert results["num_videos"] == 4 and results["views"] == 6 and results["num_classes"] == 4
+    scores = np.load(out / "test_scores.npz")
+    assert scores["scores"].shape == (4, 4) and list(scores["num_views"]) == [6] * 4
+    np.testing.assert_allclose(scores["scores"].sum(1), 1.0, rtol=1e-5)
+    log = open(out / "log.txt").read()
+    assert "eta" in log and 'json_stats: {"_type": "train_iter"' in log and '"_type": "test"' in log
+    assert os.listdir(out / "runs")  # TensorBoard event file
+
+
+def test_kill_and_resume_reproduces_the_uninterrupted_run(data_dir, tmp_path, monkeypatch):
+    import slowfast.engine.train as train_mod
+
+    opts = ["SOLVER.MAX_EPOCH", "2", "TEST.ENABLE", "False", "TRAIN.EVAL_PERIOD", "0"]
+    run_net(tiny_opts(data_dir, tmp_path / "full", *opts))
+    original = train_mod.train_epoch
+
+    def crash_in_second_epoch(cfg, model, loader, optimizer, scaler, meter, epoch, tb):
+        if epoch == 1:
+            raise KeyboardInterrupt("killed")
+        return original(cfg, model, loader, optimizer, scaler, meter, epoch, tb)
+
+    monkeypatch.setattr(train_mod, "train_epoch", crash_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        run_net(tiny_opts(data_dir, tmp_path / "resumed", *opts))
+    monkeypatch.setattr(train_mod, "train_epoch", original)
+    assert cu.last_checkpoint(str(tmp_path / "resumed")).endswith("checkpoint_epoch_00001.pyth")
+    run_net(tiny_opts(data_dir, tmp_path / "resumed", *opts))
+    full = cu.read_checkpoint(cu.checkpoint_path(str(tmp_path / "full"), 2))
+    resumed = cu.read_checkpoint(cu.checkpoint_path(str(tmp_path / "resumed"), 2))
+    for k, v in full["model_state"].items():
+        torch.testing.assert_close(resumed["model_state"][k], v, rtol=0, atol=0, msg=k)
+    assert resumed["epoch"] == 2
+    assert resumed["optimizer_state"]["param_groups"][0]["lr"] == full["optimizer_state"]["param_groups"][0]["lr"]
+
+
+def test_two_gloo_processes_match_one_process_with_the_same_total_batch(data_dir, tmp_path):
+    """Synchronised SGD: 2 processes x 2 clips == 1 process x 4 clips (BN frozen, no dropout, no flip,
+    no scale jitter, crop size = frame size, and a sampling window that spans the whole 40-frame video, so
+    that no augmentation differs between the processes' random streams)."""
+    opts = ["TEST.ENABLE", "False", "TRAIN.EVAL_PERIOD", "0", "BN.FREEZE", "True", "MODEL.DROPOUT_RATE", "0.0",
+            "DATA.RANDOM_FLIP", "False", "DATA.TRAIN_JITTER_SCALES", "[32, 32]", "DATA.SAMPLING_RATE", "5"]
+    run_net(tiny_opts(data_dir, tmp_path / "one", *opts))
+    run_net(tiny_opts(data_dir, tmp_path / "two", *opts, "NUM_PROCESSES", "2"))
+    one = cu.read_checkpoint(cu.checkpoint_path(str(tmp_path / "one"), 1))["model_state"]
+    two = cu.read_checkpoint(cu.checkpoint_path(str(tmp_path / "two"), 1))["model_state"]
+    for k, v in one.items():
+        torch.testing.assert_close(two[k], v, rtol=1e-4, atol=1e-5, msg=k)
+
+
+def test_test_only_run_on_videos_of_other_codecs_sizes_and_rates(tmp_path):
+    """H.264 at an odd size, MPEG-4 at 25 fps, VP9 at 30000/1001 fps, and a 2 s clip shorter than the window."""
+    rng = np.random.default_rng(0)
+    specs = [("h264_odd.mp4", "libx264", 30, (53, 71), 90), ("mpeg4_25.avi", "mpeg4", 25, (48, 64), 75),
+             ("short_2s.mp4", "libx264", 30, (40, 40), 60)]
+    if codec_available("libvpx-vp9"):
+        specs.append(("vp9_ntsc.webm", "libvpx-vp9", Fraction(30000, 1001), (36, 48), 90))
+    lines = []
+    for i, (name, codec, fps, (h, w), n) in enumerate(specs):
+        frames = rng.integers(0, 255, size=(n, h, w, 3), dtype=np.uint8)
+        write_video(str(tmp_path / name), frames, fps, codec)
+        lines.append(f"{name} {i % 4}")
+    (tmp_path / "test.csv").write_text("\n".join(lines) + "\n")
+    cfg = load_config(TINY, ["NUM_GPUS", "0"])
+    from slowfast.models import build_model
+
+    ckpt = cu.save_checkpoint(str(tmp_path / "model.pyth"), build_model(cfg), epoch=3, cfg=cfg)
+    out = tmp_path / "out"
+    opts = tiny_opts(str(tmp_path), out, "TRAIN.ENABLE", "False", "TEST.CHECKPOINT_FILE_PATH", ckpt,
+                     "DATA.NUM_FRAMES", "32", "DATA.SAMPLING_RATE", "2")
+    run_net(opts)
+    results = json.load(open(out / "results.json"))
+    assert results["num_videos"] == len(specs) and results["num_failed_views"] == 0
+    assert results["checkpoint"] == ckpt
