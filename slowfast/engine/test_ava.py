@@ -1,0 +1,129 @@
+"""AVA detection inference and evaluation (report, section 2 "Inference").
+
+One clip centred on each key frame, short side DATA.TEST_CROP_SIZE (or each of AVA.TEST_SCALES),
+fully convolutional; with AVA.TEST_FLIP also the horizontally flipped clip ("++"). The per-class
+sigmoid scores of each proposal are averaged over these views (boxes are matched by their original,
+unflipped coordinates, so flipped views map back exactly). Predictions are written as an AVA
+detections CSV (OUTPUT_DIR/detections.csv) and scored with slowfast.evaluation.ava, together with the
+mAP of uniformly random scores on the same boxes as a floor.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+
+import numpy as np
+import torch
+
+from slowfast.datasets.build import build_dataset, build_loader
+from slowfast.engine.common import device_for, forward
+from slowfast.evaluation.ava import evaluate, read_labelmap, write_detections_csv
+from slowfast.utils import distributed as du
+
+logger = logging.getLogger(__name__)
+DETECTIONS_NAME = "detections.csv"
+
+
+def annotation_path(cfg, name: str) -> str:
+    """AVA annotation file `name` inside AVA.ANNOTATION_DIR (relative dirs are under DATA.PATH_TO_DATA_DIR)."""
+    if os.path.isabs(name):
+        return name
+    ann = cfg.AVA.ANNOTATION_DIR
+    if not os.path.isabs(ann):
+        ann = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, ann)
+    return os.path.join(ann, name)
+
+
+def test_views(cfg) -> list[tuple[int, bool]]:
+    """(short side, flip) of every test view: AVA.TEST_SCALES (default DATA.TEST_CROP_SIZE) x flips."""
+    scales = list(cfg.AVA.TEST_SCALES) or [cfg.DATA.TEST_CROP_SIZE]
+    flips = [False, True] if cfg.AVA.TEST_FLIP else [False]
+    return [(s, f) for s in scales for f in flips]
+
+
+@torch.no_grad()
+def predict_view(cfg, model, split: str, scale: int, flip: bool) -> dict:
+    """{(video_idx, timestamp, x1, y1, x2, y2): scores (num_classes,)} for one test view on this process."""
+    device = device_for(cfg)
+    dataset = build_dataset(cfg.TEST.DATASET, cfg, split, test_scale=scale, test_flip=flip)
+    loader = build_loader(cfg, split, dataset=dataset)
+    model.eval()
+    out = {}
+    for inputs, _, _, extra in loader:
+        if len(extra["boxes"]) == 0:
+            continue
+        scores = forward(model, inputs, extra, device).float().cpu().numpy()
+        meta = extra["metadata"].numpy()
+        boxes = extra["ori_boxes"].numpy()
+        for m, b, s in zip(meta, boxes, scores):
+            out[(int(m[0]), int(m[1]), *np.round(b, 6).tolist())] = s
+    return out, dataset.video_names
+
+
+def run_ava_inference(cfg, model, split: str = "test", write: bool = True) -> dict:
+    """Predict every proposal over all test views, write the detections CSV and evaluate it.
+
+    Returns (on the master process) a dict with mAP, per_class, random_mAP, num_boxes, views,
+    detections_file; other processes return {}.
+    """
+    views = test_views(cfg)
+    sums: dict = {}
+    video_names = None
+    for scale, flip in views:
+        preds, video_names = predict_view(cfg, model, split, scale, flip)
+        for k, s in preds.items():
+            if k in sums:
+                sums[k][0] += s
+                sums[k][1] += 1
+            else:
+                sums[k] = [s.astype(np.float64), 1]
+    parts = du.all_gather_objects(sums)
+    if not du.is_master():
+        return {}
+    merged: dict = {}
+    for part in parts:
+        for k, (s, n) in part.items():
+            if k in merged:
+                merged[k][0] += s
+                merged[k][1] += n
+            else:
+                merged[k] = [s, n]
+    keys = sorted(merged)
+    scores = np.stack([merged[k][0] / merged[k][1] for k in keys]) if keys else np.zeros((0, cfg.MODEL.NUM_CLASSES))
+    labelmap_path = annotation_path(cfg, cfg.AVA.LABEL_MAP_FILE)
+    class_ids = sorted(read_labelmap(labelmap_path).ids)
+    out_dir = cfg.OUTPUT_DIR if write else tempfile.mkdtemp(prefix="ava_eval_")
+    det_path = os.path.join(out_dir, DETECTIONS_NAME)
+    _write(det_path, keys, video_names, scores, class_ids)
+    rng = np.random.default_rng(cfg.RNG_SEED)
+    rand_path = os.path.join(out_dir, "detections_random_scores.csv")
+    _write(rand_path, keys, video_names, rng.random(scores.shape), class_ids)
+    gt = annotation_path(cfg, cfg.AVA.GROUNDTRUTH_FILE)
+    excl = annotation_path(cfg, cfg.AVA.EXCLUSION_FILE) if cfg.AVA.EVAL_VERSION != "2020" else None
+    result = evaluate(labelmap_path, gt, det_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION)
+    floor = evaluate(labelmap_path, gt, rand_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION)
+    for line in getattr(result, "warnings", []) or []:
+        logger.warning("AVA evaluation: %s", line)
+    logger.info("AVA %s: mAP %.4f (random scores: %.4f) over %d boxes, %d view(s)", split, result.mAP, floor.mAP,
+                len(keys), len(views))
+    return {
+        "mAP": float(result.mAP),
+        "per_class": {str(k): float(v) for k, v in result.per_class.items()},
+        "random_mAP": float(floor.mAP),
+        "num_boxes": len(keys),
+        "views": len(views),
+        "detections_file": det_path if write else "",
+        "eval_version": cfg.AVA.EVAL_VERSION,
+    }
+
+
+def _write(path: str, keys: list, video_names, scores: np.ndarray, class_ids: list[int]) -> None:
+    """One CSV row per (box, evaluated class): video_id, timestamp, box, action id, score."""
+    n, c = len(keys), len(class_ids)
+    vids = [video_names[k[0]] for k in keys for _ in range(c)]
+    stamps = [k[1] for k in keys for _ in range(c)]
+    boxes = np.repeat(np.array([k[2:] for k in keys], dtype=np.float64).reshape(n, 4), c, axis=0)
+    actions = np.tile(np.asarray(class_ids), n)
+    cols = np.asarray(class_ids) - 1
+    write_detections_csv(path, vids, stamps, boxes, actions, scores[:, cols].reshape(-1) if n else np.zeros(0))
