@@ -554,13 +554,21 @@ def check_video_ids(video_ids: Sequence[str]) -> None:
 
 
 def write_text_atomic(path, text: str) -> None:
-    """Writes ``text`` (UTF-8, ``\\n`` newlines) to a new temporary file in the
-    folder of ``path`` (default permissions) and renames it over ``path``."""
+    """Writes ``text`` (UTF-8, ``\\n`` newlines) to ``path`` atomically."""
+    write_atomic(path, lambda f: f.write(text), "w")
+
+
+def write_atomic(path, write, mode: str = "wb") -> None:
+    """Calls ``write(file)`` on a new temporary file in the folder of ``path``
+    (default permissions; ``mode`` "w" for UTF-8 text with ``\\n`` newlines,
+    "wb" for bytes), then renames it over ``path``; on error ``path`` is
+    untouched and the temporary file removed."""
     path = os.fspath(path)
     tmp = "%s.%d.%s.tmp" % (path, os.getpid(), uuid.uuid4().hex[:8])
+    text = dict(encoding="utf-8", newline="\n") if "b" not in mode else {}
     try:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        with open(tmp, mode.replace("w", "x"), **text) as f:
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
