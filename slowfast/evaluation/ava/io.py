@@ -315,6 +315,11 @@ def _quoted_chunks(text: str):
     yield rows, np.array(lines, dtype=np.int64)
 
 
+# Bulk NumPy parsers are no faster than Python's float here (NumPy 2.4, one
+# core, best CPU time for 1M repr'd floats): fromiter(map(float)) 0.42 s,
+# np.array(list, float64) 0.46 s, np.fromstring(",".join(col), sep=",")
+# 0.43 s, np.loadtxt 0.56 s; so conversion stays with the official scorer's
+# own float/int, which also keeps its exact acceptance rules.
 def _convert(values: Sequence[str], func, what: str, finite: bool):
     """Converts strings with ``func`` (Python's int/float, as the official
     scorer does); returns (array, {position: message})."""
