@@ -19,8 +19,10 @@ from .io import (
     read_boxes_csv,
     read_exclusions,
     read_labelmap,
+    write_box_rows,
     write_detections_csv,
 )
+from .predictions import detections_to_rows, write_predictions_csv
 
 __all__ = [
     "RULES",
@@ -30,9 +32,12 @@ __all__ = [
     "LabelMap",
     "evaluate",
     "make_key",
+    "detections_to_rows",
     "official_frame_order",
     "read_boxes_csv",
     "read_exclusions",
     "read_labelmap",
+    "write_box_rows",
     "write_detections_csv",
+    "write_predictions_csv",
 ]
