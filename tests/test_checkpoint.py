@@ -362,3 +362,27 @@ def test_inflated_2d_kernel_matches_2d_conv_on_constant_clip(tmp_path):
     state = {"conv.weight": conv2d.weight.detach(), "fc.weight": torch.ones(2, 2)}
     out = inflate_state(state, {"conv.weight": torch.empty(4, 3, 3, 3, 3), "fc.weight": torch.empty(2, 2)})
     assert out["conv.weight"].shape == (4, 3, 3, 3, 3) and out["fc.weight"] is state["fc.weight"]
+
+
+def test_plain_bn_checkpoint_loads_into_sub_batch_norm_model(tmp_path):
+    """PySlowFast stores sub-batch BN as plain BN keys; they fill both `bn` and the tiled `split_bn`."""
+    src = perturbed(tiny_model(0))
+    path = save_checkpoint(str(tmp_path / "plain.pyth"), src)
+    dst = tiny_model(1, "BN.NORM_TYPE", "sub_batchnorm", "BN.NUM_SPLITS", "2")
+    load_checkpoint(path, dst)
+    plain, sub = src.state_dict(), dst.state_dict()
+    key = "s2.pathway0_res0.branch2.a_bn"
+    assert torch.equal(sub[key + ".weight"], plain[key + ".weight"])
+    assert torch.equal(sub[key + ".bn.running_var"], plain[key + ".running_var"])
+    assert torch.equal(sub[key + ".split_bn.running_mean"], plain[key + ".running_mean"].repeat(2))
+    dst.eval()
+    src.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(dst(tiny_inputs()), src(tiny_inputs()))
+    # The same through a Caffe2 file (no batch counters there).
+    pkl = str(tmp_path / "plain.pkl")
+    with open(pkl, "wb") as f:
+        pickle.dump({"blobs": state_dict_to_blobs(src.state_dict())}, f, protocol=2)
+    other = tiny_model(2, "BN.NORM_TYPE", "sub_batchnorm", "BN.NUM_SPLITS", "2")
+    load_checkpoint(pkl, other, checkpoint_type="caffe2")
+    assert_same_state(dst.state_dict(), other.state_dict(), skip=("num_batches_tracked",))

@@ -185,13 +185,18 @@ def _fit_shape(value: torch.Tensor, shape: torch.Size) -> torch.Tensor:
 
 
 def _fill_num_batches_tracked(state: dict, model_state_dict: Mapping[str, torch.Tensor]) -> list[str]:
-    """Add a zero `num_batches_tracked` for every model BN whose running mean came from the file."""
+    """Add a zero `num_batches_tracked` for every model BN whose running mean came from the file
+    (also for SubBatchNorm3d, whose counters sit in `.bn` and `.split_bn`)."""
     filled = []
     for key, ref in model_state_dict.items():
-        if key.endswith(".num_batches_tracked") and key not in state:
-            if key[: -len("num_batches_tracked")] + "running_mean" in state:
-                state[key] = torch.zeros_like(ref, device="cpu")
-                filled.append(key)
+        if not key.endswith(".num_batches_tracked") or key in state:
+            continue
+        owner = key[: -len(".num_batches_tracked")]
+        owners = {owner, owner.removesuffix(".bn"), owner.removesuffix(".split_bn")}  # plain or sub-batch BN
+        has_counter = any(o + ".num_batches_tracked" in state for o in owners)
+        if not has_counter and any(o + ".running_mean" in state for o in owners):
+            state[key] = torch.zeros_like(ref, device="cpu")
+            filled.append(key)
     return filled
 
 
@@ -214,7 +219,7 @@ def read_caffe2_checkpoint(path: str, model_state_dict: Mapping[str, torch.Tenso
             key = c2_to_pytorch_name(name)
         except KeyError:
             key = name
-        tensor = torch.from_numpy(np.ascontiguousarray(value)).clone()
+        tensor = torch.from_numpy(np.array(value, order="C", copy=True))  # keeps 0-d arrays 0-d
         if model_state_dict is not None and key in model_state_dict:
             tensor = _fit_shape(tensor, model_state_dict[key].shape)
         state[key] = tensor

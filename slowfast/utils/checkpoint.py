@@ -227,6 +227,30 @@ def strip_wrapper_prefix(state: dict) -> dict:
     return state
 
 
+def plain_bn_to_sub_bn(ckpt_state: Mapping[str, torch.Tensor], model_state: Mapping[str, torch.Tensor]) -> dict:
+    """Fit plain-BN statistics to a model with SubBatchNorm3d layers.
+
+    PySlowFast saves sub-batch BN as plain BN keys (`X.running_mean`, ...). Our SubBatchNorm3d keeps
+    them in `X.bn.*` (test time) and `X.split_bn.*` (per sub-batch, num_splits times longer): each
+    plain statistic is copied to `X.bn.*` and tiled num_splits times into `X.split_bn.*`.
+    """
+    out = dict(ckpt_state)
+    consumed = set()
+    for key, ref in model_state.items():
+        m = re.fullmatch(r"(.*)\.(bn|split_bn)\.(running_mean|running_var|num_batches_tracked)", key)
+        plain_key = f"{m.group(1)}.{m.group(3)}" if m else None
+        if key in ckpt_state or plain_key not in ckpt_state or plain_key in model_state:
+            continue
+        plain = ckpt_state[plain_key]
+        if plain.dim() == 1 and ref.dim() == 1 and plain.shape[0] and ref.shape[0] % plain.shape[0] == 0:
+            plain = plain.repeat(ref.shape[0] // plain.shape[0])
+        out[key] = plain.clone()
+        consumed.add(plain_key)
+    for key in consumed:
+        del out[key]
+    return out
+
+
 def read_any_checkpoint(path: str, checkpoint_type: str = "pytorch", model_state: Mapping | None = None) -> dict:
     """Read a "pytorch" `.pyth` or a "caffe2" `.pkl` checkpoint into the `.pyth` dict layout."""
     if checkpoint_type == "pytorch":
@@ -256,7 +280,7 @@ def load_checkpoint(
     """
     model_state = unwrap(model).state_dict()
     data = read_any_checkpoint(path, checkpoint_type, model_state)
-    state = strip_wrapper_prefix(data["model_state"])
+    state = plain_bn_to_sub_bn(strip_wrapper_prefix(data["model_state"]), model_state)
     if inflate:
         state = inflate_state(state, model_state)
     load_state(model, state, path, allow_partial, expected_dropped)
