@@ -386,3 +386,31 @@ def test_plain_bn_checkpoint_loads_into_sub_batch_norm_model(tmp_path):
     other = tiny_model(2, "BN.NORM_TYPE", "sub_batchnorm", "BN.NUM_SPLITS", "2")
     load_checkpoint(pkl, other, checkpoint_type="caffe2")
     assert_same_state(dst.state_dict(), other.state_dict(), skip=("num_batches_tracked",))
+
+
+def test_caffe2_2d_imagenet_style_pickle_inflates_into_the_slow_pathway(tmp_path):
+    """An ImageNet ResNet in Caffe2 names (Slow pathway names, 2D kernels, a 1000-way `pred`)."""
+    model = tiny_model(0)
+    ref = model.state_dict()
+    blobs = {}
+    for key, c2 in zip(ref, (pytorch_to_c2_name(k, last_block_per_stage(ref)) for k in ref)):
+        if c2.startswith("t_") or c2.startswith("pred"):
+            continue
+        value = ref[key].numpy() + 1.0
+        blobs[c2] = value[:, :, 0] if value.ndim == 5 else value  # O x I x kH x kW
+    blobs["pred_w"], blobs["pred_b"] = np.zeros((1000, 2048), np.float32), np.zeros(1000, np.float32)
+    path = str(tmp_path / "r50_imagenet.pkl")
+    with open(path, "wb") as f:
+        pickle.dump({"blobs": blobs}, f, protocol=2)
+    with pytest.raises(CheckpointError, match="r50_imagenet.pkl"):
+        load_checkpoint(path, tiny_model(1), checkpoint_type="caffe2", inflate=True)
+    dst = tiny_model(1)
+    fast_before = dst.state_dict()["s1.pathway1_stem.conv.weight"].clone()
+    load_checkpoint(path, dst, checkpoint_type="caffe2", inflate=True, allow_partial=True)
+    out = dst.state_dict()
+    w = out["s4.pathway0_res0.branch2.a.weight"]  # temporal kernel 3 in res4 of the Slow pathway
+    assert w.shape[2] == 3
+    expected = torch.from_numpy(blobs["res4_0_branch2a_w"]).unsqueeze(2).repeat(1, 1, 3, 1, 1) / 3
+    assert torch.equal(w, expected)
+    assert torch.equal(out["s1.pathway0_stem.bn.running_var"], torch.from_numpy(blobs["res_conv1_bn_riv"]))
+    assert torch.equal(out["s1.pathway1_stem.conv.weight"], fast_before)  # the Fast pathway keeps its init

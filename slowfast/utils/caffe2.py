@@ -176,11 +176,18 @@ def _load_pickle(path: str) -> dict:
     return blobs
 
 
+def _strip_trailing_ones(shape) -> tuple:
+    shape = tuple(shape)
+    while shape and shape[-1] == 1:
+        shape = shape[:-1]
+    return shape
+
+
 def _fit_shape(value: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    """Reshape when only singleton dimensions differ (a Caffe2 fc stored as a 1x1x1 conv, or back)."""
-    if tuple(value.shape) != tuple(shape) and value.numel() == int(np.prod(shape)):
-        if [d for d in value.shape if d != 1] == [d for d in shape if d != 1]:
-            return value.reshape(shape)
+    """Reshape when the shapes differ only by trailing singleton dimensions (a Caffe2 fc stored as a
+    1x1x1 conv, or a 1x1 kernel without its time axis); anything else is left for the key report."""
+    if tuple(value.shape) != tuple(shape) and _strip_trailing_ones(value.shape) == _strip_trailing_ones(shape):
+        return value.reshape(shape)
     return value
 
 
