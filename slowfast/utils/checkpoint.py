@@ -1,7 +1,9 @@
 """Checkpoints: `.pyth` files holding a dict with `model_state`, `optimizer_state`, `epoch` and `cfg`
 (PySlowFast's layout), written atomically (temporary file + rename) so that a crash never leaves a
 half-written checkpoint. Loading reports missing, unexpected and shape-mismatched keys in one table
-and fails unless a partial load is allowed.
+and fails unless a partial load is allowed. Caffe2 `.pkl` files load through the name mapping of
+`slowfast.utils.caffe2` (checkpoint_type "caffe2"); 2D ImageNet kernels can be inflated to 3D
+(`inflate_state`).
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import logging
 import os
 import re
 import tempfile
-from typing import Any, Iterable
+from typing import Any, BinaryIO, Callable, Iterable, Mapping
 
 import torch
 import torch.nn as nn
@@ -52,21 +54,36 @@ def last_checkpoint(output_dir: str) -> str | None:
     return ckpts[-1] if ckpts else None
 
 
-def atomic_torch_save(obj: Any, path: str) -> None:
-    """torch.save to a temporary file in the same folder, fsync, then rename over `path`."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
+    """Call `write(f)` on a temporary file in the same folder, fsync, then rename it over `path`.
+
+    On any failure the temporary file is removed and an existing `path` is left untouched.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".pyth", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=os.path.splitext(path)[1], dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def atomic_torch_save(obj: Any, path: str) -> None:
+    """torch.save `obj` to `path` through `atomic_write`."""
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def save_checkpoint(
@@ -136,6 +153,13 @@ def format_key_report(report: dict[str, list], path: str = "") -> str:
     return head + f"{len(rows) - 1} key differences\n" + "\n".join(rows)
 
 
+HEAD_PREFIX = "head."
+
+
+def _differing_keys(report: dict[str, list]) -> list[str]:
+    return report["missing"] + report["unexpected"] + [m[0] for m in report["mismatched"]]
+
+
 def load_state(
     model: nn.Module,
     ckpt_state: dict,
@@ -145,30 +169,97 @@ def load_state(
 ) -> dict[str, list]:
     """Copy matching tensors of `ckpt_state` into `model`.
 
-    Raises CheckpointError on any missing, unexpected or shape-mismatched key unless `allow_partial`;
-    keys starting with a prefix in `expected_dropped` (e.g. "head.") are reported as dropped on purpose.
-    Returns the key report.
+    Raises CheckpointError on any missing, unexpected or shape-mismatched key unless `allow_partial`.
+    When every difference lies in the classifier head (`head.`) or under a prefix of `expected_dropped`,
+    the log says that the head is dropped for fine-tuning. Returns the key report, with
+    `report["dropped"]`: the checkpoint keys that were not loaded (unexpected or of another shape).
     """
     model = unwrap(model)
     model_state = model.state_dict()
     report = compare_state_dicts(model_state, ckpt_state)
-    dropped = tuple(expected_dropped)
-    differs = report["missing"] or report["unexpected"] or report["mismatched"]
-    if differs:
+    report["dropped"] = sorted(set(report["unexpected"]) | {m[0] for m in report["mismatched"]})
+    differing = _differing_keys(report)
+    if differing:
         table = format_key_report(report, path)
+        head_only = all(k.startswith((HEAD_PREFIX, *expected_dropped)) for k in differing)
         if not allow_partial:
+            hint = " (only the classifier head differs: fine-tuning on another label set?)" if head_only else ""
             raise CheckpointError(
-                table + "\nset TRAIN.CHECKPOINT_PARTIAL_LOAD True to load the matching keys only"
+                table + f"\nset TRAIN.CHECKPOINT_PARTIAL_LOAD True to load the matching keys only{hint}"
             )
-        on_purpose = all(
-            k.startswith(dropped)
-            for k in report["missing"] + report["unexpected"] + [m[0] for m in report["mismatched"]]
-        ) if dropped else False
-        logger.warning(("partial load, dropping the head on purpose:\n" if on_purpose else "partial load:\n") + table)
+        if head_only:
+            logger.warning("partial load for fine-tuning: the checkpoint's classifier head is dropped and the "
+                           "model's head keeps its initial values:\n%s", table)
+        else:
+            logger.warning("partial load:\n%s", table)
     mismatched = {m[0] for m in report["mismatched"]}
     to_load = {k: v for k, v in ckpt_state.items() if k in model_state and k not in mismatched}
     model.load_state_dict(to_load, strict=False)
     return report
+
+
+def inflate_state(ckpt_state: Mapping[str, torch.Tensor], model_state: Mapping[str, torch.Tensor]) -> dict:
+    """Inflate 2D conv kernels of `ckpt_state` to the 3D kernels of `model_state` (I3D-style).
+
+    A checkpoint tensor `O x I x kH x kW` whose model counterpart is `O x I x kT x kH x kW` is repeated
+    kT times along time and divided by kT, so that on a temporally constant clip the 3D conv gives the
+    2D conv's output at every frame (away from zero-padded temporal borders). Other tensors are kept.
+    """
+    out = dict(ckpt_state)
+    inflated = []
+    for key, value in ckpt_state.items():
+        ref = model_state.get(key)
+        if ref is None or value.dim() != 4 or ref.dim() != 5:
+            continue
+        if tuple(value.shape[:2]) != tuple(ref.shape[:2]) or tuple(value.shape[2:]) != tuple(ref.shape[3:]):
+            continue
+        kt = ref.shape[2]
+        out[key] = value.unsqueeze(2).repeat(1, 1, kt, 1, 1) / kt
+        inflated.append(f"{key} {list(value.shape)} -> {list(out[key].shape)}")
+    logger.info("inflated %d 2D kernels to 3D%s", len(inflated), (":\n  " + "\n  ".join(inflated)) if inflated else "")
+    return out
+
+
+def strip_wrapper_prefix(state: dict) -> dict:
+    """Drop a "module." prefix that a DataParallel / DistributedDataParallel model puts on every key."""
+    if state and all(k.startswith("module.") for k in state):
+        return {k[len("module."):]: v for k, v in state.items()}
+    return state
+
+
+def plain_bn_to_sub_bn(ckpt_state: Mapping[str, torch.Tensor], model_state: Mapping[str, torch.Tensor]) -> dict:
+    """Fit plain-BN statistics to a model with SubBatchNorm3d layers.
+
+    PySlowFast saves sub-batch BN as plain BN keys (`X.running_mean`, ...). Our SubBatchNorm3d keeps
+    them in `X.bn.*` (test time) and `X.split_bn.*` (per sub-batch, num_splits times longer): each
+    plain statistic is copied to `X.bn.*` and tiled num_splits times into `X.split_bn.*`.
+    """
+    out = dict(ckpt_state)
+    consumed = set()
+    for key, ref in model_state.items():
+        m = re.fullmatch(r"(.*)\.(bn|split_bn)\.(running_mean|running_var|num_batches_tracked)", key)
+        plain_key = f"{m.group(1)}.{m.group(3)}" if m else None
+        if key in ckpt_state or plain_key not in ckpt_state or plain_key in model_state:
+            continue
+        plain = ckpt_state[plain_key]
+        if plain.dim() == 1 and ref.dim() == 1 and plain.shape[0] and ref.shape[0] % plain.shape[0] == 0:
+            plain = plain.repeat(ref.shape[0] // plain.shape[0])
+        out[key] = plain.clone()
+        consumed.add(plain_key)
+    for key in consumed:
+        del out[key]
+    return out
+
+
+def read_any_checkpoint(path: str, checkpoint_type: str = "pytorch", model_state: Mapping | None = None) -> dict:
+    """Read a "pytorch" `.pyth` or a "caffe2" `.pkl` checkpoint into the `.pyth` dict layout."""
+    if checkpoint_type == "pytorch":
+        return read_checkpoint(path)
+    if checkpoint_type == "caffe2":
+        from slowfast.utils.caffe2 import read_caffe2_checkpoint  # caffe2.py imports this module
+
+        return read_caffe2_checkpoint(path, model_state)
+    raise CheckpointError(f"unsupported checkpoint_type {checkpoint_type!r} for {path}; use 'pytorch' or 'caffe2'")
 
 
 def load_checkpoint(
@@ -179,17 +270,20 @@ def load_checkpoint(
     allow_partial: bool = False,
     scaler: Any = None,
     expected_dropped: Iterable[str] = (),
+    inflate: bool = False,
 ) -> int:
     """Load a checkpoint into `model` (and `optimizer`, `scaler` when given and present).
 
-    checkpoint_type: "pytorch" for `.pyth` files (PySlowFast layout). Returns the stored epoch
-    (completed epochs), 0 when the file has none.
+    checkpoint_type: "pytorch" for `.pyth` files (PySlowFast layout), "caffe2" for Caffe2 `.pkl` files
+    (names converted by `slowfast.utils.caffe2`). `inflate`: turn 2D kernels into 3D (`inflate_state`).
+    Returns the stored epoch (completed epochs), 0 when the file has none.
     """
-    if checkpoint_type == "pytorch":
-        data = read_checkpoint(path)
-    else:
-        raise CheckpointError(f"unsupported checkpoint_type {checkpoint_type!r} for {path}; only 'pytorch' is implemented")
-    load_state(model, data["model_state"], path, allow_partial, expected_dropped)
+    model_state = unwrap(model).state_dict()
+    data = read_any_checkpoint(path, checkpoint_type, model_state)
+    state = plain_bn_to_sub_bn(strip_wrapper_prefix(data["model_state"]), model_state)
+    if inflate:
+        state = inflate_state(state, model_state)
+    load_state(model, state, path, allow_partial, expected_dropped)
     if optimizer is not None and data.get("optimizer_state"):
         optimizer.load_state_dict(data["optimizer_state"])
     if scaler is not None and data.get("scaler_state"):
