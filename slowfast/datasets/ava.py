@@ -81,14 +81,17 @@ def drop_unknown_videos(rows: List[BoxRow], known: Set[str], path: str, stats: C
     unknown = Counter(r.video for r in rows if r.video not in known)
     for video, count in unknown.items():
         logger.warning("%s: video %r is not in the frame lists; its %d box rows are skipped", path, video, count)
+    if not unknown:
+        return rows
     stats["unknown_video_boxes"] += sum(unknown.values())
-    return [r for r in rows if r.video in known] if unknown else rows
+    return [r for r in rows if r.video in known]
 
 
 def keep_confident(rows: List[BoxRow], thresh: float, stats: Counter) -> List[BoxRow]:
     """Proposal rows with ``score > thresh``; the others are counted in ``stats["low_score_proposals"]``."""
     kept = [r for r in rows if r.score > thresh]
-    stats["low_score_proposals"] += len(rows) - len(kept)
+    if len(kept) < len(rows):
+        stats["low_score_proposals"] += len(rows) - len(kept)
     return kept
 
 
@@ -242,7 +245,7 @@ class Ava(torch.utils.data.Dataset):
         for video, sec in empty:
             logger.info("AVA %s: key frame %s,%04d has no proposal with score > %g; skipped",
                         self.split, video, sec, self.cfg.AVA.DETECTION_SCORE_THRESH)
-        self.stats["empty_keyframes"] += len(empty)
+            self.stats["empty_keyframes"] += 1
         return boxes
 
     def _make_keyframes(self, key_boxes: KeyBoxes) -> list:
