@@ -2,10 +2,11 @@
 """Write a small synthetic dataset of real encoded videos.
 
     python tools/make_synthetic_data.py --dataset kinetics --out data/synthetic_kinetics
+    python tools/make_synthetic_data.py --dataset ava --out data/synthetic_ava
     python tools/make_synthetic_data.py --dataset kinetics --help   # that dataset's options
 
-Existing datasets (``OUT/train.csv`` present) are left alone.  To add a dataset,
-register ``(add_arguments, build)`` in ``DATASETS``.
+Existing datasets are left alone.  To add a dataset, register ``(add_arguments, build)`` in
+``DATASETS``; ``build(args)`` returns ``{split: number of items}``.
 """
 import argparse
 import os
@@ -16,7 +17,9 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from slowfast.datasets.synthetic import SPLITS, ensure_kinetics_synthetic  # noqa: E402
+from slowfast.datasets import ava_io  # noqa: E402
+from slowfast.datasets.synthetic import ensure_kinetics_synthetic  # noqa: E402
+from slowfast.datasets.synthetic_ava import ensure_ava_synthetic  # noqa: E402
 
 
 def add_kinetics_arguments(group):
@@ -31,7 +34,7 @@ def add_kinetics_arguments(group):
 
 
 def build_kinetics(args):
-    return ensure_kinetics_synthetic(
+    csvs = ensure_kinetics_synthetic(
         args.out,
         num_classes=args.num_classes,
         num_train=args.num_train,
@@ -44,11 +47,31 @@ def build_kinetics(args):
         codec=args.codec,
         num_workers=args.workers,
     )
+    return {split: sum(1 for _ in open(path)) for split, path in csvs.items()}
 
 
-# name -> (add dataset-specific arguments to an argparse group, build from parsed args -> {split: csv})
+def add_ava_arguments(group):
+    group.add_argument("--num-train-videos", type=int, default=6)
+    group.add_argument("--num-val-videos", type=int, default=2)
+    group.add_argument("--people", type=int, default=3, help="persons per video")
+    group.add_argument("--num-keyframes", type=int, default=5, help="annotated seconds per video, from 902")
+    group.add_argument("--width", type=int, default=80)
+    group.add_argument("--height", type=int, default=60)
+
+
+def build_ava(args):
+    """-> key frames per split."""
+    ensure_ava_synthetic(args.out, num_train_videos=args.num_train_videos, num_val_videos=args.num_val_videos,
+                         people=args.people, num_keyframes=args.num_keyframes, width=args.width,
+                         height=args.height, seed=args.seed)
+    gt = {split: os.path.join(args.out, "annotations", f"ava_{split}_v2.2.csv") for split in ("train", "val")}
+    return {split: len({(r.video, r.sec) for r in ava_io.read_box_csv(path)}) for split, path in gt.items()}
+
+
+# name -> (add dataset-specific arguments to an argparse group, build from parsed args -> {split: items})
 DATASETS = {
     "kinetics": (add_kinetics_arguments, build_kinetics),
+    "ava": (add_ava_arguments, build_ava),
 }
 
 
@@ -61,7 +84,7 @@ def parse_args(argv=None):
     parser.add_argument("--dataset", choices=sorted(DATASETS), required=True)
     parser.add_argument("--out", required=True, help="output directory (must not exist or be empty)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=None, help="encoding processes (default: all cores)")
+    parser.add_argument("--workers", type=int, default=None, help="encoding processes (kinetics; default: all cores)")
     if chosen.dataset is not None:
         add_arguments, _ = DATASETS[chosen.dataset]
         add_arguments(parser.add_argument_group(f"{chosen.dataset} options"))
@@ -72,11 +95,11 @@ def main(argv=None):
     args = parse_args(argv)
     _, build = DATASETS[args.dataset]
     started = time.time()
-    existed = os.path.isfile(os.path.join(args.out, "train.csv"))
-    csvs = build(args)
-    counts = {split: sum(1 for _ in open(csvs[split])) for split in SPLITS if split in csvs}
+    existed = os.path.isdir(args.out) and bool(os.listdir(args.out))
+    counts = build(args)
     verb = "exists" if existed else f"written in {time.time() - started:.1f}s"
-    print(f"{args.dataset} dataset {verb}: {os.path.abspath(args.out)}  videos per split: {counts}")
+    items = "key frames" if args.dataset == "ava" else "videos"
+    print(f"{args.dataset} dataset {verb}: {os.path.abspath(args.out)}  {items} per split: {counts}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from multiprocessing import get_context
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import av
 import numpy as np
@@ -249,32 +249,43 @@ def _csv_paths(out_dir: str) -> Dict[str, str]:
     return {split: os.path.join(out_dir, f"{split}.csv") for split in SPLITS}
 
 
-def ensure_kinetics_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
-    """Make the dataset of :func:`make_kinetics_synthetic` unless ``out_dir/train.csv`` exists.
+def build_atomically(out_dir: str, marker: str, make: Callable[[str], object], caller: str) -> str:
+    """Run ``make(tmp_dir)`` in a temporary sibling of ``out_dir`` and rename it onto ``out_dir``,
+    unless ``out_dir/marker`` already exists.
 
-    The dataset is built in a temporary sibling directory and renamed onto
-    ``out_dir`` in one step, so a crash never leaves a half-written dataset and
-    concurrent callers (several workers or ranks) end with one complete copy.
-    ``out_dir`` must not exist, or be an empty directory.
+    A crash never leaves a half-written dataset, and concurrent callers (several workers or ranks)
+    end with one complete copy.  ``out_dir`` must not exist, or be an empty directory.
 
     Returns:
-        ``{"train": path_to_train_csv, "val": ..., "test": ...}``.
+        the absolute ``out_dir``.
     """
     out_dir = os.path.abspath(out_dir)
-    if os.path.isfile(os.path.join(out_dir, "train.csv")):
-        return _csv_paths(out_dir)
+    if os.path.isfile(os.path.join(out_dir, marker)):
+        return out_dir
     if os.path.isdir(out_dir) and os.listdir(out_dir):
-        raise FileExistsError(f"ensure_kinetics_synthetic: {out_dir!r} exists without train.csv; remove it first")
+        raise FileExistsError(f"{caller}: {out_dir!r} exists without {marker}; remove it first")
     parent = os.path.dirname(out_dir)
     os.makedirs(parent, exist_ok=True)
     tmp_dir = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.tmp-", dir=parent)
     os.chmod(tmp_dir, 0o755)  # mkdtemp makes it private; the dataset is not
     try:
-        make_kinetics_synthetic(tmp_dir, **kwargs)
+        make(tmp_dir)
         os.rename(tmp_dir, out_dir)  # atomic; fails if another process finished first
     except OSError:
-        if not os.path.isfile(os.path.join(out_dir, "train.csv")):
+        if not os.path.isfile(os.path.join(out_dir, marker)):
             raise
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+    return out_dir
+
+
+def ensure_kinetics_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
+    """Make the dataset of :func:`make_kinetics_synthetic` unless ``out_dir/train.csv`` exists,
+    atomically (see :func:`build_atomically`).
+
+    Returns:
+        ``{"train": path_to_train_csv, "val": ..., "test": ...}``.
+    """
+    out_dir = build_atomically(out_dir, "train.csv", lambda tmp: make_kinetics_synthetic(tmp, **kwargs),
+                               "ensure_kinetics_synthetic")
     return _csv_paths(out_dir)

@@ -1,0 +1,319 @@
+"""Readers (and small writers) for the AVA v2.1 / v2.2 files on disk, as PySlowFast lays them out.
+
+Layout (``DATA.PATH_TO_DATA_DIR`` = ``ava/``)::
+
+    ava/frames/<video_id>/<video_id>_000001.jpg ...   30 fps JPEGs of minutes 15..30 of each movie
+    ava/frame_lists/{train,val}.csv                   which frames belong to which video
+    ava/annotations/ava_{train,val}_v2.2.csv          ground truth, one row per (box, action)
+    ava/annotations/ava_{train,val}_predicted_boxes.csv   person proposals with detector scores
+    ava/annotations/ava_action_list_v2.2_for_activitynet_2019.pbtxt   evaluated classes
+    ava/annotations/ava_val_excluded_timestamps_v2.2.csv             key frames left out of scoring
+
+File formats:
+
+* frame list: a header line ``original_vido_id video_idx frame_id path labels`` (sic), then
+  space-separated rows ``<video_id> <video_idx> <frame_id> <video_id>/<video_id>_000001.jpg ""``;
+  ``frame_id`` counts from 0, ``path`` is relative to the frame folder, ``labels`` is unused.
+* ground truth CSV, no header: ``video_id,timestamp,x1,y1,x2,y2,action_id,person_id`` (v2.0 files
+  lack ``person_id``); coordinates normalised to ``[0, 1]``, ``action_id`` counts from 1.
+* proposal CSV, no header: ``video_id,timestamp,x1,y1,x2,y2,action_id,score`` with ``action_id``
+  empty or ``-1`` (7-column rows without it are accepted too); the score is the last column.
+* label map (protobuf text): ``item { name: "..." id: N }`` blocks; the full action list spells them
+  ``label { name: "..." label_id: N label_type: ... }``; both are read.
+* exclusions CSV: ``video_id,timestamp`` rows.
+
+Timestamp -> frame rule.  Each movie is cut to ``[900 s, 1801 s)`` and extracted at 30 fps, so file
+``<video_id>_%06d.jpg`` number ``n`` (1-based) shows time ``900 + (n - 1) / 30`` s.  Key frames are
+annotated at 1 fps for seconds 902..1798; the key frame of second ``sec`` is entry
+``(sec - 900) * 30`` (0-based) of the video's frame list, i.e. file number ``(sec - 900) * 30 + 1``.
+
+Error policy: a malformed row (wrong column count, non-numeric field) raises
+:class:`AvaFormatError` naming file and line.  Recoverable problems are counted in a ``stats``
+``collections.Counter`` and logged once per file: boxes outside ``[0, 1]`` are clipped
+(``stats["clipped_boxes"]``), boxes with no area after clipping are dropped
+(``stats["degenerate_boxes"]``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+
+logger = logging.getLogger(__name__)
+
+# Frame rate of the extracted frames.
+FPS = 30
+# Second of the movie shown by the first extracted frame.
+CLIP_START_SEC = 900
+# Annotated key-frame seconds of AVA (902..1798 inclusive).
+VALID_SECONDS = range(902, 1799)
+FRAME_LIST_HEADER = "original_vido_id video_idx frame_id path labels"
+
+Box = Tuple[float, float, float, float]
+Key = Tuple[str, int]  # (video_id, timestamp seconds)
+
+
+class AvaFormatError(ValueError):
+    """An AVA file that cannot be read; the message names the file, the line and the problem."""
+
+
+def sec_to_frame(sec: int, fps: int = FPS, start_sec: int = CLIP_START_SEC) -> int:
+    """0-based frame-list index of the key frame of second ``sec`` (see module docstring)."""
+    return (sec - start_sec) * fps
+
+
+def frame_file_name(video_id: str, frame_index: int, ext: str = "jpg") -> str:
+    """Relative path ``<video_id>/<video_id>_%06d.<ext>`` of 0-based frame ``frame_index`` (files count from 1)."""
+    return f"{video_id}/{video_id}_{frame_index + 1:06d}.{ext}"
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def _lines(path: str) -> Iterator[Tuple[int, str]]:
+    """Yield ``(1-based line number, stripped line)`` for the non-blank lines of ``path``."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"AVA file not found: {path}")
+    with open(path, "r", encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            line = line.strip()
+            if line:
+                yield number, line
+
+
+def _number(path: str, line: int, text: str, what: str, kind=float):
+    """``kind(text)`` or an :class:`AvaFormatError` naming file, line and field."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise AvaFormatError(f"{path} line {line}: {what} is not a{'n integer' if kind is int else ' number'}: {text!r}") from None
+
+
+def _check_columns(path: str, line: int, row: Sequence[str], allowed: Sequence[int]) -> None:
+    if len(row) not in allowed:
+        wanted = " or ".join(str(n) for n in allowed)
+        raise AvaFormatError(f"{path} line {line}: expected {wanted} columns, got {len(row)}: {','.join(row)!r}")
+
+
+# --------------------------------------------------------------------------- frame lists
+
+
+@dataclass
+class FrameLists:
+    """Frames of every video, in frame-list order.
+
+    ``video_names[i]`` is the id of video index ``i``; ``frame_paths[i]`` lists its frame files
+    (absolute or joined with the frame folder) ordered by ``frame_id``.
+    """
+
+    video_names: List[str]
+    frame_paths: List[List[str]]
+
+    def video_index(self) -> Dict[str, int]:
+        return {name: i for i, name in enumerate(self.video_names)}
+
+
+def read_frame_lists(paths: Sequence[str], frame_dir: str) -> FrameLists:
+    """Read frame-list files (see module docstring) into :class:`FrameLists`.
+
+    Video indices are assigned in order of first appearance over all files (the ``video_idx``
+    column is checked to be an integer but not trusted).  Frames are sorted by ``frame_id``;
+    a repeated ``(video, frame_id)`` is an error.
+
+    Raises:
+        FileNotFoundError: a list file is missing.
+        AvaFormatError: bad header, wrong column count or non-integer ids (names file and line).
+    """
+    frames: Dict[str, Dict[int, str]] = {}
+    for path in paths:
+        lines = _lines(path)
+        first = next(lines, None)
+        if first is None or first[1].split()[:2] not in (["original_vido_id", "video_idx"], ["original_video_id", "video_idx"]):
+            raise AvaFormatError(f"{path} line {first[0] if first else 1}: expected the header {FRAME_LIST_HEADER!r}")
+        for number, line in lines:
+            row = line.split()
+            _check_columns(path, number, row, (5,))
+            _number(path, number, row[1], "video_idx", int)
+            frame_id = _number(path, number, row[2], "frame_id", int)
+            video = frames.setdefault(row[0], {})
+            if frame_id in video:
+                raise AvaFormatError(f"{path} line {number}: frame_id {frame_id} of video {row[0]!r} listed twice")
+            video[frame_id] = os.path.join(frame_dir, row[3])
+    names = list(frames)
+    return FrameLists(names, [[frames[n][k] for k in sorted(frames[n])] for n in names])
+
+
+def write_frame_list(path: str, videos: Sequence[Tuple[str, int]], ext: str = "jpg") -> None:
+    """Write a frame list for ``videos`` = ``[(video_id, num_frames), ...]`` (paths as in :func:`frame_file_name`)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(FRAME_LIST_HEADER + "\n")
+        for video_idx, (video_id, num_frames) in enumerate(videos):
+            for frame in range(num_frames):
+                f.write(f'{video_id} {video_idx} {frame} {frame_file_name(video_id, frame, ext)} ""\n')
+
+
+# --------------------------------------------------------------------------- box CSVs
+
+
+@dataclass(frozen=True)
+class BoxRow:
+    """One row of a ground-truth or proposal CSV.
+
+    ``box`` is ``(x1, y1, x2, y2)`` normalised to ``[0, 1]`` (already clipped); ``action`` is the
+    1-based action id or ``-1`` (none); ``score`` is the detector score (proposals) or ``None``.
+    """
+
+    video: str
+    sec: int
+    box: Box
+    action: int
+    score: Optional[float]
+    line: int
+
+
+def _clip_box(box: Box) -> Tuple[Box, bool]:
+    """Clamp to ``[0, 1]``; also say whether anything changed."""
+    clipped = tuple(min(max(v, 0.0), 1.0) for v in box)
+    return clipped, clipped != box
+
+
+def _parse_box_row(path: str, number: int, row: List[str], proposals: bool) -> BoxRow:
+    _check_columns(path, number, row, (7, 8))
+    sec = _number(path, number, row[1].strip(), "timestamp", int)
+    box = tuple(_number(path, number, v, f"coordinate {name}") for v, name in zip(row[2:6], ("x1", "y1", "x2", "y2")))
+    if proposals:
+        score = _number(path, number, row[-1], "score")
+        action_text = row[6].strip() if len(row) == 8 else ""
+        action = -1 if action_text == "" else _number(path, number, action_text, "action_id", int)
+    else:
+        score = None
+        action = _number(path, number, row[6], "action_id", int)
+        if action < 1:
+            raise AvaFormatError(f"{path} line {number}: action_id must be >= 1 in ground truth, got {action}")
+    return BoxRow(row[0].strip(), sec, box, action, score, number)
+
+
+def read_box_csv(path: str, proposals: bool = False, stats: Optional[Counter] = None) -> List[BoxRow]:
+    """Read a ground-truth (``proposals=False``) or proposal CSV (see module docstring).
+
+    Boxes outside ``[0, 1]`` are clipped (counted in ``stats["clipped_boxes"]``, one warning per
+    file); boxes with no area left are dropped (``stats["degenerate_boxes"]``).
+
+    Raises:
+        FileNotFoundError: ``path`` is missing.
+        AvaFormatError: wrong column count or non-numeric field, naming file and line.
+    """
+    stats = stats if stats is not None else Counter()
+    rows, clipped_lines, degenerate_lines = [], [], []
+    for number, line in _lines(path):
+        row = _parse_box_row(path, number, line.split(","), proposals)
+        box, changed = _clip_box(row.box)
+        if changed:
+            clipped_lines.append(number)
+            row = BoxRow(row.video, row.sec, box, row.action, row.score, row.line)
+        if box[2] <= box[0] or box[3] <= box[1]:
+            degenerate_lines.append(number)
+            continue
+        rows.append(row)
+    if clipped_lines:
+        stats["clipped_boxes"] += len(clipped_lines)
+        logger.warning("%s: %d boxes outside [0, 1] clipped (lines %s)", path, len(clipped_lines), _some(clipped_lines))
+    if degenerate_lines:
+        stats["degenerate_boxes"] += len(degenerate_lines)
+        logger.warning("%s: %d boxes without area skipped (lines %s)", path, len(degenerate_lines), _some(degenerate_lines))
+    return rows
+
+
+def _some(numbers: Sequence[int], most: int = 5) -> str:
+    shown = ", ".join(str(n) for n in numbers[:most])
+    return shown + (", ..." if len(numbers) > most else "")
+
+
+def write_box_csv(path: str, rows: Iterable[Tuple[str, int, Box, int, float]], proposals: bool = False) -> None:
+    """Write ``(video_id, sec, box, action_id, last)`` rows in the official layout: ground truth
+    ``...,action_id,person_id`` (``last`` is the person id); proposals ``...,action_id,score``
+    (``action_id`` -1 written empty, ``last`` is the score).  Timestamps as 4 digits, 3-decimal boxes."""
+    with open(path, "w", encoding="utf-8") as f:
+        for video, sec, box, action, last in rows:
+            coords = ",".join(f"{v:.3f}" for v in box)
+            if proposals:
+                f.write(f"{video},{sec:04d},{coords},{'' if action == -1 else action},{last:.6f}\n")
+            else:
+                f.write(f"{video},{sec:04d},{coords},{action},{int(last)}\n")
+
+
+# --------------------------------------------------------------------------- exclusions, label map
+
+
+def read_exclusions(path: str) -> Set[Key]:
+    """Read ``video_id,timestamp`` rows into a set of ``(video_id, sec)`` keys."""
+    keys = set()
+    for number, line in _lines(path):
+        row = line.split(",")
+        _check_columns(path, number, row, (2,))
+        keys.add((row[0].strip(), _number(path, number, row[1].strip(), "timestamp", int)))
+    return keys
+
+
+_PBTXT_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}:]|[^\s{}:"]+')
+
+
+def _pbtxt_tokens(path: str) -> Iterator[Tuple[int, str]]:
+    """Yield ``(line, token)`` of a protobuf-text file; ``#`` comment lines dropped, strings keep quotes."""
+    for number, line in _lines(path):
+        if not line.startswith("#"):
+            for token in _PBTXT_TOKEN.findall(line):
+                yield number, token
+
+
+def read_label_map(path: str) -> Dict[int, str]:
+    """Read a label-map pbtxt into ``{action id: name}`` in file order (``item``/``label`` blocks,
+    ``id``/``label_id`` fields; other fields ignored).
+
+    Raises:
+        AvaFormatError: unbalanced braces, a block without a name or id, a non-integer or repeated id.
+    """
+    labels: Dict[int, str] = {}
+    block: Optional[Dict[str, Tuple[str, int]]] = None
+    field, line = None, 1
+    for line, token in _pbtxt_tokens(path):
+        if token == "{":
+            if block is not None:
+                raise AvaFormatError(f"{path} line {line}: nested block")
+            block, field = {}, None
+        elif token == "}":
+            if block is None:
+                raise AvaFormatError(f"{path} line {line}: '}}' without a block")
+            _add_label(path, line, block, labels)
+            block = None
+        elif block is None or token == ":":
+            continue  # block names ("item", "label") and separators
+        elif field is None:
+            field = token
+        else:
+            block[field] = (token.strip('"'), line)
+            field = None
+    if block is not None:
+        raise AvaFormatError(f"{path} line {line}: unterminated block")
+    return labels
+
+
+def _add_label(path: str, line: int, block: Dict[str, Tuple[str, int]], labels: Dict[int, str]) -> None:
+    id_field = "id" if "id" in block else "label_id"
+    if id_field not in block or "name" not in block:
+        raise AvaFormatError(f"{path} line {line}: block needs a name and an id")
+    text, id_line = block[id_field]
+    label_id = _number(path, id_line, text, id_field, int)
+    if label_id in labels:
+        raise AvaFormatError(f"{path} line {id_line}: id {label_id} repeated")
+    labels[label_id] = block["name"][0]
+
+
+def write_label_map(path: str, labels: Dict[int, str]) -> None:
+    """Write ``{id: name}`` as ``item { name: "..." id: N }`` blocks (the ActivityNet label-map spelling)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for label_id, name in labels.items():
+            f.write(f'item {{\n  name: "{name}"\n  id: {label_id}\n}}\n')

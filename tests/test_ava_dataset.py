@@ -1,0 +1,286 @@
+"""Specification of the AVA data side: file readers, key-frame samples, clips, boxes, synthetic data.
+
+Small AVA layouts are written into tmp_path with the real file formats; frames are PNG files here
+(the reader takes whatever the frame list names) so pixel values survive exactly.
+"""
+import filecmp
+import logging
+import os
+import re
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from slowfast.config import load_config
+from slowfast.datasets import ava_io
+from slowfast.datasets.ava import Ava
+from slowfast.datasets.ava_io import AvaFormatError
+from slowfast.datasets.build import DATASET_REGISTRY, detection_collate
+from slowfast.datasets.synthetic_ava import ACTIONS, ensure_ava_synthetic, make_ava_synthetic
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = os.path.join(ROOT, "configs", "Synthetic", "AVA_SLOWFAST_TINY.yaml")
+KEY = 903  # key second used by the hand-made layouts: frame (903 - 900) * 30 = 90
+WIDTH, HEIGHT = 32, 24
+
+
+def ava_cfg(root, *opts):
+    return load_config(TINY, ["DATA.PATH_TO_DATA_DIR", str(root), "DATA.GENERATE_SYNTHETIC", False, *opts])
+
+
+def write_layout(root, frames, gt=(), train_proposals=(), val_proposals=()):
+    """Write an AVA layout: ``frames`` = {video_id: T x H x W x 3 uint8 RGB}; box rows as in
+    :func:`ava_io.write_box_csv`.  The same videos form the train and the val frame lists."""
+    for sub in ("frames", "frame_lists", "annotations"):
+        os.makedirs(root / sub, exist_ok=True)
+    for vid, video in frames.items():
+        os.makedirs(root / "frames" / vid, exist_ok=True)
+        for t, image in enumerate(video):
+            cv2.imwrite(str(root / "frames" / ava_io.frame_file_name(vid, t, "png")), image[..., ::-1])
+    for split in ("train", "val"):
+        ava_io.write_frame_list(str(root / "frame_lists" / f"{split}.csv"), [(v, len(f)) for v, f in frames.items()], "png")
+    ann = root / "annotations"
+    ava_io.write_box_csv(str(ann / "ava_train_v2.2.csv"), gt)
+    ava_io.write_box_csv(str(ann / "ava_train_predicted_boxes.csv"), train_proposals, proposals=True)
+    ava_io.write_box_csv(str(ann / "ava_val_predicted_boxes.csv"), val_proposals, proposals=True)
+
+
+def grey_video(num_frames=100):
+    """Frame t is uniformly grey with level t: the pixel value tells which frame was read."""
+    return np.repeat(np.arange(num_frames, dtype=np.uint8), HEIGHT * WIDTH * 3).reshape(num_frames, HEIGHT, WIDTH, 3)
+
+
+def item_boxes(ds, index=0):
+    """{rounded normalised box: set of 1-based action ids} of one item."""
+    _, labels, _, extra = ds[index]
+    return {tuple(np.round(b.tolist(), 3)): {int(k) + 1 for k in torch.nonzero(lb).flatten()}
+            for b, lb in zip(extra["ori_boxes"], labels)}
+
+
+A, B = (0.1, 0.1, 0.4, 0.9), (0.6, 0.1, 0.9, 0.9)
+
+
+# --------------------------------------------------------------------------- which boxes become samples
+
+
+def test_proposals_with_iou_above_0_9_to_a_gt_box_join_the_training_samples_with_that_boxes_labels(tmp_path):
+    near_a = (0.105, 0.1, 0.4, 0.9)  # IoU 0.98 with A
+    loose_b = (0.6, 0.1, 0.84, 0.9)  # IoU 0.8 with B
+    far = (0.45, 0.0, 0.55, 0.2)
+    gt = [("v", KEY, A, 3, 0), ("v", KEY, A, 7, 0), ("v", KEY, B, 12, 1)]  # A: two actions on two rows
+    proposals = [("v", KEY, near_a, -1, 0.95), ("v", KEY, loose_b, -1, 0.95), ("v", KEY, far, -1, 0.99),
+                 ("v", KEY, B, -1, 0.9),  # repeats a GT box: merged, not added twice
+                 ("v", KEY, A, -1, 0.5)]  # below the score threshold
+    write_layout(tmp_path, {"v": grey_video()}, gt, train_proposals=proposals)
+    ds = Ava(ava_cfg(tmp_path), "train")
+    assert item_boxes(ds) == {A: {3, 7}, B: {12}, near_a: {3, 7}}
+    assert ds.num_boxes == 3 and len(ds) == 1
+    assert ds.stats["unmatched_proposals"] == 2 and ds.stats["low_score_proposals"] == 1
+
+
+def test_test_proposals_at_or_below_the_score_threshold_are_dropped(tmp_path):
+    proposals = [("v", KEY, A, -1, 0.95), ("v", KEY, B, -1, 0.81), ("v", KEY, (0.4, 0.4, 0.6, 0.6), -1, 0.8),
+                 ("v", KEY, (0.0, 0.0, 0.2, 0.2), -1, 0.3)]
+    write_layout(tmp_path, {"v": grey_video()}, val_proposals=proposals)
+    ds = Ava(ava_cfg(tmp_path), "val")
+    assert item_boxes(ds) == {A: set(), B: set()}  # test items carry no labels
+    assert ds.stats["low_score_proposals"] == 2
+
+
+def test_a_key_frame_whose_proposals_are_all_dropped_is_logged_by_name_and_skipped(tmp_path, caplog):
+    proposals = [("v", KEY, A, -1, 0.95), ("v", KEY + 1, A, -1, 0.4), ("v", KEY + 1, B, -1, 0.2)]
+    write_layout(tmp_path, {"v": grey_video(150)}, val_proposals=proposals)
+    with caplog.at_level(logging.INFO, logger="slowfast.datasets.ava"):
+        ds = Ava(ava_cfg(tmp_path), "val")
+    assert len(ds) == 1 and ds.stats["empty_keyframes"] == 1
+    assert "v,0904" in caplog.text
+
+
+# --------------------------------------------------------------------------- clips and boxes
+
+
+def test_the_clip_is_centred_on_the_key_frame_and_clamped_to_the_video(tmp_path):
+    write_layout(tmp_path, {"v": grey_video(100)}, val_proposals=[("v", KEY, A, -1, 0.9)])
+    cfg = ava_cfg(tmp_path, "DATA.NUM_FRAMES", 16, "DATA.SAMPLING_RATE", 4, "DATA.TEST_CROP_SIZE", HEIGHT)
+    slow, fast = Ava(cfg, "val")[0][0]
+    levels = lambda clip: torch.round((clip[0, :, 0, 0] * 0.225 + 0.45) * 255).long().tolist()  # noqa: E731
+    expected = [min(90 + (i - 8) * 4, 99) for i in range(16)]  # key frame 90 at position 8; video ends at 99
+    assert levels(fast) == expected
+    assert levels(slow) == expected[::4]
+
+
+def painted_video(box, num_frames=100, width=80, height=60):
+    """Black frames with the half-open pixel box ``box`` painted white."""
+    video = np.zeros((num_frames, height, width, 3), dtype=np.uint8)
+    x1, y1, x2, y2 = box
+    video[:, y1:y2, x1:x2] = 255
+    return video
+
+
+def bright_bbox(clip):
+    """Half-open bounding box of the bright pixels of the key frame of a normalised ``C x T x H x W`` clip."""
+    key = clip[0, clip.shape[1] // 2]
+    ys, xs = torch.nonzero(key > 0.0, as_tuple=True)
+    if len(xs) == 0:
+        return None
+    return torch.tensor([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=torch.float32)
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_a_box_drawn_on_the_frame_stays_on_the_same_pixels_after_scale_jitter_crop_and_flip(tmp_path, split):
+    pixels = (20, 14, 44, 50)  # in an 80 x 60 frame
+    box = (pixels[0] / 80, pixels[1] / 60, pixels[2] / 80, pixels[3] / 60)
+    write_layout(tmp_path, {"v": painted_video(pixels)}, [("v", KEY, box, 3, 0)], val_proposals=[("v", KEY, box, -1, 0.9)])
+    cfg = ava_cfg(tmp_path, "DATA.TRAIN_JITTER_SCALES", [60, 90], "DATA.TRAIN_CROP_SIZE", 56)
+    seen_flip = set()
+    for seed in range(12):
+        torch.manual_seed(seed)
+        ds = Ava(cfg, split, test_scale=48 + seed, test_flip=seed % 2 == 1)
+        inputs, _, _, extra = ds[0]
+        boxes = extra["boxes"]
+        assert extra["ori_boxes"][0].tolist() == pytest.approx(list(box), abs=1e-3)  # never flipped
+        found = bright_bbox(inputs[1])
+        if found is None:  # the crop missed the box: it must have no area left
+            assert (boxes[0, 2] - boxes[0, 0]) * (boxes[0, 3] - boxes[0, 1]) < 1.0
+            continue
+        assert torch.allclose(found, boxes[0], atol=1.0), (seed, found, boxes[0])
+        seen_flip.add(bool(boxes[0, 0] > inputs[1].shape[3] - boxes[0, 2]))  # box now right of centre
+    assert seen_flip == {True, False}
+
+
+@pytest.fixture(scope="module")
+def synthetic_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ava") / "synthetic_ava"
+    ensure_ava_synthetic(str(root), num_train_videos=2, num_val_videos=1, num_keyframes=3)
+    return root
+
+
+def test_labels_are_multi_hot_over_80_classes(synthetic_root):
+    ds = DATASET_REGISTRY.get("ava")(ava_cfg(synthetic_root), "train")
+    labels = torch.cat([ds[i][1] for i in range(len(ds))])
+    assert labels.shape[1] == 80 and labels.dtype == torch.float32
+    assert set(labels.unique().tolist()) == {0.0, 1.0}
+    assert set(torch.nonzero(labels.sum(0)).flatten().tolist()) == {k - 1 for k in ACTIONS}
+    assert labels.sum(1).min() >= 1 and labels.sum(1).max() == 2  # every box has 1 or 2 actions
+    metadata = torch.cat([ds[i][3]["metadata"] for i in range(len(ds))])
+    assert metadata.dtype == torch.long and set(metadata[:, 1].tolist()) == {902, 903, 904}
+    assert [ds.video_names[v] for v in metadata[:, 0].unique().tolist()] == ["train_000", "train_001"]
+
+
+def test_detection_collate_puts_each_items_batch_index_in_front_of_its_boxes(synthetic_root):
+    ds = Ava(ava_cfg(synthetic_root), "val")
+    items = [ds[0], ds[1]]
+    inputs, labels, index, extra = detection_collate(items)
+    sizes = [len(it[3]["boxes"]) for it in items]
+    assert extra["boxes"].shape == (sum(sizes), 5)
+    assert extra["boxes"][:, 0].tolist() == [0.0] * sizes[0] + [1.0] * sizes[1]
+    assert torch.equal(extra["boxes"][:, 1:], torch.cat([it[3]["boxes"] for it in items]))
+    assert labels.shape == (sum(sizes), 80) and index.tolist() == [0, 1]
+    assert [x.shape[0] for x in inputs] == [2, 2]
+
+
+def test_the_model_built_from_the_ava_tiny_config_runs_on_a_collated_batch(synthetic_root):
+    from slowfast.models import build_model
+
+    cfg = ava_cfg(synthetic_root)
+    ds = Ava(cfg, "train")
+    inputs, labels, _, extra = detection_collate([ds[0], ds[1]])
+    model = build_model(cfg)
+    logits = model(inputs, extra["boxes"])
+    assert logits.shape == labels.shape
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels)
+    loss.backward()
+    model.eval()
+    with torch.no_grad():
+        scores = model(inputs, extra["boxes"])
+    assert scores.shape == labels.shape and 0 <= scores.min() and scores.max() <= 1
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_a_missing_frame_file_raises_an_error_naming_the_path(tmp_path):
+    write_layout(tmp_path, {"v": grey_video()}, [("v", KEY, A, 3, 0)])
+    missing = tmp_path / "frames" / ava_io.frame_file_name("v", 90, "png")
+    os.remove(missing)
+    ds = Ava(ava_cfg(tmp_path), "train")
+    with pytest.raises(FileNotFoundError, match=str(missing)):
+        ds[0]
+
+
+def test_a_box_outside_the_image_is_clipped_counted_and_warned(tmp_path, caplog):
+    write_layout(tmp_path, {"v": grey_video()}, [("v", KEY, (-0.1, 0.2, 1.2, 0.8), 3, 0), ("v", KEY, A, 7, 1)])
+    with caplog.at_level(logging.WARNING):
+        ds = Ava(ava_cfg(tmp_path), "train")
+    assert ds.stats["clipped_boxes"] == 1
+    assert "ava_train_v2.2.csv" in caplog.text and "clipped" in caplog.text
+    assert set(item_boxes(ds)) == {(0.0, 0.2, 1.0, 0.8), A}
+
+
+def test_an_unknown_video_in_a_csv_is_warned_by_name_and_its_boxes_skipped(tmp_path, caplog):
+    gt = [("v", KEY, A, 3, 0), ("ghost", KEY, A, 3, 0), ("ghost", KEY, B, 7, 1)]
+    write_layout(tmp_path, {"v": grey_video()}, gt)
+    with caplog.at_level(logging.WARNING):
+        ds = Ava(ava_cfg(tmp_path), "train")
+    assert "'ghost'" in caplog.text
+    assert ds.stats["unknown_video_boxes"] == 2 and len(ds) == 1 and ds.video_names == ["v"]
+
+
+@pytest.mark.parametrize("row, message", [
+    ("v,0903,0.1,0.1,0.4,3", "line 2: expected 7 or 8 columns, got 6"),
+    ("v,0903,abc,0.1,0.4,0.9,3,0", "line 2: coordinate x1 is not a number: 'abc'"),
+    ("v,09:03,0.1,0.1,0.4,0.9,3,0", "line 2: timestamp is not an integer"),
+    ("v,0903,0.1,0.1,0.4,0.9,walk,0", "line 2: action_id is not an integer"),
+    ("v,0903,0.1,0.1,0.4,0.9,99,0", "line 2: action_id 99 outside 1..80"),
+])
+def test_a_malformed_csv_row_raises_an_error_naming_file_and_line(tmp_path, row, message):
+    write_layout(tmp_path, {"v": grey_video()}, [("v", KEY, A, 3, 0)])
+    path = tmp_path / "annotations" / "ava_train_v2.2.csv"
+    path.write_text(path.read_text() + row + "\n")
+    with pytest.raises(AvaFormatError, match=re.escape(f"ava_train_v2.2.csv {message}")):
+        Ava(ava_cfg(tmp_path), "train")
+
+
+def test_ground_truth_rows_without_person_id_are_read(tmp_path):
+    write_layout(tmp_path, {"v": grey_video()}, [("v", KEY, A, 3, 0)])
+    path = tmp_path / "annotations" / "ava_train_v2.2.csv"
+    path.write_text(path.read_text() + "v,0903,0.6,0.1,0.9,0.9,7\n")  # AVA v2.0 layout
+    assert item_boxes(Ava(ava_cfg(tmp_path), "train")) == {A: {3}, B: {7}}
+
+
+def test_malformed_frame_list_and_label_map_name_file_and_line(tmp_path):
+    bad_list = tmp_path / "train.csv"
+    bad_list.write_text(ava_io.FRAME_LIST_HEADER + "\nv 0 0 v/v_000001.jpg \"\"\nv 0 x v/v_000002.jpg \"\"\n")
+    with pytest.raises(AvaFormatError, match="train.csv line 3: frame_id is not an integer"):
+        ava_io.read_frame_lists([str(bad_list)], "frames")
+    bad_map = tmp_path / "labels.pbtxt"
+    bad_map.write_text('item {\n  name: "a"\n  id: 1\n}\nitem {\n  name: "b"\n  id: one\n}\n')
+    with pytest.raises(AvaFormatError, match="labels.pbtxt line 7: id is not an integer"):
+        ava_io.read_label_map(str(bad_map))
+
+
+def test_the_timestamp_to_frame_rule_matches_the_extraction_from_second_900():
+    assert ava_io.sec_to_frame(902) == 60 and ava_io.sec_to_frame(1798) == 26940
+    assert ava_io.frame_file_name("abc", ava_io.sec_to_frame(902)) == "abc/abc_000061.jpg"
+
+
+# --------------------------------------------------------------------------- synthetic data
+
+
+def test_synthetic_ava_generation_is_deterministic_and_has_the_real_layout(tmp_path, synthetic_root):
+    small = dict(num_train_videos=2, num_val_videos=1, num_keyframes=3)
+    make_ava_synthetic(str(tmp_path / "again"), **small)
+    compared = filecmp.dircmp(str(synthetic_root), str(tmp_path / "again"))
+    assert not compared.diff_files and not compared.left_only and not compared.right_only
+    for sub in ("frames/train_000", "annotations", "frame_lists"):
+        cmp = filecmp.dircmp(str(synthetic_root / sub), str(tmp_path / "again" / sub))
+        _, mismatch, errors = filecmp.cmpfiles(str(synthetic_root / sub), str(tmp_path / "again" / sub), cmp.common_files, shallow=False)
+        assert not mismatch and not errors
+    ann = synthetic_root / "annotations"
+    assert ava_io.read_label_map(str(ann / "ava_action_list_v2.2_for_activitynet_2019.pbtxt")) == ACTIONS
+    assert len(ava_io.read_label_map(str(ann / "ava_action_list_v2.2.pbtxt"))) == 80
+    assert ava_io.read_exclusions(str(ann / "ava_val_excluded_timestamps_v2.2.csv")) == {("val_000", 904)}
+    assert os.path.isfile(synthetic_root / "frames" / "train_000" / "train_000_000001.jpg")
+    assert ensure_ava_synthetic(str(synthetic_root), seed=123)["train"].endswith("frame_lists/train.csv")  # kept as is
