@@ -110,7 +110,7 @@ def test_invalid_choice_lists_the_choices():
 def all_configs():
     out = []
     for d, _, files in os.walk(os.path.join(ROOT, "configs")):
-        out += [os.path.join(d, f) for f in files if f.endswith(".yaml")]
+        out += [os.path.join(d, f) for f in files if f.endswith(".yaml") and f != "ENSEMBLE.yaml"]
     return sorted(out)
 
 
@@ -127,3 +127,21 @@ def test_there_are_configs_for_every_table3_row():
 def test_every_config_loads(path):
     cfg = load_config(path)
     assert cfg.MODEL.NUM_CLASSES > 0
+
+
+def test_there_are_configs_for_every_table2_row():
+    for row in ("SLOWFAST_8x8_v2.1", "SLOWFAST_8x8", "FAST_32x2", "SLOWFAST_16x8", "SLOWFAST_16x8_PLUSPLUS"):
+        cfg = load_config(os.path.join(ROOT, "configs", "AVA", f"{row}.yaml"))
+        assert cfg.DETECTION.ENABLE and cfg.MODEL.NUM_CLASSES == 80
+    assert load_config(os.path.join(ROOT, "configs/AVA/SLOWFAST_16x8.yaml")).DETECTION.CONTEXT_BRANCH
+
+
+def test_the_ava_ensemble_manifest_lists_seven_loadable_members():
+    import yaml
+
+    manifest = yaml.safe_load(open(os.path.join(ROOT, "configs", "AVA", "ENSEMBLE.yaml")))["ENSEMBLE"]
+    assert len(manifest) == 7
+    cfgs = [load_config(os.path.join(ROOT, "configs", "AVA", m["CONFIG"]), m["OVERRIDES"]) for m in manifest]
+    assert {c.AVA.TRAIN_PROPOSAL_IOU for c in cfgs} == {0.75, 0.9}
+    assert {c.DETECTION.CONTEXT_BRANCH for c in cfgs} == {True, False}
+    assert {tuple(c.DATA.TRAIN_JITTER_SCALES) for c in cfgs} == {(256, 340), (256, 360)}

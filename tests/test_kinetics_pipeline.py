@@ -2,7 +2,6 @@
 training and multi-view testing, on tiny synthetic videos."""
 import json
 import os
-import shutil
 from fractions import Fraction
 
 import numpy as np

@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from slowfast.evaluation.ava.io import AvaFormatError, read_labelmap
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +56,6 @@ FRAME_LIST_HEADER = "original_vido_id video_idx frame_id path labels"
 Box = Tuple[float, float, float, float]
 Key = Tuple[str, int]  # (video_id, timestamp seconds)
 
-
-class AvaFormatError(ValueError):
-    """An AVA file that cannot be read; the message names the file, the line and the problem."""
 
 
 def sec_to_frame(sec: int, fps: int = FPS, start_sec: int = CLIP_START_SEC) -> int:
@@ -245,71 +243,14 @@ def write_box_csv(path: str, rows: Iterable[Tuple[str, int, Box, int, float]], p
                 f.write(f"{video},{sec:04d},{coords},{action},{int(last)}\n")
 
 
-# --------------------------------------------------------------------------- exclusions, label map
-
-
-def read_exclusions(path: str) -> Set[Key]:
-    """Read ``video_id,timestamp`` rows into a set of ``(video_id, sec)`` keys."""
-    keys = set()
-    for number, line in _lines(path):
-        row = line.split(",")
-        _check_columns(path, number, row, (2,))
-        keys.add((row[0].strip(), _number(path, number, row[1].strip(), "timestamp", int)))
-    return keys
-
-
-_PBTXT_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}:]|[^\s{}:"]+')
-
-
-def _pbtxt_tokens(path: str) -> Iterator[Tuple[int, str]]:
-    """Yield ``(line, token)`` of a protobuf-text file; ``#`` comment lines dropped, strings keep quotes."""
-    for number, line in _lines(path):
-        if not line.startswith("#"):
-            for token in _PBTXT_TOKEN.findall(line):
-                yield number, token
+# --------------------------------------------------------------------------- label map
 
 
 def read_label_map(path: str) -> Dict[int, str]:
-    """Read a label-map pbtxt into ``{action id: name}`` in file order (``item``/``label`` blocks,
-    ``id``/``label_id`` fields; other fields ignored).
-
-    Raises:
-        AvaFormatError: unbalanced braces, a block without a name or id, a non-integer or repeated id.
-    """
-    labels: Dict[int, str] = {}
-    block: Optional[Dict[str, Tuple[str, int]]] = None
-    field, line = None, 1
-    for line, token in _pbtxt_tokens(path):
-        if token == "{":
-            if block is not None:
-                raise AvaFormatError(f"{path} line {line}: nested block")
-            block, field = {}, None
-        elif token == "}":
-            if block is None:
-                raise AvaFormatError(f"{path} line {line}: '}}' without a block")
-            _add_label(path, line, block, labels)
-            block = None
-        elif block is None or token == ":":
-            continue  # block names ("item", "label") and separators
-        elif field is None:
-            field = token
-        else:
-            block[field] = (token.strip('"'), line)
-            field = None
-    if block is not None:
-        raise AvaFormatError(f"{path} line {line}: unterminated block")
-    return labels
-
-
-def _add_label(path: str, line: int, block: Dict[str, Tuple[str, int]], labels: Dict[int, str]) -> None:
-    id_field = "id" if "id" in block else "label_id"
-    if id_field not in block or "name" not in block:
-        raise AvaFormatError(f"{path} line {line}: block needs a name and an id")
-    text, id_line = block[id_field]
-    label_id = _number(path, id_line, text, id_field, int)
-    if label_id in labels:
-        raise AvaFormatError(f"{path} line {id_line}: id {label_id} repeated")
-    labels[label_id] = block["name"][0]
+    """Read a label-map pbtxt into ``{action id: name}`` in file order, with the evaluator's strict
+    reader (``item``/``label`` blocks; errors name file and line). Exclusions are read by the evaluator
+    (:func:`slowfast.evaluation.ava.read_exclusions`): the dataset does not use them."""
+    return read_labelmap(path).name_of()
 
 
 def write_label_map(path: str, labels: Dict[int, str]) -> None:

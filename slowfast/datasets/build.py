@@ -23,12 +23,7 @@ DATASET_REGISTRY.__doc__ = "Datasets by name (TRAIN.DATASET / TEST.DATASET), eac
 def build_dataset(name: str, cfg, split: str, **kwargs) -> torch.utils.data.Dataset:
     """Build dataset `name` ("kinetics", "ava", ...) for split "train", "val" or "test"."""
     # Importing the modules registers the datasets.
-    from slowfast.datasets import kinetics  # noqa: F401
-
-    try:
-        from slowfast.datasets import ava  # noqa: F401
-    except ImportError:
-        pass
+    from slowfast.datasets import ava, kinetics  # noqa: F401
     by_name = {k.lower(): v for k, v in DATASET_REGISTRY}  # names are case-insensitive ("kinetics" = "Kinetics")
     if name.lower() not in by_name:
         raise KeyError(f"dataset {name!r} is not registered; known: {sorted(by_name)}")

@@ -59,6 +59,7 @@ def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
         epoch = cu.load_checkpoint(
             path, model, None if reset else optimizer, checkpoint_type=cfg.TRAIN.CHECKPOINT_TYPE,
             allow_partial=cfg.TRAIN.CHECKPOINT_PARTIAL_LOAD, expected_dropped=("head.",),
+            inflate=cfg.TRAIN.CHECKPOINT_INFLATE,
         )
         logger.info("initialised from %s%s", path, " (epoch reset)" if reset else f" (epoch {epoch})")
         return 0 if reset else epoch

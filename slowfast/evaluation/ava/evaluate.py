@@ -81,7 +81,7 @@ scored by the same IoU formula and reported.
 import heapq
 import warnings
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
