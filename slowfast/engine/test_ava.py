@@ -16,6 +16,7 @@ import tempfile
 import numpy as np
 import torch
 
+from slowfast.datasets.ava import resolve_dirs
 from slowfast.datasets.build import build_dataset, build_loader
 from slowfast.engine.common import device_for, forward
 from slowfast.evaluation.ava import evaluate, read_labelmap, write_detections_csv
@@ -26,13 +27,9 @@ DETECTIONS_NAME = "detections.csv"
 
 
 def annotation_path(cfg, name: str) -> str:
-    """AVA annotation file `name` inside AVA.ANNOTATION_DIR (relative dirs are under DATA.PATH_TO_DATA_DIR)."""
-    if os.path.isabs(name):
-        return name
-    ann = cfg.AVA.ANNOTATION_DIR
-    if not os.path.isabs(ann):
-        ann = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, ann)
-    return os.path.join(ann, name)
+    """AVA annotation file `name` in the annotation folder (the dataset's rule: AVA.ANNOTATION_DIR,
+    relative to DATA.PATH_TO_DATA_DIR, default `annotations`)."""
+    return name if os.path.isabs(name) else os.path.join(resolve_dirs(cfg)[2], name)
 
 
 def test_views(cfg) -> list[tuple[int, bool]]:
@@ -103,7 +100,7 @@ def run_ava_inference(cfg, model, split: str = "test", write: bool = True) -> di
     excl = annotation_path(cfg, cfg.AVA.EXCLUSION_FILE) if cfg.AVA.EVAL_VERSION != "2020" else None
     result = evaluate(labelmap_path, gt, det_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION)
     floor = evaluate(labelmap_path, gt, rand_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION)
-    for line in getattr(result, "warnings", []) or []:
+    for line in result.messages:
         logger.warning("AVA evaluation: %s", line)
     logger.info("AVA %s: mAP %.4f (random scores: %.4f) over %d boxes, %d view(s)", split, result.mAP, floor.mAP,
                 len(keys), len(views))
