@@ -55,8 +55,8 @@ def gather(args) -> list:
         measured = repro.measured_metrics(row, results) if results else None
         entries.append({"row": row, "info": info, "results": results, "measured": measured})
         print(f"[repro_report] {row.name}: GFLOPs from {info['flops_from']}", file=sys.stderr, flush=True)
-    if cache is not None:
-        cache.save()
+        if cache is not None:
+            cache.save()  # after each row: an interrupted run keeps what it counted
     return entries
 
 

@@ -306,6 +306,9 @@ def figure_points(entries: list[dict]) -> dict:
 
 
 def _panel(ax, pts, ylabel: str, title: str) -> None:
+    """One scatter panel on a log GFLOPs axis, each point labelled with its row name."""
+    from matplotlib import ticker
+
     styles = {"report": dict(marker="o", color="tab:blue"), "measured": dict(marker="*", color="tab:red", s=120)}
     for kind, style in styles.items():
         sel = [p for p in pts if p[3] == kind]
@@ -314,12 +317,16 @@ def _panel(ax, pts, ylabel: str, title: str) -> None:
     for label, x, y, kind in pts:
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4 if kind == "report" else -10), fontsize=7)
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=6))
+    ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.margins(x=0.25, y=0.12)
     ax.set_xlabel("GFLOPs per view (fvcore)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     if pts:
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="best")
     else:
         ax.text(0.5, 0.5, "no numbers", ha="center", transform=ax.transAxes)
 
