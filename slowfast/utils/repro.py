@@ -1,0 +1,348 @@
+"""The report's numbers (ONE table, `REPORT_ROWS`), model cost computed now, measured results beside them.
+
+`tools/repro_report.py` is the command-line front end. GFLOPs per view are fvcore's
+(`slowfast.utils.complexity.count_flops`, one multiply-add = one flop, batch norm included) at
+DATA.TEST_CROP_SIZE^2 (one box for AVA). fvcore traces a real forward pass, 10-60 s per R101 model
+on CPU, so results are cached in a JSON file keyed by a hash of the config dump, the input size and
+the source of the model code (a change to any of them is a cache miss and recomputes).
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+
+from slowfast.config import load_config
+from slowfast.config.loader import num_pathways
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPORT = "report"
+PAPER = "SlowFast paper"
+CPU_OPTS = ["NUM_GPUS", "0", "NUM_SHARDS", "1", "NUM_PROCESSES", "1"]
+# Metrics as printed; the report gives accuracies, errors and mAP in percent.
+KINETICS_METRICS = ("top1_acc", "top5_acc", "avg_err")
+AVA_METRICS = ("mAP",)
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One model of the report (or of the SlowFast paper): config, where it is printed, its numbers."""
+
+    name: str  # short key for --results NAME=DIR
+    config: str  # path relative to the repository root
+    table: str  # e.g. "Table 3 (K700)"
+    label: str  # model as printed
+    source: str = REPORT  # REPORT, PAPER, or "" (no published number)
+    metrics: dict = field(default_factory=dict)  # metric name -> value in percent
+    gflops: float | None = None  # published GFLOPs per view
+    views: int | None = None  # published views
+
+    @property
+    def task(self) -> str:
+        return "ava" if "/AVA/" in self.config or "AVA_" in os.path.basename(self.config) else "kinetics"
+
+
+def _k(name, cfg, table, label, source=REPORT, top1=None, top5=None, err=None, gflops=None, views=30):
+    metrics = {k: v for k, v in zip(KINETICS_METRICS, (top1, top5, err)) if v is not None}
+    return ReportRow(name, cfg, table, label, source if metrics or gflops else "", metrics, gflops, views)
+
+
+def _ava(name, cfg, label, mAP):
+    return ReportRow(name, cfg, "Table 2 (AVA)", label, REPORT, {"mAP": mAP})
+
+
+K700, K600, K400 = "configs/Kinetics/K700/", "configs/Kinetics/K600/", "configs/Kinetics/K400/"
+# THE table of published numbers. tests/test_repro_report.py checks that each config exists, loads,
+# and that its header comment carries these numbers.
+REPORT_ROWS: tuple[ReportRow, ...] = (
+    _k("k700_slowfast_8x8", K700 + "SLOWFAST_8x8_R101_NL.yaml", "Table 3 (K700)", "SlowFast 8x8 R101+NL",
+       top1=70.6, top5=89.7, err=19.9, gflops=115),
+    _k("k700_fast_32x2", K700 + "FAST_32x2_R101_NL.yaml", "Table 3 (K700)", "Fast (beta=1) 32x2 R101+NL",
+       top1=70.6, top5=89.7, err=19.9, gflops=552),
+    _k("k700_slowfast_16x8", K700 + "SLOWFAST_16x8_R101_NL.yaml", "Table 3 (K700)", "SlowFast 16x8 R101+NL",
+       top1=71.0, top5=89.6, err=19.7, gflops=234),
+    _ava("ava_slowfast_8x8_v2.1", "configs/AVA/SLOWFAST_8x8_v2.1.yaml", "SlowFast 8x8, AVA v2.1", 28.2),
+    _ava("ava_slowfast_8x8", "configs/AVA/SLOWFAST_8x8.yaml", "SlowFast 8x8", 29.0),
+    _ava("ava_fast_32x2", "configs/AVA/FAST_32x2.yaml", "Fast (beta=1) 32x2", 27.4),
+    _ava("ava_slowfast_16x8", "configs/AVA/SLOWFAST_16x8.yaml", "SlowFast 16x8", 29.8),
+    _ava("ava_slowfast_16x8_plusplus", "configs/AVA/SLOWFAST_16x8_PLUSPLUS.yaml", "SlowFast++ 16x8", 30.7),
+    _k("k600_slowfast_16x8", K600 + "SLOWFAST_16x8_R101_NL.yaml", "Sec. 3.1 (K600)", "SlowFast 16x8 R101+NL",
+       top1=81.1, top5=95.1, gflops=234),
+    _k("k600_slowfast_8x8", K600 + "SLOWFAST_8x8_R101_NL.yaml", "Table 3 GFLOPs (K600)", "SlowFast 8x8 R101+NL",
+       gflops=115),
+    _k("k600_fast_32x2", K600 + "FAST_32x2_R101_NL.yaml", "Table 3 GFLOPs (K600)", "Fast (beta=1) 32x2 R101+NL",
+       gflops=552),
+    _k("k400_slowfast_16x8", K400 + "SLOWFAST_16x8_R101_NL.yaml", "Sec. 3.1 (K400)", "SlowFast 16x8 R101+NL",
+       top1=79.8, top5=93.9, gflops=234),
+    _k("k400_slowfast_8x8", K400 + "SLOWFAST_8x8_R101_NL.yaml", "Table 3 GFLOPs (K400)", "SlowFast 8x8 R101+NL",
+       gflops=115),
+    _k("k400_fast_32x2", K400 + "FAST_32x2_R101_NL.yaml", "Table 3 GFLOPs (K400)", "Fast (beta=1) 32x2 R101+NL",
+       gflops=552),
+    _k("k400_slowfast_8x8_r50", K400 + "SLOWFAST_8x8_R50.yaml", "Table 2 (K400)", "SlowFast 8x8 R50",
+       source=PAPER, top1=77.0, top5=92.6, gflops=65.7),
+    _k("k400_slowfast_4x16_r50", K400 + "SLOWFAST_4x16_R50.yaml", "Table 2 (K400)", "SlowFast 4x16 R50",
+       source=PAPER, top1=75.6, top5=92.1, gflops=36.1),
+    # CPU quick-start models: no published number; listed so their measured results can be shown.
+    _k("synthetic_slowfast_tiny", "configs/Synthetic/SLOWFAST_TINY.yaml", "- (synthetic)", "tiny SlowFast"),
+    ReportRow("synthetic_ava_slowfast_tiny", "configs/Synthetic/AVA_SLOWFAST_TINY.yaml", "- (synthetic)",
+              "tiny SlowFast detector", ""),
+)
+
+
+def row_by_name(name: str) -> ReportRow:
+    """The row called `name`; ValueError listing the valid names otherwise."""
+    for row in REPORT_ROWS:
+        if row.name == name:
+            return row
+    raise ValueError(f"unknown row '{name}'; valid names: {', '.join(r.name for r in REPORT_ROWS)}")
+
+
+def load_row_config(row: ReportRow):
+    """The row's config, loaded for a single CPU process."""
+    return load_config(os.path.join(ROOT, row.config), CPU_OPTS)
+
+
+# ----------------------------------------------------------------------------------------------
+# Model description: T x tau, views, GFLOPs (fvcore, cached), parameters
+# ----------------------------------------------------------------------------------------------
+def sampling(cfg) -> tuple[int, int]:
+    """(T, tau) as the report writes it: Slow frames and stride for SlowFast, else the single pathway's."""
+    t, tau = cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE
+    if num_pathways(cfg) == 2:
+        return t // cfg.SLOWFAST.ALPHA, tau * cfg.SLOWFAST.ALPHA
+    return t, tau
+
+
+def test_views(cfg) -> int:
+    """Views per video (classification) or per key frame (AVA: scales x flips) at test time."""
+    if cfg.DETECTION.ENABLE:
+        flips = 2 if cfg.AVA.TEST_FLIP else 1
+        return max(1, len(cfg.AVA.TEST_SCALES)) * flips
+    return cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS
+
+
+def _code_hash() -> str:
+    """Hash of the source that decides FLOPs: model code and the FLOP counter."""
+    files = sorted(glob.glob(os.path.join(ROOT, "slowfast", "models", "*.py")))
+    files.append(os.path.join(ROOT, "slowfast", "utils", "complexity.py"))
+    h = hashlib.sha256()
+    for path in files:
+        with open(path, "rb") as f:
+            h.update(os.path.basename(path).encode() + b"\0" + f.read())
+    return h.hexdigest()
+
+
+def cost_key(cfg, size: int) -> str:
+    """Cache key: config dump + input size + model/counter source (+ fvcore and torch versions)."""
+    import fvcore
+    import torch
+
+    text = "\n".join([cfg.dump(), str(size), _code_hash(), torch.__version__, getattr(fvcore, "__version__", "")])
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def compute_cost(cfg, size: int) -> dict:
+    """fvcore GFLOPs per view at `size`^2 and parameters (millions); builds the model on CPU."""
+    from slowfast.models import build_model
+    from slowfast.utils.complexity import count_flops, count_params, dummy_inputs
+
+    start = time.time()
+    model = build_model(cfg, device="cpu")
+    gflops = count_flops(model, dummy_inputs(cfg, size))
+    return {"gflops": gflops, "params_m": count_params(model) / 1e6, "seconds": round(time.time() - start, 1)}
+
+
+def count_params_only(cfg) -> float:
+    """Parameters in millions, from a model built on the meta device (no memory, no compute)."""
+    from slowfast.models import build_model
+    from slowfast.utils.complexity import count_params
+
+    return count_params(build_model(cfg, device="meta")) / 1e6
+
+
+class CostCache:
+    """JSON file {key: {"gflops", "params_m", "seconds", "config"}}; `path=None` disables caching."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.entries = {}
+        if path and os.path.exists(path):
+            with open(path) as f:
+                self.entries = json.load(f)
+        self.dirty = False
+
+    def get(self, key: str):
+        return self.entries.get(key)
+
+    def put(self, key: str, value: dict) -> None:
+        self.entries[key] = value
+        self.dirty = True
+
+    def save(self) -> None:
+        if not (self.path and self.dirty):
+            return
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.entries, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, self.path)
+
+
+def describe_row(row: ReportRow, cache: CostCache | None, flops: bool = True) -> dict:
+    """T, tau, views and, unless `flops` is False, GFLOPs/params with where they came from."""
+    cfg = load_row_config(row)
+    t, tau = sampling(cfg)
+    out = {"T": t, "tau": tau, "views": test_views(cfg), "size": cfg.DATA.TEST_CROP_SIZE, "flops_from": "skipped"}
+    if not flops:
+        out.update(gflops=None, params_m=count_params_only(cfg))
+        return out
+    key = cost_key(cfg, cfg.DATA.TEST_CROP_SIZE)
+    hit = cache.get(key) if cache else None
+    if hit:
+        out.update(gflops=hit["gflops"], params_m=hit["params_m"], flops_from="cache")
+        return out
+    cost = compute_cost(cfg, cfg.DATA.TEST_CROP_SIZE)
+    if cache is not None:
+        cache.put(key, {**cost, "config": row.config})
+    out.update(gflops=cost["gflops"], params_m=cost["params_m"], flops_from=f"fvcore {cost['seconds']}s")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Measured results
+# ----------------------------------------------------------------------------------------------
+def parse_results_arg(arg: str) -> tuple[str, str]:
+    """'NAME=DIR' -> (NAME, DIR); a bare 'DIR' -> (basename of DIR, DIR). The name must be a row's."""
+    name, sep, path = arg.partition("=")
+    if not sep:
+        path, name = arg, os.path.basename(os.path.normpath(arg))
+    row_by_name(name)
+    return name, path
+
+
+def load_results(path: str) -> dict:
+    """DIR/results.json (or a .json file itself); FileNotFoundError naming the path if absent."""
+    file = path if path.endswith(".json") else os.path.join(path, "results.json")
+    if not os.path.isfile(file):
+        raise FileNotFoundError(f"no results file: {file} (expected OUTPUT_DIR/results.json written by the test)")
+    with open(file) as f:
+        return json.load(f)
+
+
+def measured_metrics(row: ReportRow, results: dict) -> dict:
+    """The row's metrics from a results.json, in percent (AVA's mAP is stored as a fraction)."""
+    if row.task == "ava":
+        return {"mAP": 100.0 * results["mAP"]} if "mAP" in results else {}
+    return {k: float(results[k]) for k in KINETICS_METRICS if k in results}
+
+
+# ----------------------------------------------------------------------------------------------
+# Markdown
+# ----------------------------------------------------------------------------------------------
+def _num(v, fmt="{:.1f}") -> str:
+    return "-" if v is None else fmt.format(v)
+
+
+def format_gflops(v) -> str:
+    """GFLOPs with one decimal, three significant digits below 1 (tiny models)."""
+    if v is None:
+        return "-"
+    return f"{v:.1f}" if v >= 1 else f"{v:.3g}"
+
+
+def _metric_cell(row: ReportRow, values: dict | None) -> str:
+    names = AVA_METRICS if row.task == "ava" else KINETICS_METRICS
+    if not values:
+        return "-"
+    return " / ".join(_num(values.get(n)) for n in names)
+
+
+def markdown_table(entries: list[dict]) -> str:
+    """Markdown: one line per entry {"row", "info", "measured"} (measured may be None)."""
+    head = ("| model | config | source | T x tau | GFLOPs x views (fvcore) | params (M) | report GFLOPs x views "
+            "| report: top-1 / top-5 / avg err or mAP | measured |")
+    lines = [head, "|" + " --- |" * head.count(" | ") + " --- |"]
+    for e in entries:
+        row, info, meas = e["row"], e["info"], e["measured"]
+        flops = f"{format_gflops(info['gflops'])} x {info['views']}"
+        if info["flops_from"] == "cache":
+            flops += " (cached)"
+        published = f"{_num(row.gflops, '{:g}')} x {row.views}" if row.gflops else "-"
+        src = f"{row.source}: {row.table}" if row.source else row.table
+        lines.append(f"| {row.label} | `{row.config}` | {src} | {info['T']}x{info['tau']} | {flops} "
+                     f"| {_num(info['params_m'])} | {published} | {_metric_cell(row, row.metrics)} "
+                     f"| {_metric_cell(row, meas)} |")
+    lines.append("")
+    lines.append("Metrics in percent: Kinetics top-1 / top-5 accuracy / average of top-1 and top-5 error; AVA "
+                 "val mAP. GFLOPs: fvcore (multiply-add = 1 flop, batch norm counted) for one view of "
+                 "DATA.TEST_CROP_SIZE^2 (AVA: one box); \"(cached)\" rows come from the FLOPs cache file.")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# Figure: accuracy (Kinetics top-1) / mAP (AVA) vs GFLOPs per view
+# ----------------------------------------------------------------------------------------------
+def _x_of(entry: dict):
+    """GFLOPs for the figure: computed now, else the published value, else the results file's."""
+    measured_gflops = (entry.get("results") or {}).get("gflops_per_view")
+    return entry["info"]["gflops"] or entry["row"].gflops or measured_gflops
+
+
+def figure_points(entries: list[dict]) -> dict:
+    """{"kinetics"|"ava": [(label, gflops, value, "report"|"measured"), ...]}; rows without x or y are left out."""
+    points = {"kinetics": [], "ava": []}
+    for e in entries:
+        row, x = e["row"], _x_of(e)
+        key = "mAP" if row.task == "ava" else "top1_acc"
+        short = row.name.replace("_", " ")
+        for kind, values in (("report", row.metrics), ("measured", e["measured"] or {})):
+            if x and key in values:
+                points[row.task].append((short, float(x), float(values[key]), kind))
+    return points
+
+
+def _panel(ax, pts, ylabel: str, title: str) -> None:
+    """One scatter panel on a log GFLOPs axis, each point labelled with its row name."""
+    from matplotlib import ticker
+
+    styles = {"report": dict(marker="o", color="tab:blue"), "measured": dict(marker="*", color="tab:red", s=120)}
+    for kind, style in styles.items():
+        sel = [p for p in pts if p[3] == kind]
+        if sel:
+            ax.scatter([p[1] for p in sel], [p[2] for p in sel], label=f"{kind}", zorder=3, **style)
+    for label, x, y, kind in pts:
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4 if kind == "report" else -10), fontsize=7)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=6))
+    ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.margins(x=0.25, y=0.12)
+    ax.set_xlabel("GFLOPs per view (fvcore)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    if pts:
+        ax.legend(fontsize=8, loc="best")
+    else:
+        ax.text(0.5, 0.5, "no numbers", ha="center", transform=ax.transAxes)
+
+
+def write_figure(entries: list[dict], path: str) -> None:
+    """Two panels (Kinetics top-1, AVA mAP) vs GFLOPs per view; report "o", measured "*"; PNG at `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = figure_points(entries)
+    fig, (ax_k, ax_a) = plt.subplots(1, 2, figsize=(11, 4.2))
+    _panel(ax_k, pts["kinetics"], "top-1 accuracy (%)", "Kinetics")
+    _panel(ax_a, pts["ava"], "val mAP (%)", "AVA")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Print the report's models (Tables 2 and 3, plus K400/K600 and R50 rows) with T x tau, GFLOPs per view
+x views (fvcore, computed now), parameters, the published numbers and, optionally, measured ones.
+
+    python tools/repro_report.py [--results NAME=OUTPUT_DIR ...] [--markdown FILE] [--figure FILE.png]
+                                 [--rows NAME,NAME] [--no-cache] [--cache FILE] [--fast]
+
+--results NAME=DIR puts DIR/results.json (written by `run_net.py` testing) beside row NAME; a bare DIR
+uses DIR's basename as NAME. `--list` prints the row names. GFLOPs come from fvcore (10-60 s per R101
+model on CPU); they are cached in --cache (default docs/flops_cache.json) keyed by a hash of the config
+dump, input size and model source, so a warm run takes seconds. Rows read from the cache say "(cached)";
+--no-cache recomputes everything (and leaves the cache alone), --fast skips FLOPs.
+"""
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import _path  # noqa: F401
+
+from slowfast.utils import repro
+
+DEFAULT_CACHE = os.path.join(repro.ROOT, "docs", "flops_cache.json")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", action="append", default=[], metavar="NAME=DIR",
+                        help="measured results: DIR/results.json beside row NAME (repeatable)")
+    parser.add_argument("--markdown", help="also write the Markdown table to this file")
+    parser.add_argument("--figure", help="write a PNG of top-1 / mAP vs GFLOPs per view")
+    parser.add_argument("--rows", help="comma-separated row names (default: all)")
+    parser.add_argument("--cache", default=DEFAULT_CACHE, help="FLOPs cache file (default: %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="recompute every FLOP count; do not touch the cache")
+    parser.add_argument("--fast", action="store_true", help="skip FLOP counting (parameters only)")
+    parser.add_argument("--list", action="store_true", help="print the row names and exit")
+    return parser.parse_args(argv)
+
+
+def select_rows(spec):
+    if not spec:
+        return list(repro.REPORT_ROWS)
+    return [repro.row_by_name(n.strip()) for n in spec.split(",") if n.strip()]
+
+
+def gather(args) -> list:
+    """One entry {"row", "info", "results", "measured"} per selected row."""
+    given = dict(repro.parse_results_arg(a) for a in args.results)
+    cache = None if args.no_cache else repro.CostCache(args.cache)
+    entries = []
+    for row in select_rows(args.rows):
+        results = repro.load_results(given[row.name]) if row.name in given else None
+        info = repro.describe_row(row, cache, flops=not args.fast)
+        measured = repro.measured_metrics(row, results) if results else None
+        entries.append({"row": row, "info": info, "results": results, "measured": measured})
+        print(f"[repro_report] {row.name}: GFLOPs from {info['flops_from']}", file=sys.stderr, flush=True)
+        if cache is not None:
+            cache.save()  # after each row: an interrupted run keeps what it counted
+    return entries
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    warnings.filterwarnings("ignore")
+    if args.list:
+        print("\n".join(f"{r.name}\t{r.config}" for r in repro.REPORT_ROWS))
+        return
+    start = time.time()
+    try:
+        entries = gather(args)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"repro_report: {e}")
+    table = repro.markdown_table(entries)
+    print(table)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(table + "\n")
+    if args.figure:
+        repro.write_figure(entries, args.figure)
+    print(f"[repro_report] {len(entries)} rows in {time.time() - start:.1f}s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
