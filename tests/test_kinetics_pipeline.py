@@ -200,3 +200,16 @@ def test_test_only_run_on_videos_of_other_codecs_sizes_and_rates(tmp_path):
     results = json.load(open(out / "results.json"))
     assert results["num_videos"] == len(specs) and results["num_failed_views"] == 0
     assert results["checkpoint"] == ckpt
+
+
+def test_throughput_counts_clips_per_second_over_all_processes():
+    from slowfast.utils.meters import TrainMeter
+
+    meter = TrainMeter(epoch_iters=10, max_epoch=1)
+    for _ in range(3):
+        meter.update(loss=1.0, lr=0.1, batch=8)
+    meter.iter_time.values.clear()
+    meter.iter_time.add(0.5)
+    stats = meter.iter_stats(epoch=0, it=2, world_size=2)
+    assert stats["clips_per_s"] == pytest.approx(8 * 2 / 0.5)
+    assert stats["eta"] == "0:00:03"  # 7 iterations left x 0.5 s

@@ -132,7 +132,7 @@ def test_the_fast_pathway_sees_alpha_times_the_frames():
 
 
 def test_zero_init_final_bn_makes_residual_branches_start_at_zero():
-    cfg = cfg_of(TINY)
+    cfg = cfg_of(TINY, "RESNET.ZERO_INIT_FINAL_BN", "True")
     model = build_model(cfg)
     assert torch.all(model.s2.pathway0_res0.branch2.c_bn.weight == 0)
     assert torch.all(model.s2.pathway0_res0.branch2.a_bn.weight == 1)

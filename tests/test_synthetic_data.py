@@ -10,6 +10,7 @@ import pytest
 from slowfast.datasets import synthetic
 from slowfast.datasets.decoder import decode_window, get_video_info
 from slowfast.datasets.synthetic import (
+    SPEED_PER_64PX,
     class_velocity,
     ensure_kinetics_synthetic,
     make_kinetics_synthetic,
@@ -113,7 +114,7 @@ def test_a_single_frame_does_not_reveal_the_class(motion_dataset):
 def test_more_classes_add_speeds_to_the_four_directions():
     velocities = [class_velocity(label, 8, 64) for label in range(8)]
     speeds = [math.hypot(*v) for v in velocities]
-    assert speeds[:4] == pytest.approx([1.5] * 4) and speeds[4:] == pytest.approx([3.0] * 4)
+    assert speeds[:4] == pytest.approx([SPEED_PER_64PX] * 4) and speeds[4:] == pytest.approx([2 * SPEED_PER_64PX] * 4)
     assert len({(round(vx, 6), round(vy, 6)) for vx, vy in velocities}) == 8
 
 

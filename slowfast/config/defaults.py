@@ -204,6 +204,21 @@ _C.DATA.GENERATE_SYNTHETIC = False
 _C.DATA.MAX_DECODE_RETRIES = 10
 
 # ---------------------------------------------------------------------------------------------
+# Built-in synthetic Kinetics-format dataset (generated when DATA.GENERATE_SYNTHETIC is set)
+# ---------------------------------------------------------------------------------------------
+_C.SYNTHETIC = CfgNode()
+# Frame height and width of the synthetic videos (pixels).
+_C.SYNTHETIC.SIZE = 64
+# Frames per synthetic video (at 30 fps).
+_C.SYNTHETIC.NUM_FRAMES = 75
+# Number of training videos.
+_C.SYNTHETIC.NUM_TRAIN = 192
+# Number of validation videos.
+_C.SYNTHETIC.NUM_VAL = 48
+# Number of test videos.
+_C.SYNTHETIC.NUM_TEST = 48
+
+# ---------------------------------------------------------------------------------------------
 # Detection (AVA)
 # ---------------------------------------------------------------------------------------------
 _C.DETECTION = CfgNode()

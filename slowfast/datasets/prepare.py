@@ -18,7 +18,9 @@ def prepare_data(cfg) -> None:
 
         if not os.path.isfile(os.path.join(root, "train.csv")):
             logger.info("generating the synthetic Kinetics-format dataset in %s", root)
-        ensure_kinetics_synthetic(root, num_classes=cfg.MODEL.NUM_CLASSES, seed=cfg.RNG_SEED)
+        s = cfg.SYNTHETIC
+        ensure_kinetics_synthetic(root, num_classes=cfg.MODEL.NUM_CLASSES, num_train=s.NUM_TRAIN, num_val=s.NUM_VAL,
+                                  num_test=s.NUM_TEST, size=s.SIZE, num_frames=s.NUM_FRAMES, seed=cfg.RNG_SEED)
     elif name == "ava":
         from slowfast.datasets.synthetic_ava import ensure_ava_synthetic
 

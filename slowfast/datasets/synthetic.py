@@ -39,6 +39,12 @@ DEFAULT_CODEC_OPTIONS = {
     "mpeg4": {"qmin": "1", "qmax": "3"},
 }
 META_NAME = "synthetic_kinetics.json"
+# Grey-level range of the static block-noise background: lower contrast than the disc's texture, so
+# that the moving disc stands out (a tiny CPU model learns the motion in minutes), while a single
+# frame still says nothing about the class.
+BACKGROUND_RANGE = (100, 156)
+# Base speed in pixels per frame for a 64-pixel frame (scaled with the frame size).
+SPEED_PER_64PX = 3.0
 
 
 # --------------------------------------------------------------------------- encoding
@@ -117,13 +123,13 @@ def class_velocity(label: int, num_classes: int, size: int) -> Tuple[float, floa
     Classes cycle through ``D = min(num_classes, 4)`` evenly spaced directions
     (angle ``2 * pi * (label % D) / D``, 0 = rightwards, then downwards for D=4)
     and, beyond four classes, through speeds ``1x, 2x, ...`` of a base speed of
-    ``1.5 * size / 64`` pixels per frame.
+    ``SPEED_PER_64PX * size / 64`` pixels per frame.
     """
     if not 0 <= label < num_classes or num_classes < 2:
         raise ValueError(f"class_velocity: need 0 <= label < num_classes and num_classes >= 2, got {label}, {num_classes}")
     directions = min(num_classes, 4)
     angle = 2.0 * math.pi * (label % directions) / directions
-    speed = 1.5 * size / 64.0 * (1 + label // directions)
+    speed = SPEED_PER_64PX * size / 64.0 * (1 + label // directions)
     return speed * math.cos(angle), speed * math.sin(angle)
 
 
@@ -147,7 +153,7 @@ def render_moving_disc(
     Returns:
         ``num_frames x size x size x 3`` uint8 RGB numpy array.
     """
-    background = _block_noise(rng, size, size, max(1, size // 16), 60, 190)
+    background = _block_noise(rng, size, size, max(1, size // 16), *BACKGROUND_RANGE)
     radius = int(rng.integers(max(2, size // 8), max(3, size // 5) + 1))
     tint = rng.integers(0, 256, size=3)
     texture = (_block_noise(rng, 2 * radius + 1, 2 * radius + 1, max(1, radius // 3), 0, 256) // 2 + tint // 2).astype(np.uint8)

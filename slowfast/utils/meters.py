@@ -55,6 +55,7 @@ class TrainMeter:
         self.iter_time = ScalarMeter(self.window)
         self.lr = 0.0
         self.samples = 0
+        self.iters = 0
         self.replaced_videos = 0
         self._tic = time.perf_counter()
 
@@ -69,6 +70,7 @@ class TrainMeter:
             self.top5.add(top5, batch)
         self.lr = lr
         self.samples += batch
+        self.iters += 1
         self.replaced_videos += replaced
 
     def eta_seconds(self, epoch: int, it: int) -> float:
@@ -84,7 +86,8 @@ class TrainMeter:
             "loss": self.loss.median(),
             "lr": self.lr,
             "time_iter": t,
-            "clips_per_s": (self.samples / max(1, self.loss.count)) * world_size / t if t > 0 else 0.0,
+            # per-process batch x processes / median iteration time
+            "clips_per_s": (self.samples / max(1, self.iters)) * world_size / t if t > 0 else 0.0,
             "eta": str(datetime.timedelta(seconds=int(self.eta_seconds(epoch, it)))),
         }
         if self.top1.count:
