@@ -145,3 +145,13 @@ def test_the_ava_ensemble_manifest_lists_seven_loadable_members():
     assert {c.AVA.TRAIN_PROPOSAL_IOU for c in cfgs} == {0.75, 0.9}
     assert {c.DETECTION.CONTEXT_BRANCH for c in cfgs} == {True, False}
     assert {tuple(c.DATA.TRAIN_JITTER_SCALES) for c in cfgs} == {(256, 340), (256, 360)}
+
+
+def test_unsupported_multi_label_is_rejected_not_ignored():
+    with pytest.raises(ConfigError, match=r"DATA\.MULTI_LABEL True is not supported"):
+        load_config(None, ["DATA.MULTI_LABEL", "True"])
+
+
+def test_sync_bn_group_size_must_divide_the_processes():
+    with pytest.raises(ConfigError, match=r"BN\.NUM_SYNC_DEVICES = 3 must divide the number of processes \(8\)"):
+        load_config(None, ["NUM_GPUS", "8", "BN.NORM_TYPE", "sync_batchnorm", "BN.NUM_SYNC_DEVICES", "3"])

@@ -27,7 +27,7 @@ _C.BN.WEIGHT_DECAY = 0.0
 _C.BN.NORM_TYPE = "batchnorm"
 # For sub_batchnorm: number of sub-batches each process batch is split into (e.g. 8 clips per split).
 _C.BN.NUM_SPLITS = 1
-# For sync_batchnorm: number of processes whose statistics are synchronised (0 = the whole world).
+# For sync_batchnorm: processes per synchronisation group (consecutive ranks); 0 = all processes.
 _C.BN.NUM_SYNC_DEVICES = 1
 # BN momentum for running statistics (PyTorch convention: weight of the new batch).
 _C.BN.MOMENTUM = 0.1
@@ -196,7 +196,7 @@ _C.DATA.DECODING_BACKEND = "pyav"
 _C.DATA.REVERSE_INPUT_CHANNEL = False
 # How the test views of one video are combined: "sum" (average) or "max".
 _C.DATA.ENSEMBLE_METHOD = "sum"
-# Multi-label classification (targets are label sets).
+# Multi-label video classification (PySlowFast key, e.g. Charades); not supported yet: must stay False.
 _C.DATA.MULTI_LABEL = False
 # Generate the built-in synthetic dataset into DATA.PATH_TO_DATA_DIR when it holds none.
 _C.DATA.GENERATE_SYNTHETIC = False

@@ -322,5 +322,10 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
         fail(f"MODEL.DROPOUT_RATE must be in [0, 1), got {cfg.MODEL.DROPOUT_RATE}")
     if cfg.DETECTION.ENABLE and cfg.DETECTION.SPATIAL_SCALE_FACTOR < 1:
         fail("DETECTION.SPATIAL_SCALE_FACTOR must be >= 1")
+    if cfg.DATA.MULTI_LABEL:
+        fail("DATA.MULTI_LABEL True is not supported (multi-label video classification); for AVA use "
+             "DETECTION.ENABLE True with MODEL.LOSS_FUNC bce")
+    if cfg.BN.NORM_TYPE == "sync_batchnorm" and cfg.BN.NUM_SYNC_DEVICES and world % cfg.BN.NUM_SYNC_DEVICES:
+        fail(f"BN.NUM_SYNC_DEVICES = {cfg.BN.NUM_SYNC_DEVICES} must divide the number of processes ({world})")
     if cfg.DETECTION.CONTEXT_BRANCH and not cfg.DETECTION.ENABLE:
         fail("DETECTION.CONTEXT_BRANCH needs DETECTION.ENABLE True")

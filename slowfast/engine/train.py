@@ -48,6 +48,21 @@ def seed_epoch(cfg, loader, epoch: int) -> None:
     np.random.seed(seed % 2**32)
 
 
+def set_sync_bn_groups(model: nn.Module, group_size: int) -> None:
+    """Make every SyncBatchNorm synchronise within groups of `group_size` consecutive ranks
+    (0 or >= world size: all processes). Every rank creates every group, as torch.distributed requires."""
+    import torch.distributed as dist
+
+    world, rank = du.get_world_size(), du.get_rank()
+    if group_size <= 0 or group_size >= world:
+        return
+    groups = [dist.new_group(list(range(start, start + group_size))) for start in range(0, world, group_size)]
+    mine = groups[rank // group_size]
+    for m in model.modules():
+        if isinstance(m, nn.SyncBatchNorm):
+            m.process_group = mine
+
+
 def freeze_bn(model: nn.Module) -> int:
     """Put every BN layer in eval mode (running statistics used and not updated); returns how many."""
     n = 0
@@ -163,8 +178,10 @@ def train(cfg) -> None:
     scaler = torch.amp.GradScaler("cuda", enabled=cfg.TRAIN.MIXED_PRECISION and device.type == "cuda")
     start_epoch = load_weights_for_training(cfg, model, optimizer, scaler)
     if du.get_world_size() > 1:
-        if cfg.BN.NORM_TYPE == "sync_batchnorm" and device.type != "cuda":
-            raise RuntimeError("BN.NORM_TYPE sync_batchnorm needs GPUs")
+        if cfg.BN.NORM_TYPE == "sync_batchnorm":
+            if device.type != "cuda":
+                raise RuntimeError("BN.NORM_TYPE sync_batchnorm needs GPUs (NUM_GPUS > 0)")
+            set_sync_bn_groups(model, cfg.BN.NUM_SYNC_DEVICES)
         model = nn.parallel.DistributedDataParallel(
             model, device_ids=[device] if device.type == "cuda" else None,
             find_unused_parameters=cfg.DETECTION.ENABLE)
