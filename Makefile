@@ -23,5 +23,8 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) tools/run_net.py --cfg configs/Synthetic/SLOWFAST_TINY.yaml OUTPUT_DIR output/synthetic_slowfast_tiny
 
+demo-ava: $(STAMP)
+	$(PY) tools/run_net.py --cfg configs/Synthetic/AVA_SLOWFAST_TINY.yaml OUTPUT_DIR output/synthetic_ava_slowfast_tiny
+
 clean:
 	rm -rf $(VENV) output

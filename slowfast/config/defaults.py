@@ -217,6 +217,12 @@ _C.SYNTHETIC.NUM_TRAIN = 192
 _C.SYNTHETIC.NUM_VAL = 48
 # Number of test videos.
 _C.SYNTHETIC.NUM_TEST = 48
+# Synthetic AVA: training videos (each with SYNTHETIC.AVA_KEYFRAMES key frames of 3 persons).
+_C.SYNTHETIC.AVA_TRAIN_VIDEOS = 6
+# Synthetic AVA: validation videos.
+_C.SYNTHETIC.AVA_VAL_VIDEOS = 2
+# Synthetic AVA: key frames (seconds) per video.
+_C.SYNTHETIC.AVA_KEYFRAMES = 5
 
 # ---------------------------------------------------------------------------------------------
 # Detection (AVA)

@@ -24,6 +24,8 @@ def prepare_data(cfg) -> None:
     elif name == "ava":
         from slowfast.datasets.synthetic_ava import ensure_ava_synthetic
 
-        ensure_ava_synthetic(root, seed=cfg.RNG_SEED)
+        s = cfg.SYNTHETIC
+        ensure_ava_synthetic(root, num_train_videos=s.AVA_TRAIN_VIDEOS, num_val_videos=s.AVA_VAL_VIDEOS,
+                             num_keyframes=s.AVA_KEYFRAMES, seed=cfg.RNG_SEED)
     else:
         raise ValueError(f"DATA.GENERATE_SYNTHETIC: no synthetic generator for dataset {name!r}")
