@@ -11,10 +11,8 @@ Outputs (master process):
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import tempfile
 
 import numpy as np
 import torch
@@ -22,29 +20,15 @@ import torch
 from slowfast.datasets.build import build_loader
 from slowfast.engine.common import device_for, forward, load_weights_for_testing, setup_run
 from slowfast.evaluation.classification import VideoAggregator
+from slowfast.evaluation.ensemble import VideoScores, write_video_scores
 from slowfast.models import build_model
 from slowfast.utils import distributed as du
 from slowfast.utils.complexity import count_flops, dummy_inputs
+from slowfast.utils.io import write_json_atomic
 from slowfast.utils.logging import log_json_stats
 
 logger = logging.getLogger(__name__)
 SCORES_NAME = "test_scores.npz"
-
-
-def write_json_atomic(obj: dict, path: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".json", dir=os.path.dirname(os.path.abspath(path)))
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-
-
-def save_video_scores(path: str, videos, labels, scores, num_views) -> None:
-    """Write the per-video score file (see module docstring) atomically."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".npz", dir=os.path.dirname(os.path.abspath(path)))
-    with os.fdopen(fd, "wb") as f:
-        np.savez(f, videos=np.asarray(videos, dtype=str), labels=np.asarray(labels, dtype=np.int64),
-                 scores=np.asarray(scores, dtype=np.float32), num_views=np.asarray(num_views, dtype=np.int64))
-    os.replace(tmp, path)
 
 
 @torch.no_grad()
@@ -72,8 +56,9 @@ def run_classification_test(cfg, model) -> dict:
     results["gflops_per_view"] = round(count_flops(model, dummy_inputs(cfg, cfg.DATA.TEST_CROP_SIZE, device=device)), 4)
     scores_path = os.path.join(cfg.OUTPUT_DIR, cfg.TEST.SAVE_RESULTS_PATH or SCORES_NAME)
     tested = total.views > 0
-    save_video_scores(scores_path, [dataset.videos[i][0] for i in np.flatnonzero(tested)], total.labels[tested],
-                      total.video_scores()[tested], total.views[tested])
+    write_video_scores(scores_path, VideoScores(
+        videos=np.asarray([dataset.videos[i][0] for i in np.flatnonzero(tested)], dtype=str),
+        labels=total.labels[tested], scores=total.video_scores()[tested], num_views=total.views[tested]))
     results["scores_file"] = scores_path
     if results["num_failed_views"]:
         logger.warning("%d views could not be decoded and were left out; %d videos had no view at all",
@@ -98,5 +83,5 @@ def test(cfg) -> dict:
     if du.is_master():
         results["checkpoint"] = ckpt
         log_json_stats({"_type": "test", **{k: v for k, v in results.items() if not isinstance(v, dict)}}, logger)
-        write_json_atomic(results, os.path.join(cfg.OUTPUT_DIR, "results.json"))
+        write_json_atomic(os.path.join(cfg.OUTPUT_DIR, "results.json"), results)
     return results

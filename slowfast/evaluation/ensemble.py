@@ -38,7 +38,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .ava.io import BoxRows, read_boxes_csv, write_atomic
+from slowfast.utils.io import atomic_write
+
+from .ava.io import BoxRows, read_boxes_csv
 
 MISSING = ("average", "zero")
 
@@ -234,7 +236,7 @@ def write_video_scores(path, vs: VideoScores) -> None:
     """Writes the ``.npz`` format (uncompressed) atomically."""
     arrays = dict(videos=np.asarray(vs.videos, dtype=str), labels=np.asarray(vs.labels, dtype=np.int64),
                   scores=np.asarray(vs.scores, dtype=np.float32), num_views=np.asarray(vs.num_views, dtype=np.int64))
-    write_atomic(path, lambda f: np.savez(f, **arrays), "wb")
+    atomic_write(path, lambda f: np.savez(f, **arrays), "wb")
 
 
 def _check_compatible(members: Sequence[VideoScores]) -> None:

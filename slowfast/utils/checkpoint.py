@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
-from typing import Any, BinaryIO, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import torch
 import torch.nn as nn
+
+from slowfast.utils.io import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -52,33 +53,6 @@ def last_checkpoint(output_dir: str) -> str | None:
     """The checkpoint with the highest epoch in OUTPUT_DIR/checkpoints, or None."""
     ckpts = list_checkpoints(output_dir)
     return ckpts[-1] if ckpts else None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
-    """Call `write(f)` on a temporary file in the same folder, fsync, then rename it over `path`.
-
-    On any failure the temporary file is removed and an existing `path` is left untouched.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=os.path.splitext(path)[1], dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def atomic_torch_save(obj: Any, path: str) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from slowfast.config import load_config
 from slowfast.config.loader import num_pathways
+from slowfast.utils.io import write_text_atomic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REPORT = "report"
@@ -184,12 +185,7 @@ class CostCache:
     def save(self) -> None:
         if not (self.path and self.dirty):
             return
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.entries, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
 
 
 def describe_row(row: ReportRow, cache: CostCache | None, flops: bool = True) -> dict:

@@ -37,11 +37,12 @@ import decimal
 import io
 import itertools
 import os
-import uuid
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+
+from slowfast.utils.io import write_text_atomic
 
 _CHUNK_ROWS = 200_000
 # Action ids beyond this magnitude cannot be label-map ids; they are stored as
@@ -558,24 +559,3 @@ def check_video_ids(video_ids: Sequence[str]) -> None:
                              "or contains a comma, quote or newline)" % (vid,))
 
 
-def write_text_atomic(path, text: str) -> None:
-    """Writes ``text`` (UTF-8, ``\\n`` newlines) to ``path`` atomically."""
-    write_atomic(path, lambda f: f.write(text), "w")
-
-
-def write_atomic(path, write, mode: str = "wb") -> None:
-    """Calls ``write(file)`` on a new temporary file in the folder of ``path``
-    (default permissions; ``mode`` "w" for UTF-8 text with ``\\n`` newlines,
-    "wb" for bytes), then renames it over ``path``; on error ``path`` is
-    untouched and the temporary file removed."""
-    path = os.fspath(path)
-    tmp = "%s.%d.%s.tmp" % (path, os.getpid(), uuid.uuid4().hex[:8])
-    text = dict(encoding="utf-8", newline="\n") if "b" not in mode else {}
-    try:
-        with open(tmp, mode.replace("w", "x"), **text) as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
