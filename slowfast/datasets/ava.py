@@ -47,6 +47,7 @@ from slowfast.datasets import transforms as T
 from slowfast.datasets.ava_io import Box, BoxRow, Key
 from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
+from slowfast.evaluation.ava.metrics import iou_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -106,16 +107,6 @@ def group_boxes(rows: Sequence[BoxRow]) -> KeyBoxes:
     return out
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box of ``a`` (``N x 4``) with every box of ``b`` (``M x 4``), ``x1, y1, x2, y2``. -> ``N x M``."""
-    a, b = a[:, None, :], b[None, :, :]
-    w = (np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])).clip(min=0)
-    h = (np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])).clip(min=0)
-    inter = w * h
-    area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])  # noqa: E731
-    return inter / np.maximum(area(a) + area(b) - inter, 1e-12)
-
-
 def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh: float, stats: Counter) -> KeyBoxes:
     """Training boxes: ``gt`` plus every proposal whose IoU with a GT box of its key frame is
     ``> iou_thresh``, labelled with the best-matching GT box's actions (merged into the box's
@@ -130,7 +121,8 @@ def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh:
         if not gt_boxes:
             stats["unmatched_proposals"] += len(boxes)
             continue
-        iou = box_iou(np.asarray(boxes, dtype=np.float64), np.asarray(gt_boxes, dtype=np.float64))
+        # The evaluator's IoU (0/0 for two empty boxes is NaN there; no overlap here).
+        iou = np.nan_to_num(iou_matrix(np.asarray(boxes, dtype=np.float64), np.asarray(gt_boxes, dtype=np.float64)))
         for box, row in zip(boxes, iou):
             best = int(row.argmax())
             if row[best] > iou_thresh:
