@@ -40,8 +40,9 @@ def test_views(cfg) -> list[tuple[int, bool]]:
 
 
 @torch.no_grad()
-def predict_view(cfg, model, split: str, scale: int, flip: bool) -> dict:
-    """{(video_idx, timestamp, x1, y1, x2, y2): scores (num_classes,)} for one test view on this process."""
+def predict_view(cfg, model, split: str, scale: int, flip: bool) -> tuple[dict, list]:
+    """({(video_idx, timestamp, x1, y1, x2, y2): scores (num_classes,)}, video names) for one test view,
+    over this process's shard of the key frames. Boxes are the original normalised proposals."""
     device = device_for(cfg)
     dataset = build_dataset(cfg.TEST.DATASET, cfg, split, test_scale=scale, test_flip=flip)
     loader = build_loader(cfg, split, dataset=dataset)
