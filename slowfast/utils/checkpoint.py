@@ -92,9 +92,15 @@ def read_checkpoint(path: str) -> dict:
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
-        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from e
+        # Tensors, dicts, numbers and strings only: a checkpoint cannot run code when it is read.
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as safe_error:  # noqa: BLE001
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
+            raise CheckpointError(f"cannot read checkpoint {path}: {e}") from e
+        logger.warning("%s holds objects other than tensors and plain containers (%s); it was loaded with "
+                       "full unpickling: only do this with files you trust", path, str(safe_error).splitlines()[0])
     if isinstance(data, dict) and "model_state" in data:
         return data
     if isinstance(data, dict) and data and all(isinstance(v, torch.Tensor) for v in data.values()):
