@@ -71,27 +71,37 @@ def run_ava_inference(cfg, model, split: str = "test", write: bool = True) -> di
     for scale, flip in views:
         preds, video_names = predict_view(cfg, model, split, scale, flip)
         for k, s in preds.items():
-            if k in sums:
-                sums[k][0] += s
-                sums[k][1] += 1
-            else:
-                sums[k] = [s.astype(np.float64), 1]
+            _accumulate(sums, k, s.astype(np.float64), 1)
     parts = du.all_gather_objects(sums)
     if not du.is_master():
         return {}
     merged: dict = {}
     for part in parts:
         for k, (s, n) in part.items():
-            if k in merged:
-                merged[k][0] += s
-                merged[k][1] += n
-            else:
-                merged[k] = [s, n]
+            _accumulate(merged, k, s, n)
     keys = sorted(merged)
     scores = np.stack([merged[k][0] / merged[k][1] for k in keys]) if keys else np.zeros((0, cfg.MODEL.NUM_CLASSES))
     labelmap_path = annotation_path(cfg, cfg.AVA.LABEL_MAP_FILE)
     class_ids = sorted(read_labelmap(labelmap_path).ids)
-    out_dir = cfg.OUTPUT_DIR if write else tempfile.mkdtemp(prefix="ava_eval_")
+    if write:
+        return _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, cfg.OUTPUT_DIR, len(views), True)
+    with tempfile.TemporaryDirectory(prefix="ava_eval_") as tmp:  # validation: nothing left behind
+        return _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, tmp, len(views), False)
+
+
+def _accumulate(into: dict, key, score_sum: np.ndarray, count: int) -> None:
+    """Add `score_sum` over `count` views to the running [sum, count] of `key`."""
+    if key in into:
+        into[key][0] += score_sum
+        into[key][1] += count
+    else:
+        into[key] = [score_sum.copy(), count]
+
+
+def _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, out_dir, num_views,
+              keep: bool) -> dict:
+    """Write the detections (and random-score) CSVs into `out_dir` and score them; `keep`: report the
+    detections file in the results (it stays in OUTPUT_DIR)."""
     det_path = os.path.join(out_dir, DETECTIONS_NAME)
     _write(det_path, keys, video_names, scores, class_ids)
     rng = np.random.default_rng(cfg.RNG_SEED)
@@ -104,14 +114,14 @@ def run_ava_inference(cfg, model, split: str = "test", write: bool = True) -> di
     for line in result.messages:
         logger.warning("AVA evaluation: %s", line)
     logger.info("AVA %s: mAP %.4f (random scores: %.4f) over %d boxes, %d view(s)", split, result.mAP, floor.mAP,
-                len(keys), len(views))
+                len(keys), num_views)
     return {
         "mAP": float(result.mAP),
         "per_class": {str(k): float(v) for k, v in result.per_class.items()},
         "random_mAP": float(floor.mAP),
         "num_boxes": len(keys),
-        "views": len(views),
-        "detections_file": det_path if write else "",
+        "views": num_views,
+        "detections_file": det_path if keep else "",
         "eval_version": cfg.AVA.EVAL_VERSION,
     }
 
