@@ -19,7 +19,7 @@ from slowfast.config.loader import world_size
 from slowfast.datasets.build import build_loader, shuffle_loader
 from slowfast.engine.common import device_for, forward, load_weights_for_training, setup_run
 from slowfast.models import build_model
-from slowfast.models.norm import aggregate_sub_bn_stats
+from slowfast.models.norm import aggregate_sub_bn_stats, is_batch_norm
 from slowfast.solver import build_optimizer, lr_at, set_lr
 from slowfast.utils import checkpoint as cu
 from slowfast.utils import distributed as du
@@ -67,7 +67,7 @@ def freeze_bn(model: nn.Module) -> int:
     """Put every BN layer in eval mode (running statistics used and not updated); returns how many."""
     n = 0
     for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) or hasattr(m, "split_bn"):
+        if is_batch_norm(m):
             m.eval()
             n += 1
     return n

@@ -49,6 +49,11 @@ class SubBatchNorm3d(nn.Module):
         return x * self.weight.view(1, -1, 1, 1, 1) + self.bias.view(1, -1, 1, 1, 1)
 
 
+def is_batch_norm(module: nn.Module) -> bool:
+    """True for every batch-norm flavour used here: (Sync)BatchNorm and SubBatchNorm3d."""
+    return isinstance(module, (nn.modules.batchnorm._BatchNorm, SubBatchNorm3d))
+
+
 def get_norm(norm_type: str = "batchnorm", num_splits: int = 1) -> NormFactory:
     """Return a factory `f(num_features, eps, momentum) -> nn.Module` for the chosen normalization."""
     if norm_type == "batchnorm":

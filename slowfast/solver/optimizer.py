@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.LayerNorm, nn.GroupNorm)
+from slowfast.models.norm import is_batch_norm
 
 
 def _is_norm(module: nn.Module) -> bool:
-    return isinstance(module, _NORMS) or hasattr(module, "split_bn")
+    return is_batch_norm(module) or isinstance(module, (nn.LayerNorm, nn.GroupNorm))
 
 
 def param_groups(model: nn.Module, weight_decay: float, bn_weight_decay: float) -> list[dict]:
