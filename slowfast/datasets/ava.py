@@ -249,7 +249,7 @@ class Ava(torch.utils.data.Dataset):
             if not boxes:
                 continue
             idx = video_index[video]
-            frame = ava_io.sec_to_frame(sec)
+            frame = ava_io.sec_to_frame(sec, self.cfg.AVA.FPS, self.cfg.AVA.START_SEC)
             if not 0 <= frame < len(self._frames.frame_paths[idx]):
                 logger.warning("AVA %s: key frame %s,%04d is frame %d but the video has %d frames; skipped",
                                self.split, video, sec, frame, len(self._frames.frame_paths[idx]))
