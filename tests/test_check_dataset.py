@@ -1,13 +1,17 @@
 """tools/check_dataset.py: each injected defect is found and named by file and line; the synthetic
-datasets are clean; the exit code says which."""
+datasets are clean; the exit code says which. tools/run_net.py refuses to start, within seconds and
+before building a model, when a split it will use has a label out of range, a proposals file or the label
+map is missing, or OUTPUT_DIR cannot be written."""
 import json
 import os
 import shutil
+import time
 
 import pytest
 
 from slowfast.config import load_config
 from slowfast.data_prep.check import check_dataset, main
+from slowfast.engine.cli import main as run_net_main
 from slowfast.datasets.synthetic import make_kinetics_synthetic
 from slowfast.datasets.synthetic_ava import make_ava_synthetic
 
@@ -233,3 +237,63 @@ def test_a_clean_dataset_exits_0(ava_master, capsys):
     opts = ["DATA.PATH_TO_DATA_DIR", str(ava_master), "DATA.GENERATE_SYNTHETIC", "False"]
     assert main(["--cfg", AVA_TINY, "--decode", *opts]) == 0
     assert "0 problem(s) in splits train,val,test" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------ run_net pre-flight
+def refused(capsys, cfg, root, out, *opts):
+    """Run run_net's main; assert it refuses quickly, return its stderr."""
+    start = time.monotonic()
+    code = run_net_main(["--cfg", cfg, "DATA.PATH_TO_DATA_DIR", str(root), "DATA.GENERATE_SYNTHETIC", "False",
+                 "OUTPUT_DIR", str(out), "DATA_LOADER.NUM_WORKERS", "0", *opts])
+    elapsed = time.monotonic() - start
+    err = capsys.readouterr().err
+    assert code == 2 and elapsed < 10, (code, elapsed, err)
+    assert "the run cannot start" in err
+    return err
+
+
+def test_a_label_out_of_range_in_the_test_split_stops_the_run_before_training(kin, tmp_path, capsys):
+    root = kin
+    lines = open(root / "test.csv").read().splitlines()
+    lines[1] = lines[1].rsplit(" ", 1)[0] + " 4"
+    open(root / "test.csv", "w").write("\n".join(lines) + "\n")
+    err = refused(capsys, TINY, root, tmp_path / "out")
+    assert f"{root}/test.csv:2: label 4 outside 0..3 (MODEL.NUM_CLASSES 4)" in err
+    assert not list((tmp_path / "out").glob("checkpoints/*.pyth"))  # not one epoch was trained
+
+
+def test_a_missing_proposals_file_stops_the_run(ava, tmp_path, capsys):
+    root = ava
+    os.remove(root / "annotations/ava_train_predicted_boxes.csv")
+    err = refused(capsys, AVA_TINY, root, tmp_path / "out")
+    assert f"{root}/annotations/ava_train_predicted_boxes.csv: proposals file not found" in err
+
+
+def test_a_missing_label_map_stops_the_run(ava, tmp_path, capsys):
+    root = ava
+    os.remove(root / "annotations/ava_action_list_v2.2_for_activitynet_2019.pbtxt")
+    err = refused(capsys, AVA_TINY, root, tmp_path / "out")
+    assert "ava_action_list_v2.2_for_activitynet_2019.pbtxt: label map (AVA.LABEL_MAP_FILE) not found" in err
+
+
+def test_an_unwritable_output_dir_stops_the_run(ava_master, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("OUTPUT_DIR cannot be made under a file")
+    err = refused(capsys, AVA_TINY, ava_master, blocker / "out")
+    assert f"{blocker}/out: cannot write here" in err
+
+
+def test_an_unwritable_checkpoint_dir_stops_the_run(ava_master, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "checkpoints").write_text("a file where the checkpoint folder should be")
+    err = refused(capsys, AVA_TINY, ava_master, out)
+    assert f"{out}/checkpoints: cannot write here" in err
+
+
+def test_num_classes_0_without_a_label_map_is_refused(ava, tmp_path, capsys):
+    root = ava
+    os.remove(root / "annotations/ava_action_list_v2.2_for_activitynet_2019.pbtxt")
+    code = run_net_main(["--cfg", AVA_TINY, "DATA.PATH_TO_DATA_DIR", str(root), "DATA.GENERATE_SYNTHETIC", "False",
+                 "OUTPUT_DIR", str(tmp_path / "out"), "MODEL.NUM_CLASSES", "0"])
+    assert code == 2 and "MODEL.NUM_CLASSES 0 needs the label map" in capsys.readouterr().err
