@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from slowfast.data_prep.kinetics import clip_file_name, prepare_kinetics
+from slowfast.data_prep.video_io import run_parallel
 from slowfast.datasets.decoder import get_video_info, sample_clip
 from slowfast.datasets.kinetics import read_video_list
 from slowfast.datasets.synthetic import write_video
@@ -118,3 +119,12 @@ def test_official_annotation_csvs_find_the_downloaded_clips(tmp_path):
     bad = (out / "bad_videos.txt").read_text()
     assert "yt_ccccccc_000005_000015.mp4\tmissing (no such file)" in bad
     assert "yt_ddddddd_000003_000013.mp4\tno label" in bad
+
+
+def test_jobs_run_in_worker_processes_and_every_result_comes_back(tmp_path):
+    paths = []
+    for i in range(5):
+        paths.append(str(tmp_path / f"f{i}"))
+        open(paths[-1], "wb").write(b"x" * (10 * i + 1))
+    # A torch-free function keeps the spawned workers' start-up short.
+    assert dict(run_parallel(os.path.getsize, paths, 2, "sizes")) == {i: 10 * i + 1 for i in range(5)}

@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 
-from slowfast.data_prep.kinetics import SPLIT_ALIASES, _split_of_file
+from slowfast.data_prep.kinetics import SPLIT_ALIASES, split_of_file
 from slowfast.data_prep.video_io import is_video_file, list_files, run_parallel, write_report
 from slowfast.datasets import ava_io
 from slowfast.datasets.decoder import VideoDecodeError, _decode_from, get_video_info, open_video
@@ -148,7 +148,7 @@ def splits_from_annotations(paths: Sequence[str]) -> Dict[str, List[str]]:
     """``{split: [video ids in first-row order]}`` of AVA box CSVs, the split read from each file name."""
     out: Dict[str, List[str]] = defaultdict(list)
     for path in paths:
-        split = _split_of_file(path)
+        split = split_of_file(path)
         if split is None:
             raise ValueError(f"{path}: cannot tell the split from the file name (no train/val/test in it)")
         seen = set(out[split])

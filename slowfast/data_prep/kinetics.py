@@ -90,7 +90,7 @@ def scan_tree(src: str) -> List[Clip]:
     return clips
 
 
-def _split_of_file(path: str) -> Optional[str]:
+def split_of_file(path: str) -> Optional[str]:
     name = os.path.basename(path).lower()
     for word, split in SPLIT_ALIASES.items():
         if word in name:
@@ -120,7 +120,7 @@ def read_annotations(csv_path: str, clip_dir: str, index: Optional[Dict[str, str
             except (TypeError, ValueError):
                 bad.append((where, f"time_start/time_end not numbers: {row.get('time_start')!r}, {row.get('time_end')!r}"))
                 continue
-            split = SPLIT_ALIASES.get((row.get("split") or "").strip().lower()) or _split_of_file(csv_path)
+            split = SPLIT_ALIASES.get((row.get("split") or "").strip().lower()) or split_of_file(csv_path)
             if split is None:
                 bad.append((where, f"unknown split {row.get('split')!r}"))
                 continue
