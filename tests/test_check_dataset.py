@@ -297,3 +297,9 @@ def test_num_classes_0_without_a_label_map_is_refused(ava, tmp_path, capsys):
     code = run_net_main(["--cfg", AVA_TINY, "DATA.PATH_TO_DATA_DIR", str(root), "DATA.GENERATE_SYNTHETIC", "False",
                  "OUTPUT_DIR", str(tmp_path / "out"), "MODEL.NUM_CLASSES", "0"])
     assert code == 2 and "MODEL.NUM_CLASSES 0 needs the label map" in capsys.readouterr().err
+
+
+def test_a_missing_frame_list_stops_the_run(ava, tmp_path, capsys):
+    os.remove(ava / "frame_lists/val.csv")
+    err = refused(capsys, AVA_TINY, ava, tmp_path / "out")
+    assert f"{ava}/frame_lists/val.csv: frame list not found" in err

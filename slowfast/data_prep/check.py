@@ -352,10 +352,15 @@ def check_ava(cfg, splits: Sequence[str], decode: bool = False, cheap: bool = Fa
     for split in splits:
         train = split == "train"
         videos: Optional[Dict[str, VideoFrames]] = None
-        if not cheap:
+        lists = [os.path.join(list_dir, name) for name in (cfg.AVA.TRAIN_LISTS if train else cfg.AVA.TEST_LISTS)]
+        if cheap:  # only that the files are there
+            out += [p for p in (_missing(path, "frame list") for path in lists) if p]
+            if not os.path.isdir(frame_dir):
+                out.append(Problem(frame_dir, None, "missing_file", "frame folder (AVA.FRAME_DIR) not found"))
+        else:
             videos = {}
-            for name in cfg.AVA.TRAIN_LISTS if train else cfg.AVA.TEST_LISTS:
-                out += check_frame_list(os.path.join(list_dir, name), frame_dir, videos)
+            for path in lists:
+                out += check_frame_list(path, frame_dir, videos)
         keys: Set[Tuple[str, int]] = set()
         gt = list(cfg.AVA.TRAIN_GT_BOX_LISTS) if train else [cfg.AVA.GROUNDTRUTH_FILE]
         proposals = list(cfg.AVA.TRAIN_PREDICT_BOX_LISTS if train else cfg.AVA.TEST_PREDICT_BOX_LISTS)
