@@ -167,3 +167,16 @@ def test_a_tiny_ava_run_trains_2_iterations_and_tests_on_the_prepared_5_class_da
     assert {int(r[6]) for r in rows} == {1, 2, 3, 4, 5} and {int(r[1]) for r in rows} == set(range(12, 20))
     state = torch.load(sorted(glob.glob(str(out / "checkpoints" / "*.pyth")))[-1], weights_only=False)["model_state"]
     assert state["head.projection.weight"].shape[0] == 5
+
+
+@pytest.mark.parametrize("opts, message", [
+    (["AVA.START_SEC", "10", "AVA.KEYFRAME_START_SEC", "5"], "AVA.START_SEC <= AVA.KEYFRAME_START_SEC"),
+    (["AVA.KEYFRAME_START_SEC", "950", "AVA.KEYFRAME_END_SEC", "940"], "AVA.KEYFRAME_START_SEC <= AVA.KEYFRAME_END_SEC"),
+    (["AVA.FPS", "0"], "AVA.FPS must be >= 1"),
+    (["MODEL.NUM_CLASSES", "-1"], "MODEL.NUM_CLASSES must be >= 1, or 0"),
+])
+def test_inconsistent_window_keys_are_rejected_at_load_time(opts, message):
+    from slowfast.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=message):
+        load_config(AVA_TINY, opts)
