@@ -134,7 +134,7 @@ _C.MODEL = CfgNode()
 _C.MODEL.ARCH = "slowfast"
 # Model class in the model registry: "SlowFast" (two pathways) or "ResNet" (one pathway).
 _C.MODEL.MODEL_NAME = "SlowFast"
-# Number of output classes (400/600/700 for Kinetics, 80 for AVA).
+# Number of output classes (400/600/700 for Kinetics, 80 for AVA); 0 = from the dataset's classnames.json / label map.
 _C.MODEL.NUM_CLASSES = 400
 # Loss: "cross_entropy" (classification) or "bce" (multi-label detection).
 _C.MODEL.LOSS_FUNC = "cross_entropy"
@@ -274,6 +274,14 @@ _C.AVA.EVAL_VERSION = "2019"
 _C.AVA.TEST_SCALES = []
 # Add horizontally flipped test views ("++").
 _C.AVA.TEST_FLIP = False
+# Frame rate of the extracted frames in frames per second (AVA: 30; tools/prepare_ava.py --fps).
+_C.AVA.FPS = 30
+# Second of the video shown by frame file 1 of every frame folder (AVA: 900; tools/prepare_ava.py --start-sec).
+_C.AVA.START_SEC = 900
+# First annotated key-frame second (AVA: 902); tools/check_dataset.py reports timestamps outside the key-frame window.
+_C.AVA.KEYFRAME_START_SEC = 902
+# Last annotated key-frame second, inclusive (AVA: 1798).
+_C.AVA.KEYFRAME_END_SEC = 1798
 
 # ---------------------------------------------------------------------------------------------
 # Optimizer and schedule

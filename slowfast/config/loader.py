@@ -329,3 +329,8 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
         fail(f"BN.NUM_SYNC_DEVICES = {cfg.BN.NUM_SYNC_DEVICES} must divide the number of processes ({world})")
     if cfg.DETECTION.CONTEXT_BRANCH and not cfg.DETECTION.ENABLE:
         fail("DETECTION.CONTEXT_BRANCH needs DETECTION.ENABLE True")
+    if cfg.MODEL.NUM_CLASSES < 0:
+        fail(f"MODEL.NUM_CLASSES must be >= 1, or 0 to take it from the dataset, got {cfg.MODEL.NUM_CLASSES}")
+    if cfg.AVA.FPS < 1 or not cfg.AVA.START_SEC <= cfg.AVA.KEYFRAME_START_SEC <= cfg.AVA.KEYFRAME_END_SEC:
+        fail(f"AVA.FPS must be >= 1 and AVA.START_SEC <= AVA.KEYFRAME_START_SEC <= AVA.KEYFRAME_END_SEC, got "
+             f"{cfg.AVA.FPS}, {cfg.AVA.START_SEC}, {cfg.AVA.KEYFRAME_START_SEC}, {cfg.AVA.KEYFRAME_END_SEC}")

@@ -21,6 +21,9 @@ Problems that do not stop the run are counted in ``dataset.stats`` (a ``Counter`
 ``degenerate_boxes``, ``unknown_video_boxes``, ``empty_keyframes``, ``keyframes_out_of_range``,
 ``low_score_proposals``, ``unmatched_proposals``.
 
+Key frame of second ``sec``: frame-list entry ``(sec - AVA.START_SEC) * AVA.FPS`` (AVA: 900 and 30, the
+constants of :mod:`slowfast.datasets.ava_io`; other values for custom data, see ``tools/prepare_ava.py``).
+
 Item ``(inputs, labels, index, extra)``: see :mod:`slowfast.datasets.build`.  The clip has
 ``DATA.NUM_FRAMES`` frames at stride ``DATA.SAMPLING_RATE`` with the key frame at position
 ``NUM_FRAMES // 2`` (frame indices clamped to the video).  Spatial pipeline: train = short-side jitter in
@@ -249,7 +252,7 @@ class Ava(torch.utils.data.Dataset):
             if not boxes:
                 continue
             idx = video_index[video]
-            frame = ava_io.sec_to_frame(sec)
+            frame = ava_io.sec_to_frame(sec, self.cfg.AVA.FPS, self.cfg.AVA.START_SEC)
             if not 0 <= frame < len(self._frames.frame_paths[idx]):
                 logger.warning("AVA %s: key frame %s,%04d is frame %d but the video has %d frames; skipped",
                                self.split, video, sec, frame, len(self._frames.frame_paths[idx]))

@@ -13,6 +13,7 @@ import warnings
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 from slowfast.config import ConfigError, load_config  # noqa: E402
+from slowfast.data_prep.check import run_preflight  # noqa: E402
 from slowfast.datasets.prepare import prepare_data  # noqa: E402
 from slowfast.engine.launch import launch_job  # noqa: E402
 from slowfast.engine.test import test  # noqa: E402
@@ -41,6 +42,9 @@ def main(argv=None) -> int:
         return 2
     setup_logging()
     prepare_data(cfg)
+    cfg = run_preflight(cfg)  # fails at once on what would stop the run later
+    if cfg is None:
+        return 2
     if cfg.TRAIN.ENABLE:
         launch_job(cfg, train, args.init_method)
     if cfg.TEST.ENABLE:
