@@ -62,6 +62,8 @@ _C.TRAIN.CHECKPOINT_INFLATE = False
 _C.TRAIN.CHECKPOINT_EPOCH_RESET = False
 # Allow loading a checkpoint whose keys do not fully match the model (fine-tuning drops the head).
 _C.TRAIN.CHECKPOINT_PARTIAL_LOAD = False
+# Fully unpickle TRAIN/TEST.CHECKPOINT_FILE_PATH files the restricted readers refuse (can run code in them; see SECURITY.md).
+_C.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE = False
 # Mixed precision (autocast + GradScaler) on CUDA.
 _C.TRAIN.MIXED_PRECISION = False
 

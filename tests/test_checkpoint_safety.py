@@ -1,0 +1,239 @@
+"""Reading a checkpoint never runs code from it (SECURITY.md): our `.pyth` files load with
+`weights_only=True`, PySlowFast's older files and Caffe2 pickles through a restricted unpickler, anything
+else is refused unless TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE is set for a named file. Auto-resume takes
+the newest checkpoint that loads and sets unreadable ones aside.
+
+The hostile files carry a `__reduce__` payload that writes a marker file when unpickled."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from slowfast.config import load_config
+from slowfast.engine.common import load_weights_for_testing, load_weights_for_training
+from slowfast.models import build_model
+from slowfast.utils import checkpoint as cu
+from slowfast.utils import safe_pickle
+from slowfast.utils.caffe2 import state_dict_to_blobs
+from slowfast.utils.checkpoint import CheckpointReadError, load_checkpoint, read_checkpoint, save_checkpoint
+from test_kinetics_pipeline import data_dir, run_net, tiny_opts  # noqa: F401 - the fixture and the runner
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = os.path.join(ROOT, "configs/Synthetic/SLOWFAST_TINY.yaml")
+
+
+class Payload:
+    """Unpickling this writes `marker`: what a hostile checkpoint would do (with os.system instead)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return exec, (f"open({self.marker!r}, 'w').write('pwned')",)
+
+
+def tiny(seed=0, *opts):
+    torch.manual_seed(seed)
+    return build_model(load_config(TINY, ["NUM_GPUS", "0", *opts]), device="cpu")
+
+
+def cfg_for(tmp_path, *opts):
+    return load_config(TINY, ["NUM_GPUS", "0", "OUTPUT_DIR", str(tmp_path / "out"), *opts])
+
+
+def hostile_pyth(path, marker, model=None):
+    """A checkpoint in our layout whose `cfg` runs the payload."""
+    state = (model or tiny()).state_dict()
+    torch.save({"model_state": state, "optimizer_state": None, "epoch": 9, "cfg": Payload(marker)}, str(path))
+    return str(path)
+
+
+def hostile_pkl(path, marker, model=None):
+    """A Caffe2 blob pickle (protocol 2, as Caffe2 wrote them) with the payload among the blobs."""
+    blobs = state_dict_to_blobs((model or tiny()).state_dict())
+    blobs["model_iter"] = Payload(marker)
+    with open(path, "wb") as f:
+        pickle.dump({"blobs": blobs}, f, protocol=2)
+    return str(path)
+
+
+# ----------------------------------------------------------------------------------- named files
+@pytest.mark.parametrize("kind", ["pytorch", "caffe2"])
+def test_a_hostile_test_checkpoint_is_refused_without_running_its_payload(tmp_path, kind):
+    marker = tmp_path / "marker"
+    path = (hostile_pyth(tmp_path / "model.pyth", marker) if kind == "pytorch"
+            else hostile_pkl(tmp_path / "model.pkl", marker))
+    cfg = cfg_for(tmp_path, "TEST.CHECKPOINT_FILE_PATH", path, "TEST.CHECKPOINT_TYPE", kind)
+    with pytest.raises(CheckpointReadError) as e:
+        load_weights_for_testing(cfg, tiny())
+    assert not marker.exists()
+    msg = str(e.value)
+    assert path in msg and "builtins.exec" in msg and "TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE True" in msg
+    # The same file as TRAIN.CHECKPOINT_FILE_PATH (fine-tuning initialisation).
+    cfg = cfg_for(tmp_path, "TRAIN.CHECKPOINT_FILE_PATH", path, "TRAIN.CHECKPOINT_TYPE", kind)
+    model = tiny()
+    with pytest.raises(CheckpointReadError):
+        load_weights_for_training(cfg, model, torch.optim.SGD(model.parameters(), lr=0.1))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ["pytorch", "caffe2"])
+def test_the_opt_in_fully_unpickles_a_named_file(tmp_path, kind):
+    """The payload is real: with TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE True it runs (and the weights load)."""
+    marker = tmp_path / "marker"
+    src = tiny(3)
+    path = (hostile_pyth(tmp_path / "model.pyth", marker, src) if kind == "pytorch"
+            else hostile_pkl(tmp_path / "model.pkl", marker, src))
+    cfg = cfg_for(tmp_path, "TEST.CHECKPOINT_FILE_PATH", path, "TEST.CHECKPOINT_TYPE", kind,
+                  "TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE", "True")
+    dst = tiny(4)
+    assert load_weights_for_testing(cfg, dst) == path
+    assert marker.read_text() == "pwned"
+    assert torch.equal(dst.state_dict()["head.projection.weight"], src.state_dict()["head.projection.weight"])
+
+
+# ----------------------------------------------------------------------------------- auto-resume
+@pytest.mark.parametrize("kind", ["pytorch", "caffe2"])
+def test_auto_resume_never_runs_a_payload_dropped_into_the_checkpoint_folder(tmp_path, kind):
+    marker = tmp_path / "marker"
+    # Even with the opt-in: it applies to named files only, never to what lies in OUTPUT_DIR.
+    cfg = cfg_for(tmp_path, "TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE", "True")
+    good = tiny(1)
+    save_checkpoint(cu.checkpoint_path(cfg.OUTPUT_DIR, 1), good, epoch=1, cfg=cfg)
+    newest = cu.checkpoint_path(cfg.OUTPUT_DIR, 2)
+    (hostile_pyth if kind == "pytorch" else hostile_pkl)(newest, marker)
+    model = tiny(2)
+    assert load_weights_for_training(cfg, model, torch.optim.SGD(model.parameters(), lr=0.1)) == 1
+    assert not marker.exists()
+    assert torch.equal(model.state_dict()["head.projection.weight"], good.state_dict()["head.projection.weight"])
+    assert not os.path.exists(newest) and os.path.exists(newest + ".corrupt")  # set aside, not deleted
+    # In the test loop the checkpoint folder is read the same way.
+    (hostile_pyth if kind == "pytorch" else hostile_pkl)(newest, marker)
+    with pytest.raises(CheckpointReadError, match="refusing to unpickle"):
+        load_weights_for_testing(cfg, tiny())
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("module, name", [
+    ("os", "system"), ("builtins", "eval"), ("builtins", "getattr"), ("numpy", "load"), ("torch", "load"),
+    ("subprocess", "Popen"), ("torch.serialization", "load"), ("numpy.testing", "runstring"),
+])
+def test_the_restricted_unpickler_refuses_every_global_off_its_list(module, name):
+    data = f"c{module}\n{name}\n(S'id'\ntR.".encode()  # protocol 0: GLOBAL, MARK, STRING, TUPLE, REDUCE
+    with pytest.raises(safe_pickle.ForbiddenGlobal, match=f"{module}.{name}"):
+        safe_pickle.loads(data)
+    # Protocol-2 bytes go through _codecs.encode: the latin-1 codec only.
+    with pytest.raises(safe_pickle.ForbiddenGlobal):
+        safe_pickle.loads(b"c_codecs\nencode\n(S'x'\nS'rot13'\ntR.")
+    assert safe_pickle.loads(pickle.dumps(b"\x00\xff", protocol=2)) == b"\x00\xff"
+
+
+# ----------------------------------------------------------------------------------- legacy files
+@pytest.mark.parametrize("node", ["yacs", "fvcore"])
+@pytest.mark.parametrize("zipfile", [True, False])
+def test_pyslowfast_legacy_checkpoint_with_numpy_arrays_and_a_cfgnode_loads_restricted(tmp_path, node, zipfile):
+    """PySlowFast's older checkpoints: numpy arrays in the state, a CfgNode object as `cfg`, written by
+    torch.save without weights_only (also in the pre-1.6 non-zip format)."""
+    CfgNode = (__import__("yacs.config", fromlist=["CfgNode"]) if node == "yacs"
+               else __import__("fvcore.common.config", fromlist=["CfgNode"])).CfgNode
+    src = tiny(5)
+    cfg = CfgNode({"TRAIN": CfgNode({"BATCH_SIZE": 64, "DATASET": "kinetics"}), "RESNET": CfgNode({"DEPTH": 50}),
+                   "DATA": CfgNode({"TRAIN_JITTER_SCALES": (256, 320)})})
+    cfg.freeze()
+    state = {k: v.numpy() for k, v in src.state_dict().items()}
+    path = str(tmp_path / "legacy.pyth")
+    torch.save({"epoch": 44, "model_state": state, "optimizer_state": None, "cfg": cfg, "step": np.int64(7)},
+               path, _use_new_zipfile_serialization=zipfile)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)  # needs more than tensors: the restricted path is exercised
+    dst = tiny(6)
+    assert load_checkpoint(path, dst) == 44
+    for k, v in src.state_dict().items():
+        assert torch.equal(dst.state_dict()[k], v), k
+    stored = read_checkpoint(path)["cfg"]
+    assert isinstance(stored, str)  # readable YAML text, as in our own files
+    assert yaml.safe_load(stored) == {"TRAIN": {"BATCH_SIZE": 64, "DATASET": "kinetics"}, "RESNET": {"DEPTH": 50},
+                                      "DATA": {"TRAIN_JITTER_SCALES": [256, 320]}}
+
+
+def test_our_own_checkpoints_need_nothing_beyond_weights_only(tmp_path):
+    model = tiny(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    opt.step()
+    path = save_checkpoint(str(tmp_path / "c.pyth"), model, opt, epoch=2, cfg=load_config(TINY),
+                           scaler=torch.amp.GradScaler("cuda", enabled=False))
+    data = torch.load(path, weights_only=True)
+    assert isinstance(data["cfg"], str) and data["epoch"] == 2
+
+
+# ----------------------------------------------------------------------------------- damaged files
+def test_a_truncated_newest_checkpoint_is_set_aside_and_stale_temp_files_removed(tmp_path, caplog):
+    cfg = cfg_for(tmp_path)
+    save_checkpoint(cu.checkpoint_path(cfg.OUTPUT_DIR, 1), tiny(1), epoch=1)
+    good = open(save_checkpoint(cu.checkpoint_path(cfg.OUTPUT_DIR, 2), tiny(2), epoch=2), "rb").read()
+    newest = cu.checkpoint_path(cfg.OUTPUT_DIR, 3)
+    with open(newest, "wb") as f:
+        f.write(good[: len(good) // 2])  # a crash while copying
+    with open(newest + ".corrupt", "wb") as f:
+        f.write(b"an earlier casualty")  # kept: the new casualty gets another name
+    stale = os.path.join(cu.checkpoint_dir(cfg.OUTPUT_DIR), ".tmp_abc123.pyth")
+    open(stale, "wb").write(b"half a checkpoint")
+    model = tiny(7)
+    assert load_weights_for_training(cfg, model, torch.optim.SGD(model.parameters(), lr=0.1)) == 2
+    assert not os.path.exists(stale)
+    assert sorted(os.listdir(cu.checkpoint_dir(cfg.OUTPUT_DIR))) == [
+        "checkpoint_epoch_00001.pyth", "checkpoint_epoch_00002.pyth", "checkpoint_epoch_00003.pyth.corrupt",
+        "checkpoint_epoch_00003.pyth.corrupt.1"]
+    assert open(newest + ".corrupt.1", "rb").read() == good[: len(good) // 2]
+    assert "checkpoint_epoch_00003.pyth" in caplog.text and "cannot read checkpoint" in caplog.text
+
+
+def test_a_checkpoint_that_does_not_fit_the_model_is_an_error_not_set_aside(tmp_path):
+    cfg = cfg_for(tmp_path)
+    path = save_checkpoint(cu.checkpoint_path(cfg.OUTPUT_DIR, 1), tiny(1, "MODEL.NUM_CLASSES", "7"), epoch=1)
+    model = tiny(2)
+    with pytest.raises(cu.CheckpointError, match="head.projection.weight"):
+        load_weights_for_training(cfg, model, torch.optim.SGD(model.parameters(), lr=0.1))
+    assert os.path.exists(path)
+
+
+def test_kill_and_resume_with_a_truncated_newest_checkpoint_matches_the_uninterrupted_run(data_dir, tmp_path,
+                                                                                          monkeypatch):
+    """Killed while epoch 2's checkpoint was being written without the atomic rename (a copy, a full
+    disk): the file is truncated and a temporary file is left behind. The resumed run sets the file aside,
+    starts after epoch 1 and ends with exactly the weights of the uninterrupted run."""
+    opts = ["SOLVER.MAX_EPOCH", "2", "TEST.ENABLE", "False", "TRAIN.EVAL_PERIOD", "0", "TRAIN.BATCH_SIZE", "8"]
+    run_net(tiny_opts(data_dir, tmp_path / "full", *opts))
+    original = cu.save_checkpoint
+
+    def killed_while_saving_epoch_2(path, model, optimizer=None, epoch=0, *args, **kwargs):
+        if epoch < 2:
+            return original(path, model, optimizer, epoch, *args, **kwargs)
+        data = open(original(path + ".whole", model, optimizer, epoch, *args, **kwargs), "rb").read()
+        os.remove(path + ".whole")
+        open(path, "wb").write(data[: len(data) * 2 // 3])
+        open(os.path.join(os.path.dirname(path), ".tmp_k2j4.pyth"), "wb").write(data[:100])
+        raise KeyboardInterrupt("killed")
+
+    out = tmp_path / "resumed"
+    monkeypatch.setattr(cu, "save_checkpoint", killed_while_saving_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run_net(tiny_opts(data_dir, out, *opts))
+    monkeypatch.setattr(cu, "save_checkpoint", original)
+    second = cu.checkpoint_path(str(out), 2)
+    assert cu.last_checkpoint(str(out)) == second
+    run_net(tiny_opts(data_dir, out, *opts))
+    log = open(out / "log.txt").read()
+    assert "resumed from " + cu.checkpoint_path(str(out), 1) in log and "skipping unreadable checkpoint" in log
+    assert open(second + ".corrupt", "rb").read() != open(second, "rb").read()  # set aside, then written anew
+    assert not [n for n in os.listdir(cu.checkpoint_dir(str(out))) if n.startswith(".tmp_")]
+    full = read_checkpoint(cu.checkpoint_path(str(tmp_path / "full"), 2))
+    resumed = read_checkpoint(second)
+    for k, v in full["model_state"].items():
+        torch.testing.assert_close(resumed["model_state"][k], v, rtol=0, atol=0, msg=k)
+    assert resumed["epoch"] == 2
