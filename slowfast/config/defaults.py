@@ -276,6 +276,8 @@ _C.AVA.EVAL_VERSION = "2019"
 _C.AVA.TEST_SCALES = []
 # Add horizontally flipped test views ("++").
 _C.AVA.TEST_FLIP = False
+# Training stops when more AVA key frames than this were replaced in one epoch for unreadable frame files (-1 = no limit).
+_C.AVA.MAX_REPLACED_KEYFRAMES = 100
 
 # ---------------------------------------------------------------------------------------------
 # Optimizer and schedule

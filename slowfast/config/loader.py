@@ -368,5 +368,7 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
              "DETECTION.ENABLE True with MODEL.LOSS_FUNC bce")
     if cfg.BN.NORM_TYPE == "sync_batchnorm" and cfg.BN.NUM_SYNC_DEVICES and world % cfg.BN.NUM_SYNC_DEVICES:
         fail(f"BN.NUM_SYNC_DEVICES = {cfg.BN.NUM_SYNC_DEVICES} must divide the number of processes ({world})")
+    if cfg.AVA.MAX_REPLACED_KEYFRAMES < -1 or cfg.DATA.MAX_DECODE_RETRIES < 0:
+        fail("AVA.MAX_REPLACED_KEYFRAMES must be >= -1 (-1 = no limit) and DATA.MAX_DECODE_RETRIES >= 0")
     if cfg.DETECTION.CONTEXT_BRANCH and not cfg.DETECTION.ENABLE:
         fail("DETECTION.CONTEXT_BRANCH needs DETECTION.ENABLE True")

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 
+class UnreadableDataError(RuntimeError):
+    """Too many input files (videos, frames) could not be read for the run to go on; names the last one."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One defect of a dataset file: `path line N: message`."""
