@@ -237,3 +237,21 @@ def test_kill_and_resume_with_a_truncated_newest_checkpoint_matches_the_uninterr
     for k, v in full["model_state"].items():
         torch.testing.assert_close(resumed["model_state"][k], v, rtol=0, atol=0, msg=k)
     assert resumed["epoch"] == 2
+
+
+def test_the_conversion_tool_refuses_a_hostile_input_unless_told_otherwise(tmp_path, capsys):
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    try:
+        import convert_checkpoint
+    finally:
+        sys.path.pop(0)
+    marker = tmp_path / "marker"
+    src = hostile_pkl(tmp_path / "in.pkl", marker)
+    out = str(tmp_path / "out.pyth")
+    assert convert_checkpoint.main(["--input", src, "--output", out, "--to", "pytorch"]) == 2
+    assert not marker.exists() and not os.path.exists(out)
+    assert "TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE" in capsys.readouterr().err
+    assert convert_checkpoint.main(["--input", src, "--output", out, "--to", "pytorch", "--allow-unsafe-pickle"]) == 0
+    assert marker.exists() and torch.load(out, weights_only=True)["epoch"] == 0
