@@ -255,3 +255,36 @@ def test_the_conversion_tool_refuses_a_hostile_input_unless_told_otherwise(tmp_p
     assert "TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE" in capsys.readouterr().err
     assert convert_checkpoint.main(["--input", src, "--output", out, "--to", "pytorch", "--allow-unsafe-pickle"]) == 0
     assert marker.exists() and torch.load(out, weights_only=True)["epoch"] == 0
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"model_state": ["not", "a", "dict"]}, "'model_state' is a list"),
+    ({"model_state": {"w": "text"}}, "'model_state' entry 'w' is not a named tensor"),
+    ({"model_state": {"w": torch.ones(1)}, "epoch": "ten"}, "'epoch' is 'ten'"),
+    ({"model_state": {"w": torch.ones(1)}, "optimizer_state": [1]}, "'optimizer_state' is a list"),
+])
+def test_a_crafted_checkpoint_layout_is_an_error_naming_the_field(tmp_path, content, message):
+    path = str(tmp_path / "odd.pyth")
+    torch.save(content, path)
+    with pytest.raises(CheckpointReadError, match=f"odd.pyth: {message}"):
+        read_checkpoint(path)
+
+
+@pytest.mark.parametrize("damage", ["empty", "half", "random"])
+def test_a_damaged_named_checkpoint_is_one_clear_error(tmp_path, damage):
+    good = open(save_checkpoint(str(tmp_path / "good.pyth"), tiny(0), epoch=1), "rb").read()
+    data = {"empty": b"", "half": good[: len(good) // 2], "random": np.random.default_rng(0).bytes(4096)}[damage]
+    for kind, name in (("pytorch", "bad.pyth"), ("caffe2", "bad.pkl")):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(CheckpointReadError, match=f"cannot read (Caffe2 )?checkpoint {path}"):
+            load_checkpoint(str(path), tiny(1), checkpoint_type=kind)
+
+
+def test_an_optimizer_state_that_does_not_fit_names_the_file(tmp_path):
+    model = tiny(0)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+    path = save_checkpoint(str(tmp_path / "c.pyth"), model, sgd, epoch=1)
+    other = torch.optim.SGD(list(model.parameters())[:3], lr=0.1)
+    with pytest.raises(cu.CheckpointError, match="c.pyth: the optimizer / grad-scaler state does not fit"):
+        load_checkpoint(path, tiny(1), other)

@@ -99,3 +99,15 @@ def test_a_kinetics_csv_with_bytes_that_are_not_utf8_names_the_line(tmp_path):
         read_video_list(str(p))
     p.write_bytes("\ufeffa.mp4 0\nb\u00e9.mp4 1\n".encode())  # a byte-order mark and UTF-8 names are fine
     assert [label for _, label in read_video_list(str(p), num_classes=2)] == [0, 1]
+
+
+@pytest.mark.parametrize("row, message", [
+    ("v,0903,nan,0.1,0.4,0.9,,0.9", "box coordinates must be finite"),
+    ("v,0903,0.1,0.1,inf,0.9,,0.9", "box coordinates must be finite"),
+    ("v,0903,0.1,0.1,0.4,0.9,,nan", "score must be a finite number"),
+])
+def test_non_finite_box_numbers_are_errors_not_silently_kept_or_dropped(tmp_path, row, message):
+    path = tmp_path / "proposals.csv"
+    path.write_text("v,0903,0.1,0.1,0.4,0.9,,0.95\n" + row + "\n")
+    with pytest.raises(AvaFormatError, match=rf"proposals\.csv line 2: {message}"):
+        ava_io.read_box_csv(str(path), proposals=True)

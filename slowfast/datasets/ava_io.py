@@ -37,6 +37,7 @@ repeat, or whose file names do not match the frame ids (:func:`validate_frame_li
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -258,8 +259,12 @@ def _parse_box_row(path: str, number: int, row: List[str], proposals: bool) -> B
     _check_columns(path, number, row, (7, 8))
     sec = _number(path, number, row[1].strip(), "timestamp", int)
     box = tuple(_number(path, number, v, f"coordinate {name}") for v, name in zip(row[2:6], ("x1", "y1", "x2", "y2")))
+    if not all(math.isfinite(v) for v in box):
+        raise AvaFormatError(f"{path} line {number}: box coordinates must be finite numbers, got {row[2:6]}")
     if proposals:
         score = _number(path, number, row[-1], "score")
+        if not math.isfinite(score):
+            raise AvaFormatError(f"{path} line {number}: score must be a finite number, got {row[-1]!r}")
         action_text = row[6].strip() if len(row) == 8 else ""
         action = -1 if action_text == "" else _number(path, number, action_text, "action_id", int)
     else:

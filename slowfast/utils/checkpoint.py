@@ -223,10 +223,29 @@ def read_checkpoint(path: str, allow_unsafe: bool = False) -> dict:
     {"model_state": ...}. The stored `cfg` is YAML text (or None)."""
     data = load_pickled(path, allow_unsafe)
     if isinstance(data, dict) and "model_state" in data:
-        return data
+        return check_layout(data, path)
     if isinstance(data, dict) and data and all(isinstance(v, torch.Tensor) for v in data.values()):
         return {"model_state": data, "optimizer_state": None, "epoch": 0, "cfg": None}
     raise CheckpointReadError(f"{path}: not a checkpoint (expected a dict with 'model_state')")
+
+
+def check_layout(data: dict, path: str) -> dict:
+    """Raise CheckpointReadError unless `model_state` maps names to tensors, `epoch` is a whole number
+    and `optimizer_state` is a dict or None (a damaged or crafted file fails here, naming the field)."""
+    state = data["model_state"]
+    if not isinstance(state, dict):
+        raise CheckpointReadError(f"{path}: 'model_state' is a {type(state).__name__}, expected a dict of tensors")
+    bad = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointReadError(f"{path}: 'model_state' entry {bad[0]!r} is not a named tensor "
+                                  f"({len(bad)} such entries)")
+    epoch = data.get("epoch")
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0):
+        raise CheckpointReadError(f"{path}: 'epoch' is {epoch!r}, expected a number of completed epochs")
+    if data.get("optimizer_state") is not None and not isinstance(data["optimizer_state"], dict):
+        raise CheckpointReadError(f"{path}: 'optimizer_state' is a {type(data['optimizer_state']).__name__}, "
+                                  "expected a dict")
+    return data
 
 
 def compare_state_dicts(model_state: dict, ckpt_state: dict) -> dict[str, list]:
@@ -390,8 +409,12 @@ def load_checkpoint(
     if inflate:
         state = inflate_state(state, model_state)
     load_state(model, state, path, allow_partial, expected_dropped)
-    if optimizer is not None and data.get("optimizer_state"):
-        optimizer.load_state_dict(data["optimizer_state"])
-    if scaler is not None and data.get("scaler_state"):
-        scaler.load_state_dict(data["scaler_state"])
+    try:
+        if optimizer is not None and data.get("optimizer_state"):
+            optimizer.load_state_dict(data["optimizer_state"])
+        if scaler is not None and data.get("scaler_state"):
+            scaler.load_state_dict(data["scaler_state"])
+    except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: the optimizer / grad-scaler state does not fit (another "
+                              f"SOLVER.OPTIMIZING_METHOD or parameter set?): {_first_line(e)}") from e
     return int(data.get("epoch") or 0)

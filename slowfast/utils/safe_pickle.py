@@ -89,7 +89,7 @@ def _allowed_globals() -> dict[tuple[str, str], Any]:
         allowed[(mod, "CfgNode")] = ConfigNode
     allowed[("collections", "OrderedDict")] = collections.OrderedDict
     allowed[("collections", "Counter")] = collections.Counter
-    for name in ("set", "frozenset", "complex", "bytearray", "slice", "object", "dict"):
+    for name in ("set", "frozenset", "complex", "slice", "object", "dict"):
         allowed[("builtins", name)] = getattr(__import__("builtins"), name)
     allowed[("_codecs", "encode")] = _latin1_encode
     allowed[("copyreg", "_reconstructor")] = _reconstructor
