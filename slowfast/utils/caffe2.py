@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from slowfast.utils import safe_pickle
-from slowfast.utils.checkpoint import UNSAFE_OPT_IN, CheckpointReadError, atomic_write
+from slowfast.utils.checkpoint import CheckpointReadError, atomic_write, refuse_or_warn
 
 logger = logging.getLogger(__name__)
 
@@ -172,12 +172,7 @@ def _load_pickle(path: str, allow_unsafe: bool = False) -> dict:
         with open(path, "rb") as f:
             data = safe_pickle.load(f, encoding="latin1")
     except safe_pickle.ForbiddenGlobal as e:
-        if not allow_unsafe:
-            raise CheckpointReadError(
-                f"refusing to unpickle Caffe2 checkpoint {path}: {e}; unpickling it fully could run code stored in "
-                f"the file. If you trust the file, set {UNSAFE_OPT_IN} to load it anyway") from e
-        logger.warning("%s: %s; fully unpickling it because TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE is True (this "
-                       "runs any code stored in the file)", path, e)
+        refuse_or_warn(path, "Caffe2 checkpoint", e, allow_unsafe)
         try:
             with open(path, "rb") as f:
                 data = pickle.load(f, encoding="latin1")

@@ -165,6 +165,17 @@ def _unsupported_global(error: BaseException) -> str:
     return f"it refers to {m.group(1)}" if m else _first_line(error)
 
 
+def refuse_or_warn(path: str, what: str, error: Exception, allow_unsafe: bool) -> None:
+    """The restricted unpickler refused `path`: raise CheckpointReadError naming the global and the opt-in,
+    or, with `allow_unsafe`, warn that the file is about to be fully unpickled."""
+    if not allow_unsafe:
+        raise CheckpointReadError(
+            f"refusing to unpickle {what} {path}: {error}; unpickling it fully could run code stored in the "
+            f"file. If you trust the file, set {UNSAFE_OPT_IN} to load it anyway") from error
+    logger.warning("%s: %s; fully unpickling it because TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE is True (this "
+                   "runs any code stored in the file)", path, error)
+
+
 def _legacy_to_plain(data: Any) -> Any:
     """A legacy checkpoint in our layout: the config node as YAML text (as our files and PySlowFast's
     newer ones store it), numpy arrays of the model state as tensors."""
@@ -201,12 +212,7 @@ def load_pickled(path: str, allow_unsafe: bool = False) -> Any:
     try:
         data = torch.load(path, map_location="cpu", weights_only=False, pickle_module=safe_pickle)
     except safe_pickle.ForbiddenGlobal as e:
-        if not allow_unsafe:
-            raise CheckpointReadError(
-                f"refusing to unpickle checkpoint {path}: {e}; unpickling it fully could run code stored in the "
-                f"file. If you trust the file, set {UNSAFE_OPT_IN} to load it anyway") from e
-        logger.warning("%s: %s; fully unpickling it because TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE is True (this "
-                       "runs any code stored in the file)", path, e)
+        refuse_or_warn(path, "checkpoint", e, allow_unsafe)
         try:
             return torch.load(path, map_location="cpu", weights_only=False)
         except Exception as e2:  # noqa: BLE001
