@@ -1,7 +1,8 @@
 """Reading a checkpoint never runs code from it (SECURITY.md): our `.pyth` files load with
 `weights_only=True`, PySlowFast's older files and Caffe2 pickles through a restricted unpickler, anything
 else is refused unless TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE is set for a named file. Auto-resume takes
-the newest checkpoint that loads and sets unreadable ones aside.
+the newest checkpoint that loads and sets unreadable ones aside (the kill-and-resume run with a truncated
+newest checkpoint is in test_kinetics_pipeline.py).
 
 The hostile files carry a `__reduce__` payload that writes a marker file when unpickled."""
 import os
@@ -19,7 +20,6 @@ from slowfast.utils import checkpoint as cu
 from slowfast.utils import safe_pickle
 from slowfast.utils.caffe2 import state_dict_to_blobs
 from slowfast.utils.checkpoint import CheckpointReadError, load_checkpoint, read_checkpoint, save_checkpoint
-from test_kinetics_pipeline import data_dir, run_net, tiny_opts  # noqa: F401 - the fixture and the runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "configs/Synthetic/SLOWFAST_TINY.yaml")
@@ -200,43 +200,6 @@ def test_a_checkpoint_that_does_not_fit_the_model_is_an_error_not_set_aside(tmp_
     with pytest.raises(cu.CheckpointError, match="head.projection.weight"):
         load_weights_for_training(cfg, model, torch.optim.SGD(model.parameters(), lr=0.1))
     assert os.path.exists(path)
-
-
-def test_kill_and_resume_with_a_truncated_newest_checkpoint_matches_the_uninterrupted_run(data_dir, tmp_path,
-                                                                                          monkeypatch):
-    """Killed while epoch 2's checkpoint was being written without the atomic rename (a copy, a full
-    disk): the file is truncated and a temporary file is left behind. The resumed run sets the file aside,
-    starts after epoch 1 and ends with exactly the weights of the uninterrupted run."""
-    opts = ["SOLVER.MAX_EPOCH", "2", "TEST.ENABLE", "False", "TRAIN.EVAL_PERIOD", "0", "TRAIN.BATCH_SIZE", "8"]
-    run_net(tiny_opts(data_dir, tmp_path / "full", *opts))
-    original = cu.save_checkpoint
-
-    def killed_while_saving_epoch_2(path, model, optimizer=None, epoch=0, *args, **kwargs):
-        if epoch < 2:
-            return original(path, model, optimizer, epoch, *args, **kwargs)
-        data = open(original(path + ".whole", model, optimizer, epoch, *args, **kwargs), "rb").read()
-        os.remove(path + ".whole")
-        open(path, "wb").write(data[: len(data) * 2 // 3])
-        open(os.path.join(os.path.dirname(path), ".tmp_k2j4.pyth"), "wb").write(data[:100])
-        raise KeyboardInterrupt("killed")
-
-    out = tmp_path / "resumed"
-    monkeypatch.setattr(cu, "save_checkpoint", killed_while_saving_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
-        run_net(tiny_opts(data_dir, out, *opts))
-    monkeypatch.setattr(cu, "save_checkpoint", original)
-    second = cu.checkpoint_path(str(out), 2)
-    assert cu.last_checkpoint(str(out)) == second
-    run_net(tiny_opts(data_dir, out, *opts))
-    log = open(out / "log.txt").read()
-    assert "resumed from " + cu.checkpoint_path(str(out), 1) in log and "skipping unreadable checkpoint" in log
-    assert open(second + ".corrupt", "rb").read() != open(second, "rb").read()  # set aside, then written anew
-    assert not [n for n in os.listdir(cu.checkpoint_dir(str(out))) if n.startswith(".tmp_")]
-    full = read_checkpoint(cu.checkpoint_path(str(tmp_path / "full"), 2))
-    resumed = read_checkpoint(second)
-    for k, v in full["model_state"].items():
-        torch.testing.assert_close(resumed["model_state"][k], v, rtol=0, atol=0, msg=k)
-    assert resumed["epoch"] == 2
 
 
 def test_the_conversion_tool_refuses_a_hostile_input_unless_told_otherwise(tmp_path, capsys):

@@ -74,7 +74,10 @@ def _reconstructor(cls, base, state):
 
 
 def _allowed_globals() -> dict[tuple[str, str], Any]:
-    import numpy._core.multiarray as multiarray  # numpy >= 2; pickles of numpy 1 say numpy.core
+    try:
+        import numpy._core.multiarray as multiarray  # numpy >= 2; pickles of numpy 1 say numpy.core
+    except ImportError:  # numpy 1
+        import numpy.core.multiarray as multiarray
 
     allowed: dict[tuple[str, str], Any] = {}
     for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
@@ -82,7 +85,7 @@ def _allowed_globals() -> dict[tuple[str, str], Any]:
         allowed[(mod, "scalar")] = multiarray.scalar
     allowed[("numpy", "ndarray")] = np.ndarray
     allowed[("numpy", "dtype")] = np.dtype
-    for name in dir(np.dtypes):
+    for name in dir(getattr(np, "dtypes", None)):
         if name.endswith("DType"):
             allowed[("numpy.dtypes", name)] = getattr(np.dtypes, name)
     for mod in ("yacs.config", "fvcore.common.config", "detectron2.config.config", "slowfast.config.defaults"):
