@@ -251,3 +251,14 @@ def test_an_optimizer_state_that_does_not_fit_names_the_file(tmp_path):
     other = torch.optim.SGD(list(model.parameters())[:3], lr=0.1)
     with pytest.raises(cu.CheckpointError, match="c.pyth: the optimizer / grad-scaler state does not fit"):
         load_checkpoint(path, tiny(1), other)
+
+
+def test_a_self_containing_legacy_cfg_is_an_error_not_a_crash(tmp_path):
+    from yacs.config import CfgNode
+
+    cfg = CfgNode()
+    dict.__setitem__(cfg, "SELF", cfg)
+    path = str(tmp_path / "loop.pyth")
+    torch.save({"model_state": {"w": torch.ones(1)}, "cfg": cfg}, path)
+    with pytest.raises(CheckpointReadError, match="loop.pyth: its cfg or model state is malformed"):
+        read_checkpoint(path)

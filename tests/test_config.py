@@ -197,3 +197,14 @@ def test_a_config_file_that_is_not_utf8_names_the_line(tmp_path):
     p.write_bytes(b"RNG_SEED: 3\n# caf\xe9\n")
     with pytest.raises(ConfigError, match=r"latin1\.yaml line 2: not UTF-8 text"):
         load_config(str(p))
+
+
+def test_yaml_aliases_are_checked_once_each(tmp_path):
+    """A 'billion laughs' file of nested aliases (or a self-containing list) must not hang the duplicate check."""
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    p = write(tmp_path, "laughs.yaml", "\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=r"laughs\.yaml: unknown config key 'a0'"):
+        load_config(p)
+    with pytest.raises(ConfigError, match=r"loop\.yaml: unknown config key 'x'"):
+        load_config(write(tmp_path, "loop.yaml", "x: &x [1, *x]\n"))

@@ -99,9 +99,14 @@ def text_line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def check_duplicate_keys(node, path: str, prefix: str = "") -> None:
+def check_duplicate_keys(node, path: str, prefix: str = "", _seen: set | None = None) -> None:
     """Raise ConfigError when a mapping of the composed YAML `node` gives a key twice (YAML itself keeps
-    the last one silently); the message names the file, the full key and both lines."""
+    the last one silently); the message names the file, the full key and both lines. Each node is
+    visited once (aliases may share or even contain nodes)."""
+    _seen = set() if _seen is None else _seen
+    if id(node) in _seen:
+        return
+    _seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict = {}
         for key_node, value_node in node.value:
@@ -111,10 +116,10 @@ def check_duplicate_keys(node, path: str, prefix: str = "") -> None:
                 raise ConfigError(f"{path}: config key '{full}' is given twice, on lines {seen[key] + 1} and "
                                   f"{key_node.start_mark.line + 1}; keep one")
             seen[key] = key_node.start_mark.line
-            check_duplicate_keys(value_node, path, full + ".")
+            check_duplicate_keys(value_node, path, full + ".", _seen)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            check_duplicate_keys(item, path, prefix)
+            check_duplicate_keys(item, path, prefix, _seen)
 
 
 def _read_yaml(path: str, chain: tuple[str, ...]) -> list[tuple[str, dict]]:

@@ -221,7 +221,11 @@ def load_pickled(path: str, allow_unsafe: bool = False) -> Any:
         raise CheckpointReadError(f"cannot read checkpoint {path}: {_unsupported_global(weights_only_error)}; "
                                   f"{_first_line(e)}") from e
     logger.info("%s: legacy checkpoint (numpy arrays or a config node) read with the restricted unpickler", path)
-    return _legacy_to_plain(data)
+    try:
+        return _legacy_to_plain(data)
+    except (RecursionError, ValueError, TypeError, yaml.YAMLError) as e:  # a crafted, e.g. self-containing, cfg
+        raise CheckpointReadError(f"cannot read checkpoint {path}: its cfg or model state is malformed "
+                                  f"({_first_line(e)})") from e
 
 
 def read_checkpoint(path: str, allow_unsafe: bool = False) -> dict:
