@@ -4,6 +4,11 @@ half-written checkpoint. Loading reports missing, unexpected and shape-mismatche
 and fails unless a partial load is allowed. Caffe2 `.pkl` files load through the name mapping of
 `slowfast.utils.caffe2` (checkpoint_type "caffe2"); 2D ImageNet kernels can be inflated to 3D
 (`inflate_state`).
+
+Reading never runs code from a file (SECURITY.md, `load_pickled`): `torch.load(weights_only=True)`,
+then the restricted unpickler of `slowfast.utils.safe_pickle` for legacy files, else a refusal that
+names TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE. Auto-resume (`resume_latest`) takes the newest readable
+checkpoint and renames unreadable newer ones to `*.corrupt`.
 """
 from __future__ import annotations
 
@@ -110,11 +115,13 @@ def resume_latest(output_dir: str, model: nn.Module, optimizer: torch.optim.Opti
         try:
             return path, load_checkpoint(path, model, optimizer, scaler=scaler)
         except CheckpointReadError as e:
+            note = ""
             if set_aside_unreadable and os.path.exists(path):
-                moved = set_aside(path)
-                logger.error("auto-resume: skipping unreadable checkpoint %s (%s); renamed to %s", path, e, moved)
-            else:
-                logger.error("auto-resume: skipping unreadable checkpoint %s (%s)", path, e)
+                try:
+                    note = f"; renamed to {set_aside(path)}"
+                except OSError as e2:
+                    note = f"; it could not be renamed aside ({e2})"
+            logger.error("auto-resume: skipping unreadable checkpoint %s (%s)%s", path, e, note)
     return None, 0
 
 
