@@ -62,6 +62,8 @@ _C.TRAIN.CHECKPOINT_INFLATE = False
 _C.TRAIN.CHECKPOINT_EPOCH_RESET = False
 # Allow loading a checkpoint whose keys do not fully match the model (fine-tuning drops the head).
 _C.TRAIN.CHECKPOINT_PARTIAL_LOAD = False
+# Fully unpickle TRAIN/TEST.CHECKPOINT_FILE_PATH files the restricted readers refuse (can run code in them; see SECURITY.md).
+_C.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE = False
 # Mixed precision (autocast + GradScaler) on CUDA.
 _C.TRAIN.MIXED_PRECISION = False
 
@@ -282,6 +284,8 @@ _C.AVA.START_SEC = 900
 _C.AVA.KEYFRAME_START_SEC = 902
 # Last annotated key-frame second, inclusive (AVA: 1798).
 _C.AVA.KEYFRAME_END_SEC = 1798
+# Training stops when more AVA key frames than this were replaced in one epoch for unreadable frame files (-1 = no limit).
+_C.AVA.MAX_REPLACED_KEYFRAMES = 100
 
 # ---------------------------------------------------------------------------------------------
 # Optimizer and schedule

@@ -27,8 +27,9 @@ Timestamp -> frame rule.  Each movie is cut to ``[900 s, 1801 s)`` and extracted
 annotated at 1 fps for seconds 902..1798; the key frame of second ``sec`` is entry
 ``(sec - 900) * 30`` (0-based) of the video's frame list, i.e. file number ``(sec - 900) * 30 + 1``.
 
-Error policy: a malformed row (wrong column count, non-numeric field) raises
-:class:`AvaFormatError` naming file and line.  Recoverable problems are counted in a ``stats``
+Error policy: a malformed row (wrong column count, non-numeric field, non-UTF-8 bytes) raises
+:class:`AvaFormatError` naming file and line; so does a frame list whose frame ids have a gap or a
+repeat, or whose file names do not match the frame ids (:func:`validate_frame_list`).  Recoverable problems are counted in a ``stats``
 ``collections.Counter`` and logged once per file: boxes outside ``[0, 1]`` are clipped
 (``stats["clipped_boxes"]``), boxes with no area after clipping are dropped
 (``stats["degenerate_boxes"]``).
@@ -36,11 +37,13 @@ Error policy: a malformed row (wrong column count, non-numeric field) raises
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from slowfast.datasets.validation import Problem, raise_problems
 from slowfast.evaluation.ava.io import AvaFormatError, read_labelmap
 
 logger = logging.getLogger(__name__)
@@ -72,12 +75,16 @@ def frame_file_name(video_id: str, frame_index: int, ext: str = "jpg") -> str:
 
 
 def _lines(path: str) -> Iterator[Tuple[int, str]]:
-    """Yield ``(1-based line number, stripped line)`` for the non-blank lines of ``path``."""
+    """Yield ``(1-based line number, stripped line)`` for the non-blank lines of ``path`` (UTF-8;
+    other bytes raise :class:`AvaFormatError` naming file and line)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"AVA file not found: {path}")
-    with open(path, "r", encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            line = line.strip()
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+            except UnicodeDecodeError as e:
+                raise AvaFormatError(f"{path} line {number}: not UTF-8 text ({e.reason})") from None
             if line:
                 yield number, line
 
@@ -114,32 +121,102 @@ class FrameLists:
         return {name: i for i, name in enumerate(self.video_names)}
 
 
+@dataclass(frozen=True)
+class FrameListRow:
+    """One row of a frame list: ``video_id video_idx frame_id path`` and its 1-based line number."""
+
+    video: str
+    video_idx: int
+    frame_id: int
+    path: str
+    line: int
+
+
+def read_frame_list_rows(path: str) -> List[FrameListRow]:
+    """The rows of one frame-list file, header checked.
+
+    Raises:
+        FileNotFoundError: the file is missing.
+        AvaFormatError: bad header, wrong column count, non-integer ids or non-UTF-8 text (file and line).
+    """
+    lines = _lines(path)
+    first = next(lines, None)
+    if first is None or first[1].split()[:2] not in (["original_vido_id", "video_idx"], ["original_video_id", "video_idx"]):
+        raise AvaFormatError(f"{path} line {first[0] if first else 1}: expected the header {FRAME_LIST_HEADER!r}")
+    rows = []
+    for number, line in lines:
+        row = line.split()
+        _check_columns(path, number, row, (5,))
+        video_idx = _number(path, number, row[1], "video_idx", int)
+        frame_id = _number(path, number, row[2], "frame_id", int)
+        rows.append(FrameListRow(row[0], video_idx, frame_id, row[3], number))
+    return rows
+
+
+def validate_frame_list(rows: Sequence[FrameListRow], path: str) -> List[Problem]:
+    """Every problem of the frame-list rows of file ``path``; none means frames can be indexed by
+    ``frame_id`` (key frame of second ``sec`` = entry ``sec_to_frame(sec)``).
+
+    Per video: ``frame_id`` runs 0, 1, ... without gaps or repeats (a missing line would shift every
+    later frame), ``video_idx`` is the same on every row, and the file of frame ``frame_id`` is
+    ``<video_id>/<video_id>_<frame_id + 1:06d>.<ext>`` (:func:`frame_file_name`, any image extension).
+    """
+    problems: List[Problem] = []
+    by_video: Dict[str, List[FrameListRow]] = {}
+    for r in rows:
+        by_video.setdefault(r.video, []).append(r)
+        expected = frame_file_name(r.video, r.frame_id, "")
+        if os.path.splitext(r.path)[0] + "." != expected:
+            problems.append(Problem(path, r.line, f"frame_id {r.frame_id} of video {r.video!r} is file {r.path!r}, "
+                                                  f"expected {expected}<ext>"))
+    for video, vrows in by_video.items():
+        idx_rows = {}
+        for r in vrows:
+            idx_rows.setdefault(r.video_idx, r)
+        if len(idx_rows) > 1:
+            (a, ra), (b, rb) = list(idx_rows.items())[:2]
+            problems.append(Problem(path, rb.line, f"video {video!r} has video_idx {b} here and {a} on line {ra.line}"))
+        seen: Dict[int, FrameListRow] = {}
+        for r in vrows:
+            if r.frame_id in seen:
+                problems.append(Problem(path, r.line, f"frame_id {r.frame_id} of video {video!r} listed twice "
+                                                      f"(also on line {seen[r.frame_id].line})"))
+            else:
+                seen[r.frame_id] = r
+        ordered = sorted(seen.values(), key=lambda r: r.frame_id)
+        if ordered and ordered[0].frame_id != 0:
+            r = ordered[0]
+            missing = f" (frames 0..{r.frame_id - 1} missing)" if r.frame_id > 0 else ""
+            problems.append(Problem(path, r.line, f"video {video!r} starts at frame_id {r.frame_id}, expected 0{missing}"))
+        for prev, r in zip(ordered, ordered[1:]):
+            if r.frame_id != prev.frame_id + 1:
+                problems.append(Problem(path, r.line, f"gap in video {video!r}: frame_id {r.frame_id} follows "
+                                                      f"frame_id {prev.frame_id} (line {prev.line}); frames "
+                                                      f"{prev.frame_id + 1}..{r.frame_id - 1} are missing"))
+    return sorted(problems, key=lambda p: p.line)
+
+
 def read_frame_lists(paths: Sequence[str], frame_dir: str) -> FrameLists:
     """Read frame-list files (see module docstring) into :class:`FrameLists`.
 
     Video indices are assigned in order of first appearance over all files (the ``video_idx``
-    column is checked to be an integer but not trusted).  Frames are sorted by ``frame_id``;
-    a repeated ``(video, frame_id)`` is an error.
+    column is checked to be an integer, constant per video, but not trusted).  Each file is checked
+    with :func:`validate_frame_list`; a video listed in two files is an error.
 
     Raises:
         FileNotFoundError: a list file is missing.
-        AvaFormatError: bad header, wrong column count or non-integer ids (names file and line).
+        AvaFormatError: bad header, wrong column count, non-integer ids, a gap, repeat or misnamed frame
+            (names file and line).
     """
     frames: Dict[str, Dict[int, str]] = {}
+    owner: Dict[str, str] = {}
     for path in paths:
-        lines = _lines(path)
-        first = next(lines, None)
-        if first is None or first[1].split()[:2] not in (["original_vido_id", "video_idx"], ["original_video_id", "video_idx"]):
-            raise AvaFormatError(f"{path} line {first[0] if first else 1}: expected the header {FRAME_LIST_HEADER!r}")
-        for number, line in lines:
-            row = line.split()
-            _check_columns(path, number, row, (5,))
-            _number(path, number, row[1], "video_idx", int)
-            frame_id = _number(path, number, row[2], "frame_id", int)
-            video = frames.setdefault(row[0], {})
-            if frame_id in video:
-                raise AvaFormatError(f"{path} line {number}: frame_id {frame_id} of video {row[0]!r} listed twice")
-            video[frame_id] = os.path.join(frame_dir, row[3])
+        rows = read_frame_list_rows(path)
+        raise_problems(validate_frame_list(rows, path), AvaFormatError)
+        for r in rows:
+            if owner.setdefault(r.video, path) != path:
+                raise AvaFormatError(f"{path} line {r.line}: video {r.video!r} is also listed in {owner[r.video]}")
+            frames.setdefault(r.video, {})[r.frame_id] = os.path.join(frame_dir, r.path)
     names = list(frames)
     return FrameLists(names, [[frames[n][k] for k in sorted(frames[n])] for n in names])
 
@@ -182,8 +259,12 @@ def _parse_box_row(path: str, number: int, row: List[str], proposals: bool) -> B
     _check_columns(path, number, row, (7, 8))
     sec = _number(path, number, row[1].strip(), "timestamp", int)
     box = tuple(_number(path, number, v, f"coordinate {name}") for v, name in zip(row[2:6], ("x1", "y1", "x2", "y2")))
+    if not all(math.isfinite(v) for v in box):
+        raise AvaFormatError(f"{path} line {number}: box coordinates must be finite numbers, got {row[2:6]}")
     if proposals:
         score = _number(path, number, row[-1], "score")
+        if not math.isfinite(score):
+            raise AvaFormatError(f"{path} line {number}: score must be a finite number, got {row[-1]!r}")
         action_text = row[6].strip() if len(row) == 8 else ""
         action = -1 if action_text == "" else _number(path, number, action_text, "action_id", int)
     else:

@@ -29,6 +29,7 @@ from slowfast.datasets import transforms as T
 from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.decoder import VideoDecodeError, sample_clip
 from slowfast.datasets.sampling import pack_pathway_output
+from slowfast.datasets.validation import check_label_range, raise_problems
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +38,20 @@ class DatasetFormatError(ValueError):
     """A dataset file is malformed; the message names file and line."""
 
 
-def read_video_list(csv_path: str, separator: str = " ", prefix: str = "") -> list[tuple[str, int]]:
-    """[(video path, label), ...] from a Kinetics CSV; raises DatasetFormatError naming file and line."""
+def read_video_list(csv_path: str, separator: str = " ", prefix: str = "",
+                    num_classes: int | None = None) -> list[tuple[str, int]]:
+    """[(video path, label), ...] from a Kinetics CSV (UTF-8); raises DatasetFormatError naming file and
+    line, also for a label outside 0..num_classes-1 when `num_classes` is given."""
     if not os.path.isfile(csv_path):
         raise FileNotFoundError(f"Kinetics split file not found: {csv_path}")
     base = os.path.dirname(os.path.abspath(csv_path))
-    out = []
-    with open(csv_path) as f:
-        for line_no, line in enumerate(f, 1):
-            line = line.strip()
+    out, labels = [], []
+    with open(csv_path, "rb") as f:
+        for line_no, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8").strip()
+            except UnicodeDecodeError as e:
+                raise DatasetFormatError(f"{csv_path} line {line_no}: not UTF-8 text ({e.reason})") from None
             if not line:
                 continue
             parts = line.split(separator) if separator != " " else line.split()
@@ -62,6 +68,9 @@ def read_video_list(csv_path: str, separator: str = " ", prefix: str = "") -> li
             elif not os.path.isabs(path):
                 path = os.path.join(base, path)
             out.append((path, label))
+            labels.append((line_no, label))
+    if num_classes is not None:
+        raise_problems(check_label_range(labels, num_classes, csv_path), DatasetFormatError)
     if not out:
         raise DatasetFormatError(f"{csv_path}: no videos listed")
     return out
@@ -88,7 +97,7 @@ class Kinetics(torch.utils.data.Dataset):
         self.reverse_channels = cfg.DATA.REVERSE_INPUT_CHANNEL
         self.max_retries = cfg.DATA.MAX_DECODE_RETRIES
         csv = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
-        self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX)
+        self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX, cfg.MODEL.NUM_CLASSES)
         if split == "test":
             self.num_clips, self.num_crops = cfg.TEST.NUM_ENSEMBLE_VIEWS, cfg.TEST.NUM_SPATIAL_CROPS
         else:

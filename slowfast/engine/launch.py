@@ -18,6 +18,10 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 
+class DeviceUnavailableError(RuntimeError):
+    """NUM_GPUS asks for more GPUs than this machine has (a configuration error)."""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,9 +58,10 @@ def launch_job(cfg, job: Callable, init_method: str | None = None) -> None:
         return
     per_machine = cfg.NUM_GPUS if cfg.NUM_GPUS > 0 else cfg.NUM_PROCESSES
     if cfg.NUM_GPUS > 0 and torch.cuda.is_available() and torch.cuda.device_count() < cfg.NUM_GPUS:
-        raise RuntimeError(f"NUM_GPUS is {cfg.NUM_GPUS} but only {torch.cuda.device_count()} GPUs are visible")
+        raise DeviceUnavailableError(f"NUM_GPUS is {cfg.NUM_GPUS} but only {torch.cuda.device_count()} GPUs are visible")
     if cfg.NUM_GPUS > 0 and not torch.cuda.is_available():
-        raise RuntimeError("NUM_GPUS > 0 but CUDA is not available; set NUM_GPUS 0 to run on CPU")
+        raise DeviceUnavailableError(f"NUM_GPUS is {cfg.NUM_GPUS} but CUDA is not available on this machine; set "
+                                     "NUM_GPUS 0 to run on CPU")
     if per_machine * cfg.NUM_SHARDS == 1:
         job(cfg)
         return

@@ -1,0 +1,113 @@
+"""Dataset files are checked when read: nothing is silently shifted or dropped.
+
+- AVA frame lists: one deleted line used to shift every later frame of the video (key frames read from
+  the wrong JPEG); gaps, repeats and misnamed frames are now errors naming file and line.
+- Kinetics CSVs: a label outside 0..NUM_CLASSES-1 used to crash deep inside the loss (train) or give a
+  wrong accuracy (test); it is an error naming file and line, for every split.
+The checks are importable functions that return every problem (for tools/check_dataset.py)."""
+import os
+
+import pytest
+
+from slowfast.config import load_config
+from slowfast.datasets import ava_io
+from slowfast.datasets.ava_io import AvaFormatError, read_frame_list_rows, validate_frame_list
+from slowfast.datasets.build import build_dataset
+from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
+from slowfast.datasets.validation import Problem, check_label_range
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = os.path.join(ROOT, "configs/Synthetic/SLOWFAST_TINY.yaml")
+
+
+def frame_list(tmp_path, videos=(("v", 5), ("w", 3))):
+    path = tmp_path / "train.csv"
+    ava_io.write_frame_list(str(path), list(videos))
+    return path
+
+
+def drop_line(path, number):
+    lines = path.read_text().splitlines(keepends=True)
+    del lines[number - 1]
+    path.write_text("".join(lines))
+
+
+# ------------------------------------------------------------------------------------------- AVA
+def test_a_deleted_frame_list_line_is_an_error_naming_the_file_and_line(tmp_path):
+    path = frame_list(tmp_path)
+    assert validate_frame_list(read_frame_list_rows(str(path)), str(path)) == []
+    drop_line(path, 4)  # v frame 2: frames 3 and 4 would have become entries 2 and 3
+    with pytest.raises(AvaFormatError, match=r"train\.csv line 4: gap in video 'v': frame_id 3 follows frame_id 1 "
+                                             r"\(line 3\); frames 2\.\.2 are missing"):
+        ava_io.read_frame_lists([str(path)], "frames")
+
+
+def test_frame_list_problems_are_all_returned_with_their_lines(tmp_path):
+    path = frame_list(tmp_path)
+    text = path.read_text().splitlines()
+    text[1] = text[1].replace("v_000001.jpg", "v_000009.jpg")       # line 2: file of another frame
+    text[7] = text[7].replace("w 1 1", "w 0 1")                       # w frame 1: another video_idx
+    text.append('w 1 2 w/w_000003.jpg ""')                            # w frame 2 again
+    path.write_text("\n".join(text) + "\n")
+    drop_line(path, 7)                                                # w frame 0: w starts at 1
+    problems = validate_frame_list(read_frame_list_rows(str(path)), str(path))
+    assert all(isinstance(p, Problem) and p.path == str(path) for p in problems)
+    assert [str(p).split(": ", 1)[1] for p in problems] == [
+        "frame_id 0 of video 'v' is file 'v/v_000009.jpg', expected v/v_000001.<ext>",
+        "video 'w' starts at frame_id 1, expected 0 (frames 0..0 missing)",
+        "video 'w' has video_idx 1 here and 0 on line 7",
+        "frame_id 2 of video 'w' listed twice (also on line 8)"]
+    assert [p.line for p in problems] == [2, 7, 8, 9]
+
+
+def test_a_video_listed_in_two_frame_list_files_is_an_error(tmp_path):
+    a = frame_list(tmp_path)
+    b = tmp_path / "val.csv"
+    ava_io.write_frame_list(str(b), [("w", 3)])
+    with pytest.raises(AvaFormatError, match=r"val\.csv line 2: video 'w' is also listed in .*train\.csv"):
+        ava_io.read_frame_lists([str(a), str(b)], "frames")
+
+
+def test_ava_files_with_bytes_that_are_not_utf8_name_the_line(tmp_path):
+    path = frame_list(tmp_path)
+    path.write_bytes(path.read_bytes() + b"v 0 5 v/v_000006.jpg \xff\xfe\n")
+    with pytest.raises(AvaFormatError, match=r"train\.csv line 10: not UTF-8 text"):
+        ava_io.read_frame_lists([str(path)], "frames")
+
+
+# ------------------------------------------------------------------------------------------- Kinetics
+def test_label_range_check_returns_every_problem():
+    assert check_label_range([(1, 0), (2, 3), (3, 4), (4, -1)], 4, "x.csv") == [
+        Problem("x.csv", 3, "label 4 is outside 0..3 (MODEL.NUM_CLASSES 4)"),
+        Problem("x.csv", 4, "label -1 is outside 0..3 (MODEL.NUM_CLASSES 4)")]
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_a_label_outside_num_classes_names_the_file_and_line_in_every_split(tmp_path, split):
+    (tmp_path / f"{split}.csv").write_text("a.mp4 0\nb.mp4 3\nc.mp4 4\nd.mp4 9\n")
+    cfg = load_config(TINY, ["DATA.PATH_TO_DATA_DIR", str(tmp_path), "DATA.GENERATE_SYNTHETIC", "False"])
+    assert cfg.MODEL.NUM_CLASSES == 4
+    with pytest.raises(DatasetFormatError, match=rf"{split}\.csv line 3: label 4 is outside 0\.\.3 \(MODEL\.NUM_CLASSES "
+                                                 r"4\) \(and 1 more problems in this file\)"):
+        build_dataset("kinetics", cfg, split)
+
+
+def test_a_kinetics_csv_with_bytes_that_are_not_utf8_names_the_line(tmp_path):
+    p = tmp_path / "train.csv"
+    p.write_bytes("\ufeffa.mp4 0\n".encode() + b"caf\xe9.mp4 1\n")
+    with pytest.raises(DatasetFormatError, match=r"train\.csv line 2: not UTF-8 text"):
+        read_video_list(str(p))
+    p.write_bytes("\ufeffa.mp4 0\nb\u00e9.mp4 1\n".encode())  # a byte-order mark and UTF-8 names are fine
+    assert [label for _, label in read_video_list(str(p), num_classes=2)] == [0, 1]
+
+
+@pytest.mark.parametrize("row, message", [
+    ("v,0903,nan,0.1,0.4,0.9,,0.9", "box coordinates must be finite"),
+    ("v,0903,0.1,0.1,inf,0.9,,0.9", "box coordinates must be finite"),
+    ("v,0903,0.1,0.1,0.4,0.9,,nan", "score must be a finite number"),
+])
+def test_non_finite_box_numbers_are_errors_not_silently_kept_or_dropped(tmp_path, row, message):
+    path = tmp_path / "proposals.csv"
+    path.write_text("v,0903,0.1,0.1,0.4,0.9,,0.95\n" + row + "\n")
+    with pytest.raises(AvaFormatError, match=rf"proposals\.csv line 2: {message}"):
+        ava_io.read_box_csv(str(path), proposals=True)
