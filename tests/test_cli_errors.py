@@ -20,8 +20,23 @@ def bad_label_run(tmp_path):
             "False", "OUTPUT_DIR", str(tmp_path / "out"), "TEST.ENABLE", "False", "LOG_MODEL_INFO", "False"]
 
 
+def test_the_pre_flight_check_refuses_the_bad_label_first(tmp_path, capsys):
+    assert main(bad_label_run(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert "train.csv:3" in err and "label 12" in err and "Traceback" not in err
+
+
+def skip_preflight(monkeypatch):
+    """The reader's own error path, as reached when the pre-flight check is not run (e.g. a data error the
+    cheap pre-flight cannot see)."""
+    import slowfast.engine.cli as cli
+
+    monkeypatch.setattr(cli, "run_preflight", lambda cfg: cfg)
+
+
 def test_a_data_format_error_is_one_line_and_the_traceback_goes_to_the_log(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("SLOWFAST_DEBUG", raising=False)
+    skip_preflight(monkeypatch)
     assert main(bad_label_run(tmp_path)) == 2
     err = capsys.readouterr().err
     assert err.splitlines()[0] == (f"error: {tmp_path / 'train.csv'} line 3: label 12 is outside 0..3 "
@@ -32,6 +47,7 @@ def test_a_data_format_error_is_one_line_and_the_traceback_goes_to_the_log(tmp_p
 
 
 def test_debug_flag_or_environment_variable_shows_the_traceback(tmp_path, monkeypatch):
+    skip_preflight(monkeypatch)
     with pytest.raises(DatasetFormatError, match="label 12"):
         main(bad_label_run(tmp_path)[:2] + ["--debug"] + bad_label_run(tmp_path)[2:])
     monkeypatch.setenv("SLOWFAST_DEBUG", "1")
@@ -56,7 +72,7 @@ def test_a_missing_checkpoint_and_an_empty_config_are_one_line(tmp_path, capsys)
     assert main(["--cfg", os.path.join(ROOT, TINY), "TRAIN.ENABLE", "False", "TEST.CHECKPOINT_FILE_PATH", missing,
                  "OUTPUT_DIR", str(tmp_path / "out"), "DATA.PATH_TO_DATA_DIR", str(tmp_path), "DATA.GENERATE_SYNTHETIC",
                  "False", "LOG_MODEL_INFO", "False"]) == 2
-    assert capsys.readouterr().err.splitlines()[0] == f"error: checkpoint not found: {missing}"
+    assert f"{missing}: checkpoint not found (TEST.CHECKPOINT_FILE_PATH)" in capsys.readouterr().err
     (tmp_path / "empty.yaml").write_text("")
     assert main(["--cfg", str(tmp_path / "empty.yaml")]) == 2
     assert capsys.readouterr().err.startswith(f"config error: {tmp_path / 'empty.yaml'}: the config file is empty")

@@ -436,6 +436,18 @@ def check_output_dir(cfg) -> List[Problem]:
     return out
 
 
+def check_checkpoint_files(cfg) -> List[Problem]:
+    """The checkpoint files the config names (TRAIN.CHECKPOINT_FILE_PATH when training, TEST.CHECKPOINT_FILE_PATH
+    when testing) exist; their contents are read, safely, when the run loads them."""
+    named = []
+    if cfg.TRAIN.ENABLE and cfg.TRAIN.CHECKPOINT_FILE_PATH:
+        named.append(("TRAIN.CHECKPOINT_FILE_PATH", cfg.TRAIN.CHECKPOINT_FILE_PATH))
+    if cfg.TEST.ENABLE and cfg.TEST.CHECKPOINT_FILE_PATH:
+        named.append(("TEST.CHECKPOINT_FILE_PATH", cfg.TEST.CHECKPOINT_FILE_PATH))
+    return [Problem(path, None, "checkpoint", f"checkpoint not found ({key})")
+            for key, path in named if not os.path.isfile(path)]
+
+
 def resolve_num_classes(cfg):
     """``cfg`` itself, or when ``MODEL.NUM_CLASSES`` is 0 a copy with it taken from the dataset (module
     docstring).  Raises ``ValueError`` naming the file when it cannot be derived."""
@@ -472,7 +484,7 @@ def resolve_num_classes(cfg):
 def preflight(cfg) -> Tuple[List[Problem], List[Problem]]:
     """The checks ``tools/run_net.py`` makes before the first iteration, for every split it will use:
     ``(errors, warnings)``; a run starts only without errors."""
-    problems = check_output_dir(cfg) + check_dataset(cfg, splits_used(cfg), cheap=True)
+    problems = check_output_dir(cfg) + check_checkpoint_files(cfg) + check_dataset(cfg, splits_used(cfg), cheap=True)
     errors = [p for p in problems if p.kind not in WARN_ONLY]
     return errors, [p for p in problems if p.kind in WARN_ONLY]
 

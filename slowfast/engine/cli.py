@@ -25,7 +25,7 @@ from slowfast.datasets.ava_io import AvaFormatError  # noqa: E402
 from slowfast.datasets.kinetics import DatasetFormatError  # noqa: E402
 from slowfast.datasets.prepare import prepare_data  # noqa: E402
 from slowfast.datasets.validation import UnreadableDataError  # noqa: E402
-from slowfast.engine.launch import DeviceUnavailableError, launch_job  # noqa: E402
+from slowfast.engine.launch import DeviceUnavailableError, check_devices, launch_job  # noqa: E402
 from slowfast.engine.test import test  # noqa: E402
 from slowfast.engine.train import train  # noqa: E402
 from slowfast.utils.checkpoint import CheckpointError  # noqa: E402
@@ -83,6 +83,7 @@ def main(argv=None) -> int:
     try:
         cfg = load_config(args.cfg_file, args.opts)
         setup_logging()
+        check_devices(cfg)
         prepare_data(cfg)
         cfg = run_preflight(cfg)  # fails at once on what would stop the run later
         if cfg is None:
