@@ -51,13 +51,15 @@ def test_frame_list_problems_are_all_returned_with_their_lines(tmp_path):
     path.write_text("\n".join(text) + "\n")
     drop_line(path, 7)                                                # w frame 0: w starts at 1
     problems = validate_frame_list(read_frame_list_rows(str(path)), str(path))
-    assert all(isinstance(p, Problem) and p.path == str(path) for p in problems)
-    assert [str(p).split(": ", 1)[1] for p in problems] == [
-        "frame_id 0 of video 'v' is file 'v/v_000009.jpg', expected v/v_000001.<ext>",
+    assert all(isinstance(p, Problem) and p.file == str(path) for p in problems)
+    assert [p.message for p in problems] == [
+        "frame_id 0 of video 'v' is file 'v/v_000009.jpg'; the loaders expect 'v/v_000001.jpg'",
         "video 'w' starts at frame_id 1, expected 0 (frames 0..0 missing)",
         "video 'w' has video_idx 1 here and 0 on line 7",
         "frame_id 2 of video 'w' listed twice (also on line 8)"]
     assert [p.line for p in problems] == [2, 7, 8, 9]
+    assert [p.kind for p in problems] == ["frame_name", "frame_list_gap", "frame_list_idx", "frame_list_duplicate"]
+    assert str(problems[0]) == f"{path}:2: {problems[0].message}"  # the checker's wording of the same problem
 
 
 def test_a_video_listed_in_two_frame_list_files_is_an_error(tmp_path):
@@ -78,8 +80,8 @@ def test_ava_files_with_bytes_that_are_not_utf8_name_the_line(tmp_path):
 # ------------------------------------------------------------------------------------------- Kinetics
 def test_label_range_check_returns_every_problem():
     assert check_label_range([(1, 0), (2, 3), (3, 4), (4, -1)], 4, "x.csv") == [
-        Problem("x.csv", 3, "label 4 is outside 0..3 (MODEL.NUM_CLASSES 4)"),
-        Problem("x.csv", 4, "label -1 is outside 0..3 (MODEL.NUM_CLASSES 4)")]
+        Problem("x.csv", 3, "label_range", "label 4 is outside 0..3 (MODEL.NUM_CLASSES 4)"),
+        Problem("x.csv", 4, "label_range", "label -1 is outside 0..3 (MODEL.NUM_CLASSES 4)")]
 
 
 @pytest.mark.parametrize("split", ["train", "val", "test"])
