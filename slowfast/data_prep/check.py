@@ -1,8 +1,12 @@
 """Everything a run would trip on, found in seconds and without a GPU: ``tools/check_dataset.py``, and
 (the cheap part) the checks ``tools/run_net.py`` makes before the first iteration.
 
-Every problem is a :class:`Problem` with the file and line it is about, printed ``file:line: message``.
-All problems are collected; nothing stops at the first.
+Every problem is a :class:`~slowfast.datasets.validation.Problem` with the file and line it is about,
+printed ``file:line: message``. All problems are collected; nothing stops at the first. The rules the
+readers apply are not restated here: the checker runs the readers' own checks in their collecting mode
+(:mod:`slowfast.datasets.validation`, :func:`slowfast.datasets.ava_io.read_frame_list_rows`,
+:func:`~slowfast.datasets.ava_io.validate_frame_list`, :func:`~slowfast.datasets.ava_io.read_box_rows`,
+the evaluator's label-map and exclusions readers), so a problem reads as the error the run would raise.
 
 Kinetics (``{split}.csv`` in ``DATA.PATH_TO_DATA_DIR``): lines that do not parse, labels outside
 ``0..MODEL.NUM_CLASSES-1``, repeated videos, ``classnames.json`` of another size than
@@ -38,7 +42,7 @@ from slowfast.datasets import ava_io
 from slowfast.datasets.ava import clip_frame_indices, resolve_dirs
 from slowfast.datasets.validation import (Problem, check_label_range, read_video_list_rows, resolve_video_path,
                                           text_lines)
-from slowfast.evaluation.ava.io import AvaFormatError, read_labelmap
+from slowfast.evaluation.ava.io import AvaFormatError, read_exclusions, read_labelmap
 from slowfast.utils.checkpoint import checkpoint_dir
 
 logger = logging.getLogger(__name__)
@@ -146,42 +150,23 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
     num_classes, ava = cfg.MODEL.NUM_CLASSES, cfg.AVA
     lo, hi = ava.KEYFRAME_START_SEC, ava.KEYFRAME_END_SEC
     out: List[Problem] = []
+    rows = ava_io.read_box_rows(path, proposals, out)  # the loader's row rules, every problem collected
+    out += ava_io.check_action_range(rows, path, num_classes)
     unknown: Dict[str, int] = {}
-    for number, line in _lines(path, out):
-        row = [c.strip() for c in line.split(",")]
-        if len(row) not in (7, 8):
-            out.append(Problem(path, number, "parse", f"expected 7 or 8 comma-separated columns, got {len(row)}: {line!r}"))
-            continue
-        try:
-            sec = int(row[1])
-            box = [float(v) for v in row[2:6]]
-        except ValueError:
-            out.append(Problem(path, number, "parse", f"timestamp must be an integer and x1,y1,x2,y2 numbers: {line!r}"))
-            continue
-        if proposals:
-            try:
-                score = float(row[-1])
-            except ValueError:
-                out.append(Problem(path, number, "no_score", f"no detector score in the last column ({row[-1]!r})"))
-            else:
-                if not 0.0 <= score <= 1.0:
-                    out.append(Problem(path, number, "no_score", f"score {row[-1]} outside [0, 1] (a ground-truth "
-                                       "file, whose last column is the person id, used as proposals?)"))
-        else:
-            if not row[6].lstrip("-").isdigit():
-                out.append(Problem(path, number, "parse", f"action_id {row[6]!r} is not an integer"))
-            elif not 1 <= int(row[6]) <= num_classes:
-                out.append(Problem(path, number, "action_range", f"action_id {row[6]} outside 1..{num_classes} "
-                                   f"(MODEL.NUM_CLASSES; the label map's ids)"))
+    for r in rows:
+        number, vid, sec, box = r.line, r.video, r.sec, r.box
+        text = ",".join(f"{v:g}" for v in box)
+        if proposals and not 0.0 <= r.score <= 1.0:
+            out.append(Problem(path, number, "no_score", f"score {r.score:g} outside [0, 1] (a ground-truth "
+                               "file, whose last column is the person id, used as proposals?)"))
         if not lo <= sec <= hi:
             out.append(Problem(path, number, "timestamp_window", f"timestamp {sec} outside the key-frame window "
                                f"{lo}..{hi} (AVA.KEYFRAME_START_SEC..AVA.KEYFRAME_END_SEC)"))
         if any(not 0.0 <= v <= 1.0 for v in box):
-            out.append(Problem(path, number, "box_outside", f"box {row[2]},{row[3]},{row[4]},{row[5]} outside the frame "
+            out.append(Problem(path, number, "box_outside", f"box {text} outside the frame "
                                "(coordinates are normalised to [0, 1])"))
         elif box[2] <= box[0] or box[3] <= box[1]:
-            out.append(Problem(path, number, "box_empty", f"box {row[2]},{row[3]},{row[4]},{row[5]} has no area (x2 <= x1 or y2 <= y1)"))
-        vid = row[0]
+            out.append(Problem(path, number, "box_empty", f"box {text} has no area (x2 <= x1 or y2 <= y1)"))
         if videos is not None:
             if vid not in videos:
                 if vid not in unknown:
@@ -196,21 +181,27 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
                 continue
         if keys is not None:
             keys.add((vid, sec))
-    return out
+    return sorted(out, key=lambda p: p.line or 0)
 
 
 def check_exclusions(path: str, videos: Optional[Dict[str, VideoFrames]]) -> List[Problem]:
+    """Rows the evaluator cannot read (its own reader, :func:`slowfast.evaluation.ava.io.read_exclusions`,
+    all collected) and excluded videos the frame lists lack."""
     missing = _missing(path, "exclusions file")
     if missing:
         return [missing]
-    out: List[Problem] = []
-    for number, line in _lines(path, out):
-        row = [c.strip() for c in line.split(",")]
-        if len(row) != 2 or not row[1].isdigit():
-            out.append(Problem(path, number, "parse", f"expected 'video_id,timestamp', got {line!r}"))
-        elif videos is not None and row[0] not in videos:
-            out.append(Problem(path, number, "unknown_video", f"excluded video {row[0]} is not in the frame lists"))
-    return out
+    try:
+        _, errors = read_exclusions(path, "int", skip_bad_rows=True)
+    except UnicodeDecodeError as err:
+        return [Problem(path, None, "encoding", f"not UTF-8 text ({err.reason})")]
+    out = [Problem(path, line, "parse", message) for line, message in errors]
+    if videos is not None:
+        bad = {line for line, _ in errors}
+        for number, line in _lines(path, out):
+            vid = line.split(",")[0].strip()
+            if number not in bad and vid not in videos:
+                out.append(Problem(path, number, "unknown_video", f"excluded video {vid} is not in the frame lists"))
+    return sorted(out, key=lambda p: p.line or 0)
 
 
 def label_map_ids(path: str) -> Dict[int, int]:

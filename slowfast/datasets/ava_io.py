@@ -29,7 +29,9 @@ annotated at 1 fps for seconds 902..1798; the key frame of second ``sec`` is ent
 
 Error policy: a malformed row (wrong column count, non-numeric field, non-UTF-8 bytes) raises
 :class:`AvaFormatError` naming file and line; so does a frame list whose frame ids have a gap or a
-repeat, or whose file names do not match the frame ids (:func:`validate_frame_list`).  Recoverable problems are counted in a ``stats``
+repeat, or whose file names do not match the frame ids (:func:`validate_frame_list`).  The readers
+take ``problems`` (a list) to collect every problem instead (tools/check_dataset.py runs these same
+checks that way; see :mod:`slowfast.datasets.validation`).  Recoverable problems are counted in a ``stats``
 ``collections.Counter`` and logged once per file: boxes outside ``[0, 1]`` are clipped
 (``stats["clipped_boxes"]``), boxes with no area after clipping are dropped
 (``stats["degenerate_boxes"]``).
@@ -82,18 +84,20 @@ def _lines(path: str, problems: Optional[List[Problem]] = None) -> Iterator[Tupl
     return text_lines(path, AvaFormatError, problems)
 
 
-def _number(path: str, line: int, text: str, what: str, kind=float):
-    """``kind(text)`` or an :class:`AvaFormatError` naming file, line and field."""
+class _BadRow(ValueError):
+    """A row that does not parse: ``kind`` and message of its :class:`Problem`."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def _number(text: str, what: str, kind=float, problem: str = "parse"):
+    """``kind(text)`` or a :class:`_BadRow` naming the field."""
     try:
         return kind(text)
     except ValueError:
-        raise AvaFormatError(f"{path} line {line}: {what} is not a{'n integer' if kind is int else ' number'}: {text!r}") from None
-
-
-def _check_columns(path: str, line: int, row: Sequence[str], allowed: Sequence[int]) -> None:
-    if len(row) not in allowed:
-        wanted = " or ".join(str(n) for n in allowed)
-        raise AvaFormatError(f"{path} line {line}: expected {wanted} columns, got {len(row)}: {','.join(row)!r}")
+        raise _BadRow(problem, f"{what} is not a{'n integer' if kind is int else ' number'}: {text!r}") from None
 
 
 # --------------------------------------------------------------------------- frame lists
@@ -291,28 +295,62 @@ def _clip_box(box: Box) -> Tuple[Box, bool]:
     return clipped, clipped != box
 
 
-def _parse_box_row(path: str, number: int, row: List[str], proposals: bool) -> BoxRow:
-    _check_columns(path, number, row, (7, 8))
-    sec = _number(path, number, row[1].strip(), "timestamp", int)
-    box = tuple(_number(path, number, v, f"coordinate {name}") for v, name in zip(row[2:6], ("x1", "y1", "x2", "y2")))
+def _parse_box_row(line: str, number: int, proposals: bool) -> BoxRow:
+    """One box-CSV row (module docstring), not clipped; raises :class:`_BadRow`."""
+    row = line.split(",")
+    if len(row) not in (7, 8):
+        raise _BadRow("parse", f"expected 7 or 8 columns, got {len(row)}: {line!r}")
+    sec = _number(row[1].strip(), "timestamp", int)
+    box = tuple(_number(v, f"coordinate {name}") for v, name in zip(row[2:6], ("x1", "y1", "x2", "y2")))
     if not all(math.isfinite(v) for v in box):
-        raise AvaFormatError(f"{path} line {number}: box coordinates must be finite numbers, got {row[2:6]}")
+        raise _BadRow("parse", f"box coordinates must be finite numbers, got {row[2:6]}")
     if proposals:
-        score = _number(path, number, row[-1], "score")
+        if not row[-1].strip():
+            raise _BadRow("no_score", f"no detector score in the last column ({row[-1]!r})")
+        score = _number(row[-1], "score", problem="no_score")
         if not math.isfinite(score):
-            raise AvaFormatError(f"{path} line {number}: score must be a finite number, got {row[-1]!r}")
+            raise _BadRow("no_score", f"score must be a finite number, got {row[-1]!r}")
         action_text = row[6].strip() if len(row) == 8 else ""
-        action = -1 if action_text == "" else _number(path, number, action_text, "action_id", int)
+        action = -1 if action_text == "" else _number(action_text, "action_id", int)
     else:
         score = None
-        action = _number(path, number, row[6], "action_id", int)
+        action = _number(row[6], "action_id", int)
         if action < 1:
-            raise AvaFormatError(f"{path} line {number}: action_id must be >= 1 in ground truth, got {action}")
+            raise _BadRow("action_range", f"action_id must be >= 1 in ground truth, got {action}")
     return BoxRow(row[0].strip(), sec, box, action, score, number)
 
 
+def read_box_rows(path: str, proposals: bool = False, problems: Optional[List[Problem]] = None) -> List[BoxRow]:
+    """The rows of a ground-truth (``proposals=False``) or proposal CSV as written (not clipped).
+
+    Problems: wrong column count, a field that is not a number, non-finite numbers, non-UTF-8 bytes
+    (kinds ``parse``, ``encoding``), a proposal without a score (``no_score``), a ground-truth
+    action id below 1 (``action_range``). ``problems=None`` raises the first as :class:`AvaFormatError`
+    (file and line); a list collects them all and keeps the rows that parse.
+
+    Raises:
+        FileNotFoundError: ``path`` is missing.
+    """
+    rows = []
+    for number, line in _lines(path, problems):
+        try:
+            rows.append(_parse_box_row(line, number, proposals))
+        except _BadRow as bad:
+            report(Problem(path, number, bad.kind, str(bad)), problems, AvaFormatError)
+    return rows
+
+
+def check_action_range(rows: Iterable[BoxRow], path: str, num_classes: int) -> List[Problem]:
+    """Problems (kind ``action_range``) of rows whose action id is neither ``-1`` (a proposal without
+    one) nor in ``1..num_classes`` (MODEL.NUM_CLASSES: the label map's ids)."""
+    return [Problem(path, r.line, "action_range", f"action_id {r.action} outside 1..{num_classes} "
+                                                  "(MODEL.NUM_CLASSES; the label map's ids)")
+            for r in rows if not (r.action == -1 or 1 <= r.action <= num_classes)]
+
+
 def read_box_csv(path: str, proposals: bool = False, stats: Optional[Counter] = None) -> List[BoxRow]:
-    """Read a ground-truth (``proposals=False``) or proposal CSV (see module docstring).
+    """Read a ground-truth (``proposals=False``) or proposal CSV (see module docstring) with
+    :func:`read_box_rows`.
 
     Boxes outside ``[0, 1]`` are clipped (counted in ``stats["clipped_boxes"]``, one warning per
     file); boxes with no area left are dropped (``stats["degenerate_boxes"]``).
@@ -323,14 +361,13 @@ def read_box_csv(path: str, proposals: bool = False, stats: Optional[Counter] = 
     """
     stats = stats if stats is not None else Counter()
     rows, clipped_lines, degenerate_lines = [], [], []
-    for number, line in _lines(path):
-        row = _parse_box_row(path, number, line.split(","), proposals)
+    for row in read_box_rows(path, proposals):
         box, changed = _clip_box(row.box)
         if changed:
-            clipped_lines.append(number)
+            clipped_lines.append(row.line)
             row = BoxRow(row.video, row.sec, box, row.action, row.score, row.line)
         if box[2] <= box[0] or box[3] <= box[1]:
-            degenerate_lines.append(number)
+            degenerate_lines.append(row.line)
             continue
         rows.append(row)
     if clipped_lines:
