@@ -108,6 +108,14 @@ def test_kinetics_classnames_of_another_size(kin):
     assert problems(TINY, kin) == [f"{kin}/classnames.json: 3 classes but MODEL.NUM_CLASSES is 4 (set it to 3, or 0)"]
 
 
+def test_num_classes_0_without_classnames_reads_train_csv_as_the_loader_does(tmp_path):
+    from slowfast.data_prep.check import resolve_num_classes
+    (tmp_path / "train.csv").write_text("a.mp4,0\nb c.mp4,5\nbroken line\n")  # the loader's rows: labels 0 and 5
+    cfg = load_config(TINY, ["DATA.PATH_TO_DATA_DIR", str(tmp_path), "DATA.GENERATE_SYNTHETIC", "False",
+                             "DATA.PATH_LABEL_SEPARATOR", ",", "MODEL.NUM_CLASSES", "0"])
+    assert resolve_num_classes(cfg).MODEL.NUM_CLASSES == 6
+
+
 # ------------------------------------------------------------------------------------------ AVA frame lists
 # Frame list line numbers: line 1 is the header, frame_id k is on line k + 2.
 def test_ava_frame_list_with_a_gap(ava):

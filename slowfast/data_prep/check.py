@@ -382,8 +382,8 @@ def resolve_num_classes(cfg):
                 num = len(json.load(f))
         else:
             source = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "train.csv")
-            tails = [line.split()[-1] for _, line in _lines(source, [])] if os.path.isfile(source) else []
-            labels = [int(t) for t in tails if t.isdigit()]
+            rows = read_video_list_rows(source, cfg.DATA.PATH_LABEL_SEPARATOR, ValueError, []) if os.path.isfile(source) else []
+            labels = [r.label for r in rows if r.label >= 0]
             if not labels:
                 raise ValueError(f"MODEL.NUM_CLASSES 0 needs {os.path.dirname(source)}/classnames.json or a train.csv")
             num = max(labels) + 1
