@@ -82,7 +82,7 @@ def test_kinetics_line_that_does_not_parse(kin):
 
 def test_kinetics_label_outside_num_classes(kin):
     replace_line(kin / "train.csv", 2, "videos/train/train_00001.mp4 7")
-    assert problems(TINY, kin) == [f"{kin}/train.csv:2: label 7 outside 0..3 (MODEL.NUM_CLASSES 4)"]
+    assert problems(TINY, kin) == [f"{kin}/train.csv:2: label 7 is outside 0..3 (MODEL.NUM_CLASSES 4)"]
 
 
 def test_kinetics_duplicate_entry(kin):
@@ -108,6 +108,14 @@ def test_kinetics_classnames_of_another_size(kin):
     assert problems(TINY, kin) == [f"{kin}/classnames.json: 3 classes but MODEL.NUM_CLASSES is 4 (set it to 3, or 0)"]
 
 
+def test_num_classes_0_without_classnames_reads_train_csv_as_the_loader_does(tmp_path):
+    from slowfast.data_prep.check import resolve_num_classes
+    (tmp_path / "train.csv").write_text("a.mp4,0\nb c.mp4,5\nbroken line\n")  # the loader's rows: labels 0 and 5
+    cfg = load_config(TINY, ["DATA.PATH_TO_DATA_DIR", str(tmp_path), "DATA.GENERATE_SYNTHETIC", "False",
+                             "DATA.PATH_LABEL_SEPARATOR", ",", "MODEL.NUM_CLASSES", "0"])
+    assert resolve_num_classes(cfg).MODEL.NUM_CLASSES == 6
+
+
 # ------------------------------------------------------------------------------------------ AVA frame lists
 # Frame list line numbers: line 1 is the header, frame_id k is on line k + 2.
 def test_ava_frame_list_with_a_gap(ava):
@@ -115,15 +123,16 @@ def test_ava_frame_list_with_a_gap(ava):
     lines = open(path).read().splitlines()
     del lines[50 + 1]  # frame_id 50
     open(path, "w").write("\n".join(lines) + "\n")
-    assert f"{path}:52: video train_000 jumps from frame_id 49 to 51 (1 frames missing; key frames after the gap " \
-           "would point at the wrong time)" in problems(AVA_TINY, ava, splits=["train"])
+    assert f"{path}:52: gap in video 'train_000': frame_id 51 follows frame_id 49 (line 51); frames 50..50 are " \
+           "missing (key frames after the gap would point at the wrong time)" in problems(AVA_TINY, ava, splits=["train"])
 
 
 def test_ava_frame_list_with_wrong_names(ava):
     path = ava / "frame_lists/train.csv"
     replace_line(path, 12, 'train_000 0 10 train_000/frame_10.jpg ""')
     assert problems(AVA_TINY, ava, splits=["train"]) == [
-        f"{path}:12: frame_id 10 of video train_000 is 'train_000/frame_10.jpg'; the loaders expect 'train_000/train_000_000011.jpg'"]
+        f"{path}:12: frame_id 10 of video 'train_000' is file 'train_000/frame_10.jpg'; the loaders expect "
+        "'train_000/train_000_000011.jpg'"]
 
 
 def test_ava_frame_list_with_a_bad_header(ava):
@@ -258,7 +267,7 @@ def test_a_label_out_of_range_in_the_test_split_stops_the_run_before_training(ki
     lines[1] = lines[1].rsplit(" ", 1)[0] + " 4"
     open(root / "test.csv", "w").write("\n".join(lines) + "\n")
     err = refused(capsys, TINY, root, tmp_path / "out")
-    assert f"{root}/test.csv:2: label 4 outside 0..3 (MODEL.NUM_CLASSES 4)" in err
+    assert f"{root}/test.csv:2: label 4 is outside 0..3 (MODEL.NUM_CLASSES 4)" in err
     assert not list((tmp_path / "out").glob("checkpoints/*.pyth"))  # not one epoch was trained
 
 

@@ -51,13 +51,15 @@ def test_frame_list_problems_are_all_returned_with_their_lines(tmp_path):
     path.write_text("\n".join(text) + "\n")
     drop_line(path, 7)                                                # w frame 0: w starts at 1
     problems = validate_frame_list(read_frame_list_rows(str(path)), str(path))
-    assert all(isinstance(p, Problem) and p.path == str(path) for p in problems)
-    assert [str(p).split(": ", 1)[1] for p in problems] == [
-        "frame_id 0 of video 'v' is file 'v/v_000009.jpg', expected v/v_000001.<ext>",
+    assert all(isinstance(p, Problem) and p.file == str(path) for p in problems)
+    assert [p.message for p in problems] == [
+        "frame_id 0 of video 'v' is file 'v/v_000009.jpg'; the loaders expect 'v/v_000001.jpg'",
         "video 'w' starts at frame_id 1, expected 0 (frames 0..0 missing)",
         "video 'w' has video_idx 1 here and 0 on line 7",
         "frame_id 2 of video 'w' listed twice (also on line 8)"]
     assert [p.line for p in problems] == [2, 7, 8, 9]
+    assert [p.kind for p in problems] == ["frame_name", "frame_list_gap", "frame_list_idx", "frame_list_duplicate"]
+    assert str(problems[0]) == f"{path}:2: {problems[0].message}"  # the checker's wording of the same problem
 
 
 def test_a_video_listed_in_two_frame_list_files_is_an_error(tmp_path):
@@ -78,8 +80,8 @@ def test_ava_files_with_bytes_that_are_not_utf8_name_the_line(tmp_path):
 # ------------------------------------------------------------------------------------------- Kinetics
 def test_label_range_check_returns_every_problem():
     assert check_label_range([(1, 0), (2, 3), (3, 4), (4, -1)], 4, "x.csv") == [
-        Problem("x.csv", 3, "label 4 is outside 0..3 (MODEL.NUM_CLASSES 4)"),
-        Problem("x.csv", 4, "label -1 is outside 0..3 (MODEL.NUM_CLASSES 4)")]
+        Problem("x.csv", 3, "label_range", "label 4 is outside 0..3 (MODEL.NUM_CLASSES 4)"),
+        Problem("x.csv", 4, "label_range", "label -1 is outside 0..3 (MODEL.NUM_CLASSES 4)")]
 
 
 @pytest.mark.parametrize("split", ["train", "val", "test"])
@@ -111,3 +113,82 @@ def test_non_finite_box_numbers_are_errors_not_silently_kept_or_dropped(tmp_path
     path.write_text("v,0903,0.1,0.1,0.4,0.9,,0.95\n" + row + "\n")
     with pytest.raises(AvaFormatError, match=rf"proposals\.csv line 2: {message}"):
         ava_io.read_box_csv(str(path), proposals=True)
+
+
+# ------------------------------------------------------------------------------------------- one rule, two uses
+# The loaders raise the first problem; tools/check_dataset.py collects every problem with the same check,
+# so both name the same file, line and words ("f line N: m" from a loader is "f:N: m" in the checker).
+def as_checker_line(error: Exception) -> str:
+    file, rest = str(error).split(" line ", 1)
+    line, message = rest.split(": ", 1)
+    return f"{file}:{line}: {message.split(' (and ')[0]}"
+
+
+@pytest.mark.parametrize("edit", [
+    lambda lines: lines.pop(4),                                                       # a gap
+    lambda lines: lines.__setitem__(3, 'v 0 2 v/frame_2.jpg ""'),                     # a wrong name
+    lambda lines: lines.insert(3, 'v 0 1 v/v_000002.jpg ""'),                         # a repeat
+    lambda lines: lines.__setitem__(8, 'w 7 1 w/w_000002.jpg ""'),                    # another video_idx
+    lambda lines: lines.__setitem__(0, "video frame path"),                           # a bad header
+    lambda lines: lines.__setitem__(2, "v 0 one v/v_000002.jpg"),                     # a row that does not parse
+])
+def test_the_loader_and_the_checker_report_a_frame_list_defect_in_the_same_words(tmp_path, edit):
+    from slowfast.data_prep.check import check_frame_list
+    path = frame_list(tmp_path)
+    lines = path.read_text().splitlines()
+    edit(lines)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(AvaFormatError) as raised:
+        ava_io.read_frame_lists([str(path)], "frames")
+    found = check_frame_list(str(path), "frames", {})
+    assert found and str(found[0]) == as_checker_line(raised.value)
+
+
+def test_the_checker_collects_what_the_frame_list_reader_stops_at(tmp_path):
+    from slowfast.data_prep.check import check_frame_list
+    path = frame_list(tmp_path)
+    path.write_bytes(path.read_bytes().replace(b"v 0 1 ", b"v 0 x ") + b"w 1 3 w/w_000009.jpg \xff\n")
+    videos = {}
+    assert [(p.line, p.kind) for p in check_frame_list(str(path), "frames", videos)] == [
+        (3, "parse"), (4, "frame_list_gap"), (10, "encoding")]
+    assert len(videos["v"].frames) == 4 and len(videos["w"].frames) == 3  # the rows that parse are still indexed
+    other = tmp_path / "val.csv"
+    ava_io.write_frame_list(str(other), [("w", 2)])
+    assert [str(p) for p in check_frame_list(str(other), "frames", videos)] == [
+        f"{other}:2: video 'w' is also listed in {path}"]
+
+
+def test_the_loader_and_the_checker_report_a_kinetics_csv_defect_in_the_same_words(tmp_path):
+    from slowfast.data_prep.check import check_kinetics_csv
+    path = tmp_path / "train.csv"
+    for text in (b"a.mp4 0\nb.mp4 x\n", b"a.mp4 0\nb.mp4\n", b"a.mp4 0\nb.mp4 5\n", b"a.mp4 0\n\xff.mp4 1\n"):
+        path.write_bytes(text)
+        with pytest.raises(DatasetFormatError) as raised:
+            read_video_list(str(path), num_classes=4)
+        found = check_kinetics_csv(str(path), 4, files=False)
+        assert [str(p) for p in found] == [as_checker_line(raised.value)]
+
+
+def test_the_checker_finds_box_rows_the_ava_loader_refuses(tmp_path):
+    path = tmp_path / "proposals.csv"
+    path.write_text("v,0903,0.1,0.1,0.4,0.9,,0.95\nv,0903,0.1,0.1,0.4,0.9,,nan\nv,0903,0.1,0.1,0.4,0.9,walk,0.5\n"
+                    "v,0903,0.1,0.1,0.4,0.9,99,0.5\n")
+    with pytest.raises(AvaFormatError, match=r"proposals\.csv line 2: score must be a finite number"):
+        ava_io.read_box_csv(str(path), proposals=True)
+    found = []
+    rows = ava_io.read_box_rows(str(path), True, found)
+    found += ava_io.check_action_range(rows, str(path), 80)
+    assert [(p.line, p.kind) for p in found] == [(2, "no_score"), (3, "parse"), (4, "action_range")]
+    assert [r.line for r in rows] == [1, 4]
+
+
+def test_the_checker_reads_label_maps_with_the_evaluators_reader(tmp_path):
+    from slowfast.data_prep.check import check_label_map, label_map_ids
+    path = tmp_path / "labels.pbtxt"
+    ava_io.write_label_map(str(path), {3: "walk", 12: "sit"})
+    assert label_map_ids(str(path)) == {3: 1, 12: 5}  # class id -> line of its block
+    assert [str(p) for p in check_label_map(str(path), 10)] == [
+        f"{path}:5: class id 12 > MODEL.NUM_CLASSES 10: the model has no output for it"]
+    path.write_text(path.read_text() + 'item {\n  name: "run"\n  id: 3\n}\n')  # the evaluator refuses a repeated id
+    assert [(p.line, p.kind) for p in check_label_map(str(path), 80)] == [(9, "parse")]
+    assert "duplicate id 3 (first at line 1)" in check_label_map(str(path), 80)[0].message

@@ -1,8 +1,12 @@
 """Everything a run would trip on, found in seconds and without a GPU: ``tools/check_dataset.py``, and
 (the cheap part) the checks ``tools/run_net.py`` makes before the first iteration.
 
-Every problem is a :class:`Problem` with the file and line it is about, printed ``file:line: message``.
-All problems are collected; nothing stops at the first.
+Every problem is a :class:`~slowfast.datasets.validation.Problem` with the file and line it is about,
+printed ``file:line: message``. All problems are collected; nothing stops at the first. The rules the
+readers apply are not restated here: the checker runs the readers' own checks in their collecting mode
+(:mod:`slowfast.datasets.validation`, :func:`slowfast.datasets.ava_io.read_frame_list_rows`,
+:func:`~slowfast.datasets.ava_io.validate_frame_list`, :func:`~slowfast.datasets.ava_io.read_box_rows`,
+the evaluator's label-map and exclusions readers), so a problem reads as the error the run would raise.
 
 Kinetics (``{split}.csv`` in ``DATA.PATH_TO_DATA_DIR``): lines that do not parse, labels outside
 ``0..MODEL.NUM_CLASSES-1``, repeated videos, ``classnames.json`` of another size than
@@ -28,7 +32,7 @@ import os
 import re
 import tempfile
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import cv2
@@ -36,39 +40,21 @@ import cv2
 from slowfast.data_prep.video_io import probe_video
 from slowfast.datasets import ava_io
 from slowfast.datasets.ava import clip_frame_indices, resolve_dirs
-from slowfast.evaluation.ava.io import AvaFormatError, _label_entry, _parse_label_blocks, _pbtxt_tokens
+from slowfast.datasets.validation import (Problem, check_label_range, read_video_list_rows, resolve_video_path,
+                                          text_lines)
+from slowfast.evaluation.ava.io import AvaFormatError, read_exclusions, read_labelmap
 from slowfast.utils.checkpoint import checkpoint_dir
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem: the file, the 1-based line (``None``: the whole file), a short ``kind`` tag and
-    the message."""
-
-    file: str
-    line: Optional[int]
-    kind: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 # Kinds that tools/run_net.py logs as warnings instead of refusing to start.
 WARN_ONLY = {"num_classes_mismatch"}
 
 
-def _lines(path: str) -> Iterable[Tuple[int, str]]:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for number, line in enumerate(f, 1):
-            line = line.strip()
-            if line:
-                yield number, line
+def _lines(path: str, problems: List[Problem]) -> Iterable[Tuple[int, str]]:
+    """The non-blank lines of ``path``; lines that are not UTF-8 go to ``problems``."""
+    return text_lines(path, ValueError, problems)
 
 
 def _missing(path: str, what: str) -> Optional[Problem]:
@@ -78,36 +64,19 @@ def _missing(path: str, what: str) -> Optional[Problem]:
 # --------------------------------------------------------------------------- Kinetics
 
 
-def resolve_video_path(csv_path: str, path: str, prefix: str) -> str:
-    """The loader's rule (:func:`slowfast.datasets.kinetics.read_video_list`)."""
-    if prefix:
-        return os.path.join(prefix, path)
-    return path if os.path.isabs(path) else os.path.join(os.path.dirname(os.path.abspath(csv_path)), path)
-
-
 def check_kinetics_csv(csv_path: str, num_classes: int, separator: str = " ", prefix: str = "",
                        files: bool = True, decode: bool = False) -> List[Problem]:
-    """Problems of one Kinetics split file (module docstring); ``files``: check the videos exist,
-    ``decode``: and that they decode."""
+    """Problems of one Kinetics split file (module docstring): the loader's row and label-range checks
+    (:mod:`slowfast.datasets.validation`), collected, and repeated videos; ``files``: check the videos
+    exist, ``decode``: and that they decode."""
     missing = _missing(csv_path, "split file")
     if missing:
         return [missing]
-    out, first_line, count = [], {}, 0
-    for number, line in _lines(csv_path):
-        parts = line.split(separator) if separator != " " else line.split()
-        if len(parts) != 2:
-            out.append(Problem(csv_path, number, "parse", f"expected 'path{separator}label', got {line!r}"))
-            continue
-        path, label = parts
-        count += 1
-        try:
-            value = int(label)
-        except ValueError:
-            out.append(Problem(csv_path, number, "parse", f"label {label!r} is not an integer"))
-        else:
-            if not 0 <= value < num_classes:
-                out.append(Problem(csv_path, number, "label_range",
-                                   f"label {value} outside 0..{num_classes - 1} (MODEL.NUM_CLASSES {num_classes})"))
+    out: List[Problem] = []
+    rows = read_video_list_rows(csv_path, separator, ValueError, out)
+    out += check_label_range([(r.line, r.label) for r in rows], num_classes, csv_path)
+    first_line: Dict[str, int] = {}
+    for number, path, _ in rows:
         if path in first_line:
             out.append(Problem(csv_path, number, "duplicate", f"{path} is already listed on line {first_line[path]}"))
             continue
@@ -118,9 +87,9 @@ def check_kinetics_csv(csv_path: str, num_classes: int, separator: str = " ", pr
             if reason:
                 kind = "missing_video" if reason.startswith("missing") else "undecodable"
                 out.append(Problem(csv_path, number, kind, f"video {video}: {reason}"))
-    if count == 0:
+    if not rows and not out:
         out.append(Problem(csv_path, None, "empty", "no videos listed"))
-    return out
+    return sorted(out, key=lambda p: p.line or 0)
 
 
 def check_kinetics(cfg, splits: Sequence[str], decode: bool = False, cheap: bool = False) -> List[Problem]:
@@ -153,57 +122,19 @@ class VideoFrames:
 
 
 def check_frame_list(path: str, frame_dir: str, videos: Dict[str, VideoFrames]) -> List[Problem]:
-    """Problems of one frame list; adds its videos to ``videos``."""
+    """Problems of one frame list: the loader's header, row and per-video checks
+    (:func:`slowfast.datasets.ava_io.read_frame_list_rows`, :func:`~slowfast.datasets.ava_io.validate_frame_list`),
+    every one collected; adds its videos to ``videos`` (a video already there is a problem)."""
     missing = _missing(path, "frame list")
     if missing:
         return [missing]
     out: List[Problem] = []
-    per_video: Dict[str, Dict[int, Tuple[int, str]]] = defaultdict(dict)
-    video_idx: Dict[str, Tuple[str, int]] = {}
-    lines = _lines(path)
-    first = next(lines, None)
-    if first is None or first[1].split()[:2] not in (["original_vido_id", "video_idx"], ["original_video_id", "video_idx"]):
-        out.append(Problem(path, first[0] if first else 1, "frame_list_header",
-                           f"expected the header {ava_io.FRAME_LIST_HEADER!r}"))
-        if first is not None and len(first[1].split()) == 5:
-            lines = iter([first, *lines])  # headerless: still check the rows
-    for number, line in lines:
-        row = line.split()
-        if len(row) != 5:
-            out.append(Problem(path, number, "parse", f"expected 5 space-separated columns, got {len(row)}: {line!r}"))
-            continue
-        vid, idx, frame_id, rel = row[0], row[1], row[2], row[3]
-        if not (idx.lstrip("-").isdigit() and frame_id.lstrip("-").isdigit()):
-            out.append(Problem(path, number, "parse", f"video_idx and frame_id must be integers, got {idx!r}, {frame_id!r}"))
-            continue
-        frame_id = int(frame_id)
-        if vid in video_idx and video_idx[vid][0] != idx:
-            out.append(Problem(path, number, "frame_list_idx",
-                               f"video {vid} has video_idx {idx}, but {video_idx[vid][0]} on line {video_idx[vid][1]}"))
-        video_idx.setdefault(vid, (idx, number))
-        if frame_id in per_video[vid]:
-            out.append(Problem(path, number, "frame_list_duplicate",
-                               f"frame_id {frame_id} of video {vid} already listed on line {per_video[vid][frame_id][0]}"))
-            continue
-        per_video[vid][frame_id] = (number, rel)
-        expected = ava_io.frame_file_name(vid, frame_id, os.path.splitext(rel)[1].lstrip(".") or "jpg")
-        if rel != expected:
-            out.append(Problem(path, number, "frame_name",
-                               f"frame_id {frame_id} of video {vid} is {rel!r}; the loaders expect {expected!r}"))
-    for vid, frames in per_video.items():
-        ids = sorted(frames)
-        if ids[0] != 0:
-            out.append(Problem(path, frames[ids[0]][0], "frame_list_gap",
-                               f"video {vid} starts at frame_id {ids[0]}, not 0 (frames 0..{ids[0] - 1} missing)"))
-        for a, b in zip(ids, ids[1:]):
-            if b != a + 1:
-                out.append(Problem(path, frames[b][0], "frame_list_gap",
-                                   f"video {vid} jumps from frame_id {a} to {b} ({b - a - 1} frames missing; "
-                                   "key frames after the gap would point at the wrong time)"))
-        if vid in videos:
-            out.append(Problem(path, frames[ids[0]][0], "frame_list_duplicate", f"video {vid} is also in another frame list"))
-        videos[vid] = VideoFrames([(path, frames[i][0], os.path.join(frame_dir, frames[i][1])) for i in ids])
-    return out
+    rows = ava_io.read_frame_list_rows(path, out)
+    owner = {vid: frames.frames[0][0] for vid, frames in videos.items()}
+    out += ava_io.validate_frame_list(rows, path, owner)
+    for vid, vrows in ava_io.frames_by_id(rows).items():
+        videos.setdefault(vid, VideoFrames([(path, r.line, os.path.join(frame_dir, r.path)) for r in vrows]))
+    return sorted(out, key=lambda p: p.line)
 
 
 # --------------------------------------------------------------------------- AVA: box files
@@ -219,42 +150,23 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
     num_classes, ava = cfg.MODEL.NUM_CLASSES, cfg.AVA
     lo, hi = ava.KEYFRAME_START_SEC, ava.KEYFRAME_END_SEC
     out: List[Problem] = []
+    rows = ava_io.read_box_rows(path, proposals, out)  # the loader's row rules, every problem collected
+    out += ava_io.check_action_range(rows, path, num_classes)
     unknown: Dict[str, int] = {}
-    for number, line in _lines(path):
-        row = [c.strip() for c in line.split(",")]
-        if len(row) not in (7, 8):
-            out.append(Problem(path, number, "parse", f"expected 7 or 8 comma-separated columns, got {len(row)}: {line!r}"))
-            continue
-        try:
-            sec = int(row[1])
-            box = [float(v) for v in row[2:6]]
-        except ValueError:
-            out.append(Problem(path, number, "parse", f"timestamp must be an integer and x1,y1,x2,y2 numbers: {line!r}"))
-            continue
-        if proposals:
-            try:
-                score = float(row[-1])
-            except ValueError:
-                out.append(Problem(path, number, "no_score", f"no detector score in the last column ({row[-1]!r})"))
-            else:
-                if not 0.0 <= score <= 1.0:
-                    out.append(Problem(path, number, "no_score", f"score {row[-1]} outside [0, 1] (a ground-truth "
-                                       "file, whose last column is the person id, used as proposals?)"))
-        else:
-            if not row[6].lstrip("-").isdigit():
-                out.append(Problem(path, number, "parse", f"action_id {row[6]!r} is not an integer"))
-            elif not 1 <= int(row[6]) <= num_classes:
-                out.append(Problem(path, number, "action_range", f"action_id {row[6]} outside 1..{num_classes} "
-                                   f"(MODEL.NUM_CLASSES; the label map's ids)"))
+    for r in rows:
+        number, vid, sec, box = r.line, r.video, r.sec, r.box
+        text = ",".join(f"{v:g}" for v in box)
+        if proposals and not 0.0 <= r.score <= 1.0:
+            out.append(Problem(path, number, "no_score", f"score {r.score:g} outside [0, 1] (a ground-truth "
+                               "file, whose last column is the person id, used as proposals?)"))
         if not lo <= sec <= hi:
             out.append(Problem(path, number, "timestamp_window", f"timestamp {sec} outside the key-frame window "
                                f"{lo}..{hi} (AVA.KEYFRAME_START_SEC..AVA.KEYFRAME_END_SEC)"))
         if any(not 0.0 <= v <= 1.0 for v in box):
-            out.append(Problem(path, number, "box_outside", f"box {row[2]},{row[3]},{row[4]},{row[5]} outside the frame "
+            out.append(Problem(path, number, "box_outside", f"box {text} outside the frame "
                                "(coordinates are normalised to [0, 1])"))
         elif box[2] <= box[0] or box[3] <= box[1]:
-            out.append(Problem(path, number, "box_empty", f"box {row[2]},{row[3]},{row[4]},{row[5]} has no area (x2 <= x1 or y2 <= y1)"))
-        vid = row[0]
+            out.append(Problem(path, number, "box_empty", f"box {text} has no area (x2 <= x1 or y2 <= y1)"))
         if videos is not None:
             if vid not in videos:
                 if vid not in unknown:
@@ -269,34 +181,34 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
                 continue
         if keys is not None:
             keys.add((vid, sec))
-    return out
+    return sorted(out, key=lambda p: p.line or 0)
 
 
 def check_exclusions(path: str, videos: Optional[Dict[str, VideoFrames]]) -> List[Problem]:
+    """Rows the evaluator cannot read (its own reader, :func:`slowfast.evaluation.ava.io.read_exclusions`,
+    all collected) and excluded videos the frame lists lack."""
     missing = _missing(path, "exclusions file")
     if missing:
         return [missing]
-    out = []
-    for number, line in _lines(path):
-        row = [c.strip() for c in line.split(",")]
-        if len(row) != 2 or not row[1].isdigit():
-            out.append(Problem(path, number, "parse", f"expected 'video_id,timestamp', got {line!r}"))
-        elif videos is not None and row[0] not in videos:
-            out.append(Problem(path, number, "unknown_video", f"excluded video {row[0]} is not in the frame lists"))
-    return out
+    try:
+        _, errors = read_exclusions(path, "int", skip_bad_rows=True)
+    except UnicodeDecodeError as err:
+        return [Problem(path, None, "encoding", f"not UTF-8 text ({err.reason})")]
+    out = [Problem(path, line, "parse", message) for line, message in errors]
+    if videos is not None:
+        bad = {line for line, _ in errors}
+        for number, line in _lines(path, out):
+            vid = line.split(",")[0].strip()
+            if number not in bad and vid not in videos:
+                out.append(Problem(path, number, "unknown_video", f"excluded video {vid} is not in the frame lists"))
+    return sorted(out, key=lambda p: p.line or 0)
 
 
 def label_map_ids(path: str) -> Dict[int, int]:
-    """``{class id: line}`` of a label map; raises :class:`AvaFormatError` (with file and line)."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    out = {}
-    for lineno, fields in _parse_label_blocks(_pbtxt_tokens(text, path), path):
-        class_id, _ = _label_entry(lineno, fields, path)
-        out[class_id] = lineno
-    if not out:
-        raise AvaFormatError(f"{path}: the label map has no classes")
-    return out
+    """``{class id: line}`` of a label map, read by the evaluator's reader
+    (:func:`slowfast.evaluation.ava.io.read_labelmap`); raises :class:`AvaFormatError` (with file and line)."""
+    labels = read_labelmap(path)
+    return dict(zip(labels.ids.tolist(), labels.lines))
 
 
 _LINE = re.compile(r"^(.*?) line (\d+): (.*)$", re.S)
@@ -318,6 +230,8 @@ def check_label_map(path: str, num_classes: int) -> List[Problem]:
         ids = label_map_ids(path)
     except AvaFormatError as err:
         return [_from_error(path, err)]
+    except UnicodeDecodeError as err:
+        return [Problem(path, None, "encoding", f"not UTF-8 text ({err.reason})")]
     out = [Problem(path, line, "label_map_range", f"class id {cid} > MODEL.NUM_CLASSES {num_classes}: the model "
                    "has no output for it") for cid, line in ids.items() if cid > num_classes]
     # Fewer evaluated ids than outputs is normal (AVA trains 80 classes and evaluates 60).
@@ -468,8 +382,8 @@ def resolve_num_classes(cfg):
                 num = len(json.load(f))
         else:
             source = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "train.csv")
-            tails = [line.split()[-1] for _, line in _lines(source)] if os.path.isfile(source) else []
-            labels = [int(t) for t in tails if t.isdigit()]
+            rows = read_video_list_rows(source, cfg.DATA.PATH_LABEL_SEPARATOR, ValueError, []) if os.path.isfile(source) else []
+            labels = [r.label for r in rows if r.label >= 0]
             if not labels:
                 raise ValueError(f"MODEL.NUM_CLASSES 0 needs {os.path.dirname(source)}/classnames.json or a train.csv")
             num = max(labels) + 1

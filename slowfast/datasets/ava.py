@@ -59,7 +59,7 @@ from slowfast.datasets import transforms as T
 from slowfast.datasets.ava_io import Box, BoxRow, Key
 from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
-from slowfast.datasets.validation import UnreadableDataError
+from slowfast.datasets.validation import UnreadableDataError, raise_problems
 from slowfast.evaluation.ava.metrics import iou_matrix
 
 logger = logging.getLogger(__name__)
@@ -146,9 +146,7 @@ def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh:
 
 
 def _check_actions(rows: Sequence[BoxRow], path: str, num_classes: int) -> None:
-    for r in rows:
-        if not (r.action == -1 or 1 <= r.action <= num_classes):
-            raise ava_io.AvaFormatError(f"{path} line {r.line}: action_id {r.action} outside 1..{num_classes} (MODEL.NUM_CLASSES)")
+    raise_problems(ava_io.check_action_range(rows, path, num_classes), ava_io.AvaFormatError)
 
 
 def labels_to_multi_hot(label_sets: Sequence[Set[int]], num_classes: int) -> np.ndarray:

@@ -29,7 +29,7 @@ from slowfast.datasets import transforms as T
 from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.decoder import VideoDecodeError, sample_clip
 from slowfast.datasets.sampling import pack_pathway_output
-from slowfast.datasets.validation import check_label_range, raise_problems
+from slowfast.datasets.validation import check_label_range, raise_problems, read_video_list_rows, resolve_video_path
 
 logger = logging.getLogger(__name__)
 
@@ -44,36 +44,12 @@ def read_video_list(csv_path: str, separator: str = " ", prefix: str = "",
     line, also for a label outside 0..num_classes-1 when `num_classes` is given."""
     if not os.path.isfile(csv_path):
         raise FileNotFoundError(f"Kinetics split file not found: {csv_path}")
-    base = os.path.dirname(os.path.abspath(csv_path))
-    out, labels = [], []
-    with open(csv_path, "rb") as f:
-        for line_no, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8").strip()
-            except UnicodeDecodeError as e:
-                raise DatasetFormatError(f"{csv_path} line {line_no}: not UTF-8 text ({e.reason})") from None
-            if not line:
-                continue
-            parts = line.split(separator) if separator != " " else line.split()
-            if len(parts) != 2:
-                raise DatasetFormatError(
-                    f"{csv_path} line {line_no}: expected 'path{separator}label', got {line!r}")
-            path, label = parts
-            try:
-                label = int(label)
-            except ValueError:
-                raise DatasetFormatError(f"{csv_path} line {line_no}: label {label!r} is not an integer") from None
-            if prefix:
-                path = os.path.join(prefix, path)
-            elif not os.path.isabs(path):
-                path = os.path.join(base, path)
-            out.append((path, label))
-            labels.append((line_no, label))
+    rows = read_video_list_rows(csv_path, separator, DatasetFormatError)
     if num_classes is not None:
-        raise_problems(check_label_range(labels, num_classes, csv_path), DatasetFormatError)
-    if not out:
+        raise_problems(check_label_range([(r.line, r.label) for r in rows], num_classes, csv_path), DatasetFormatError)
+    if not rows:
         raise DatasetFormatError(f"{csv_path}: no videos listed")
-    return out
+    return [(resolve_video_path(csv_path, r.path, prefix), r.label) for r in rows]
 
 
 @DATASET_REGISTRY.register()
