@@ -193,6 +193,8 @@ _CHOICES = {
     "TRAIN.CHECKPOINT_TYPE": ("pytorch", "caffe2"),
     "TEST.CHECKPOINT_TYPE": ("pytorch", "caffe2"),
     "AVA.EVAL_VERSION": ("2018", "2019", "2020"),
+    "DEMO.CROP": ("center", "full"),
+    "DEMO.DETECTOR": ("", "torchvision"),
 }
 
 
@@ -329,3 +331,12 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
         fail(f"BN.NUM_SYNC_DEVICES = {cfg.BN.NUM_SYNC_DEVICES} must divide the number of processes ({world})")
     if cfg.DETECTION.CONTEXT_BRANCH and not cfg.DETECTION.ENABLE:
         fail("DETECTION.CONTEXT_BRANCH needs DETECTION.ENABLE True")
+    if cfg.DEMO.STRIDE_SEC <= 0:
+        fail(f"DEMO.STRIDE_SEC must be > 0 seconds, got {cfg.DEMO.STRIDE_SEC}")
+    if cfg.DETECTION.ENABLE and cfg.DEMO.STRIDE_SEC != int(cfg.DEMO.STRIDE_SEC):
+        fail(f"DEMO.STRIDE_SEC must be a whole number of seconds for detection (AVA key frames), got {cfg.DEMO.STRIDE_SEC}")
+    if cfg.DEMO.TOP_K < 1:
+        fail(f"DEMO.TOP_K must be >= 1, got {cfg.DEMO.TOP_K}")
+    for key in ("DEMO.DETECTOR_THRESH", "DEMO.ACTION_THRESH"):
+        if not 0.0 <= _get(cfg, key) <= 1.0:
+            fail(f"{key} must be in [0, 1], got {_get(cfg, key)}")
