@@ -356,7 +356,7 @@ _C.DEMO = CfgNode()
 _C.DEMO.LABEL_FILE_PATH = ""
 # Seconds between clip starts (classification, features) or key frames (detection: a whole number).
 _C.DEMO.STRIDE_SEC = 1.0
-# Classification: number of top classes drawn and written per clip.
+# Top classes drawn and written per clip (classification); most actions drawn per person box (detection).
 _C.DEMO.TOP_K = 3
 # Classification: "center" = centre TEST_CROP_SIZE^2 crop after the short-side resize (the test view), "full" = whole frame.
 _C.DEMO.CROP = "center"

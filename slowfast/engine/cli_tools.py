@@ -7,6 +7,7 @@ line on stderr, ``error: ...`` naming the file, and exit status 2; a traceback m
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import warnings
 
@@ -42,7 +43,8 @@ def _run(args, job) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     try:
         cfg = load_config(args.cfg_file, args.opts)
-        setup_logging()
+        if not logging.getLogger().handlers:  # keep a caller's logging set-up (tests, notebooks)
+            setup_logging()
         return job(cfg)
     except USER_ERRORS + (DemoError, DetectorError) as e:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__

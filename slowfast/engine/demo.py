@@ -180,8 +180,9 @@ def detect_video(cfg, model, device, path: str, names: List[str], boxes_path: Op
     return entries, video_id, stack(meta, (0, 2)), stack(all_boxes, (0, 4)), stack(all_scores, (0, num_classes))
 
 
-def detection_painter(entries: List[dict]) -> Callable[[np.ndarray, float], None]:
-    """Draw the persons of the latest key second at or before the frame's time (held until the next)."""
+def detection_painter(entries: List[dict], top_k: int) -> Callable[[np.ndarray, float], None]:
+    """Draw the persons of the latest key second at or before the frame's time (held until the next),
+    each with its ``top_k`` best actions above the threshold."""
     seconds = [e["second"] for e in entries]
 
     def paint(frame: np.ndarray, t: float) -> None:
@@ -189,7 +190,7 @@ def detection_painter(entries: List[dict]) -> Callable[[np.ndarray, float], None
         if i < 0:
             return
         for j, person in enumerate(entries[i]["persons"]):
-            dv.draw_person(frame, person["box"], [tuple(a) for a in person["actions"]], j)
+            dv.draw_person(frame, person["box"], [tuple(a) for a in person["actions"][:top_k]], j)
 
     return paint
 
@@ -248,7 +249,7 @@ def run_demo(cfg, input_path: str, output_path: str, json_path: Optional[str] = 
         if csv_path:
             write_predictions_csv(csv_path, [video_id], meta, boxes, scores)
             summary["csv"] = os.path.abspath(csv_path)
-        paint = detection_painter(entries)
+        paint = detection_painter(entries, cfg.DEMO.TOP_K)
     else:
         entries = classify_video(cfg, model, device, input_path, names)
         summary["clips"] = entries
