@@ -40,7 +40,18 @@ def test_a_config_finds_its_shipped_names_by_class_count():
     names, source = class_names_for(ava_cfg)
     assert names[0] == "bend/bow (at the waist)" and len(names) == 80
     tiny = load_config("configs/Synthetic/SLOWFAST_TINY.yaml")
-    assert class_names_for(tiny)[0] == ["class 0", "class 1", "class 2", "class 3"]
+    assert class_names_for(tiny)[0] == ["moving right", "moving down", "moving left", "moving up"]
+    assert class_names_for(load_config(None, ["MODEL.NUM_CLASSES", "7"]))[0][6] == "class 6"
+
+
+def test_synthetic_motion_names_follow_the_generators_directions():
+    from slowfast.datasets.synthetic import class_velocity
+
+    names = read_class_names(builtin_path("synthetic_motion_4"), 4)
+    for label, name in enumerate(names):
+        vx, vy = class_velocity(label, 4, 32)  # image coordinates: y grows downwards
+        direction = {(1, 0): "right", (0, 1): "down", (-1, 0): "left", (0, -1): "up"}[(round(vx / 1.5), round(vy / 1.5))]
+        assert name == f"moving {direction}"
 
 
 def test_own_lists_json_text_and_pbtxt(tmp_path):

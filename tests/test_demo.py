@@ -1,6 +1,8 @@
 """The demo on users' videos: labelled output video, JSON, AVA boxes and detections CSV, errors."""
 import json
 import os
+import subprocess
+import sys
 
 import av
 import numpy as np
@@ -226,3 +228,11 @@ def test_bad_inputs_are_one_line_errors_naming_the_file(kin, ava_cfg, tmp_path, 
     assert "--boxes" in err and "DEMO.DETECTOR torchvision" in err
     with pytest.raises(DemoError, match="need a detection config"):
         run_demo(cfg, video, out, boxes_path=str(other))
+
+
+def test_tools_are_thin_wrappers_that_fail_in_one_line(tmp_path):
+    missing = str(tmp_path / "none.mp4")
+    for tool in ("tools/demo.py", "tools/extract_features.py"):
+        run = subprocess.run([sys.executable, tool, "--cfg", KINETICS_TINY, "--input", missing, "--output",
+                              str(tmp_path / "out"), "NUM_GPUS", "0"], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2 and run.stderr.strip().count("\n") == 0 and missing in run.stderr, run.stderr

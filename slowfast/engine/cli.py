@@ -20,16 +20,27 @@ from slowfast.engine.train import train  # noqa: E402
 from slowfast.utils.logging import setup_logging  # noqa: E402
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def config_parser(doc: str) -> argparse.ArgumentParser:
+    """An argument parser with the `--cfg` option every tool taking a config has."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", dest="cfg_file", required=True, help="config YAML file")
-    parser.add_argument("--init_method", default=None, help="torch.distributed init method, e.g. tcp://HOST:PORT")
+    return parser
+
+
+def parse_with_overrides(parser: argparse.ArgumentParser, argv=None):
+    """Add the trailing `KEY VALUE` overrides (`args.opts`) and parse; a --flag among them is an error."""
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
     args = parser.parse_args(argv)
     flags = [o for o in args.opts[0::2] if o.startswith("-")]
     if flags:
         parser.error(f"unrecognized arguments: {' '.join(flags)} (overrides are KEY VALUE pairs, e.g. NUM_GPUS 0)")
     return args
+
+
+def parse_args(argv=None):
+    parser = config_parser(__doc__)
+    parser.add_argument("--init_method", default=None, help="torch.distributed init method, e.g. tcp://HOST:PORT")
+    return parse_with_overrides(parser, argv)
 
 
 def main(argv=None) -> int:

@@ -6,7 +6,6 @@ line on stderr, ``error: ...`` naming the file, and exit status 2; a traceback m
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import warnings
@@ -14,26 +13,12 @@ import warnings
 from slowfast.config import ConfigError, load_config
 from slowfast.datasets.class_names import LabelFileError
 from slowfast.datasets.decoder import VideoDecodeError
+from slowfast.engine.cli import config_parser, parse_with_overrides
 from slowfast.evaluation.ava.io import AvaFormatError
 from slowfast.utils.logging import setup_logging
 
 # Errors a user's input can cause: printed as one line.
 USER_ERRORS = (ConfigError, VideoDecodeError, LabelFileError, AvaFormatError, FileNotFoundError)
-
-
-def _parser(doc: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cfg", dest="cfg_file", required=True, help="config YAML file")
-    return parser
-
-
-def _parse(parser: argparse.ArgumentParser, argv):
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
-    args = parser.parse_args(argv)
-    flags = [o for o in args.opts[0::2] if o.startswith("-")]
-    if flags:
-        parser.error(f"unrecognized arguments: {' '.join(flags)} (put --flags before the KEY VALUE overrides)")
-    return args
 
 
 def _run(args, job) -> int:
@@ -55,13 +40,13 @@ def _run(args, job) -> int:
 def demo_main(argv=None) -> int:
     from slowfast.engine.demo import run_demo
 
-    parser = _parser("Run a trained model on a video and write it back labelled (slowfast/engine/demo.py).")
+    parser = config_parser("Run a trained model on a video and write it back labelled (slowfast/engine/demo.py).")
     parser.add_argument("--input", required=True, help="input video (any format PyAV reads)")
     parser.add_argument("--output", required=True, help="labelled output video (.mp4, H.264)")
     parser.add_argument("--json", default=None, help="write per-clip / per-box predictions here")
     parser.add_argument("--boxes", default=None, help="detection: AVA-format person boxes CSV for this video")
     parser.add_argument("--csv", default=None, help="detection: write AVA-format detections here")
-    args = _parse(parser, argv)
+    args = parse_with_overrides(parser, argv)
 
     def job(cfg) -> int:
         summary = run_demo(cfg, args.input, args.output, args.json, args.csv, args.boxes)
@@ -74,12 +59,12 @@ def demo_main(argv=None) -> int:
 def extract_features_main(argv=None) -> int:
     from slowfast.engine.features import extract_video_features
 
-    parser = _parser("Write per-clip features of videos (slowfast/engine/features.py).")
+    parser = config_parser("Write per-clip features of videos (slowfast/engine/features.py).")
     parser.add_argument("--input", required=True, help="a video, or a .csv/.txt list of videos (first field)")
     parser.add_argument("--output", required=True, help="output folder for <name>.npy and index.csv")
     parser.add_argument("--num-clips", type=int, default=0,
                         help="N uniformly spaced clips per video (default: one every DEMO.STRIDE_SEC seconds)")
-    args = _parse(parser, argv)
+    args = parse_with_overrides(parser, argv)
     if args.num_clips < 0:
         parser.error("--num-clips must be >= 0")
 

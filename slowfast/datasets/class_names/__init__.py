@@ -11,6 +11,8 @@ name (``DEMO.LABEL_FILE_PATH``)  file
 ``kinetics_700``               ``kinetics_700.txt`` (700)
 ``ava_v2.2``                   ``ava_action_list_v2.2.pbtxt`` (all 80 AVA actions, ids 1..80)
 ``ava_v2.2_activitynet_2019``  ``ava_action_list_v2.2_for_activitynet_2019.pbtxt`` (the 60 evaluated)
+``synthetic_motion_4``         ``synthetic_motion_4.txt``: the 4 motion directions of the built-in
+                               synthetic Kinetics-format set (:func:`slowfast.datasets.synthetic.class_velocity`)
 =============================  ===========================================================
 
 Own lists (:func:`read_class_names`): a JSON object ``{name: index}`` (0-based, PySlowFast's demo
@@ -31,6 +33,7 @@ BUILTIN = {
     "kinetics_700": "kinetics_700.txt",
     "ava_v2.2": "ava_action_list_v2.2.pbtxt",
     "ava_v2.2_activitynet_2019": "ava_action_list_v2.2_for_activitynet_2019.pbtxt",
+    "synthetic_motion_4": "synthetic_motion_4.txt",
 }
 # MODEL.NUM_CLASSES of a classification config -> its shipped list (used when DEMO.LABEL_FILE_PATH is "").
 KINETICS_BY_NUM_CLASSES = {400: "kinetics_400", 600: "kinetics_600", 700: "kinetics_700"}
