@@ -219,6 +219,9 @@ def render(input_path: str, output_path: str, paint: Callable[[np.ndarray, float
     if writer is None:
         raise VideoDecodeError(input_path, "no frames decoded")
     writer.close()
+    if progress.done < progress.total:  # the container's frame count was an estimate
+        progress.total = progress.done
+        progress.step(0)
     return writer.frames
 
 
@@ -233,6 +236,8 @@ def run_demo(cfg, input_path: str, output_path: str, json_path: Optional[str] = 
         raise DemoError("--boxes and --csv need a detection config (DETECTION.ENABLE True)")
     if detection and not boxes_path and not cfg.DEMO.DETECTOR:
         raise DemoError("a detection config needs person boxes: pass --boxes BOXES.csv or set DEMO.DETECTOR torchvision")
+    if os.path.abspath(output_path) == os.path.abspath(input_path):
+        raise DemoError(f"--output {output_path} is the input video; choose another file")
     if boxes_path and not os.path.isfile(boxes_path):
         raise DemoError(f"boxes CSV not found: {boxes_path}")
     with VideoClips(input_path, cfg) as clips:  # fails early, naming the file, on an unreadable video
