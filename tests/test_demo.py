@@ -236,3 +236,23 @@ def test_tools_are_thin_wrappers_that_fail_in_one_line(tmp_path):
         run = subprocess.run([sys.executable, tool, "--cfg", KINETICS_TINY, "--input", missing, "--output",
                               str(tmp_path / "out"), "NUM_GPUS", "0"], capture_output=True, text=True, timeout=120)
         assert run.returncode == 2 and run.stderr.strip().count("\n") == 0 and missing in run.stderr, run.stderr
+
+
+def test_the_ava_demo_view_is_the_ava_test_datasets_spatial_transform(ava_cfg):
+    """Boxes and pixels go through the AVA test pipeline (short side TEST_CROP_SIZE, full frame)."""
+    from slowfast.datasets import transforms as T
+    from slowfast.datasets.ava import Ava
+    from slowfast.datasets.sampling import pack_pathway_output
+    from slowfast.datasets.video_clips import detection_inputs
+
+    _, cfg = ava_cfg
+    dataset = Ava.__new__(Ava)  # only the transform of a test-split dataset, without dataset files
+    dataset.cfg, dataset.is_train, dataset.test_scale, dataset.test_flip = cfg, False, cfg.DATA.TEST_CROP_SIZE, False
+    frames = torch.from_numpy(textured_frames(cfg.DATA.NUM_FRAMES))
+    boxes = np.array([[0.1, 0.2, 0.5, 0.9], [0.6, 0.0, 1.0, 0.4]])
+    inputs, px = detection_inputs(cfg, frames, boxes)
+    clip, their_px = dataset._spatial_transform(T.frames_to_clip(frames),
+                                                torch.tensor(boxes, dtype=torch.float32) * torch.tensor([WIDTH, HEIGHT] * 2))
+    theirs = pack_pathway_output(T.color_normalization(clip, cfg.DATA.MEAN, cfg.DATA.STD), cfg.SLOWFAST.ALPHA, 2)
+    assert all(torch.equal(a, b) for a, b in zip(inputs, theirs))
+    assert torch.equal(px[:, 1:], their_px) and (px[:, 0] == 0).all()
