@@ -255,3 +255,16 @@ def test_the_ava_demo_view_is_the_ava_test_datasets_spatial_transform(ava_cfg):
     theirs = pack_pathway_output(T.color_normalization(clip, cfg.DATA.MEAN, cfg.DATA.STD), cfg.SLOWFAST.ALPHA, 2)
     assert all(torch.equal(a, b) for a, b in zip(inputs, theirs))
     assert torch.equal(px[:, 1:], their_px) and (px[:, 0] == 0).all()
+
+
+def test_progress_lines_give_done_total_and_the_time_left():
+    from slowfast.utils.progress import Progress
+
+    now = [0.0]
+    progress = Progress("demo: writing", 100, "frames", clock=lambda: now[0], period=0)
+    now[0] = 10.0
+    progress.step(25)  # 25 frames in 10 s -> 75 left at 2.5 frames/s = 30 s
+    assert progress.line() == "demo: writing 25/100 frames (25%), 2.5 frames/s, ETA 30s"
+    now[0] = 40.0
+    progress.step(75)
+    assert progress.line().endswith("100/100 frames (100%), 2.5 frames/s, done")
