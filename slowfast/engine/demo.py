@@ -252,7 +252,10 @@ def run_demo(cfg, input_path: str, output_path: str, json_path: Optional[str] = 
         entries, video_id, meta, boxes, scores = detect_video(cfg, model, device, input_path, names, boxes_path)
         summary.update(video_id=video_id, num_boxes=int(len(boxes)), key_frames=entries)
         if csv_path:
-            write_predictions_csv(csv_path, [video_id], meta, boxes, scores)
+            try:
+                write_predictions_csv(csv_path, [video_id], meta, boxes, scores)
+            except ValueError as e:  # e.g. a video id (file name) that a CSV cannot hold
+                raise DemoError(f"cannot write {csv_path}: {e}") from None
             summary["csv"] = os.path.abspath(csv_path)
         paint = detection_painter(entries, cfg.DEMO.TOP_K)
     else:
