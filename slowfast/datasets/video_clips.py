@@ -19,13 +19,14 @@ import math
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
+import av
 import numpy as np
 import torch
 
 from slowfast.config.loader import num_pathways
 from slowfast.datasets import transforms as T
 from slowfast.datasets.ava import clip_frame_indices
-from slowfast.datasets.decoder import VideoInfo, decode_window, get_video_info, nearest_frames, open_video
+from slowfast.datasets.decoder import VideoDecodeError, VideoInfo, decode_window, get_video_info, nearest_frames, open_video
 from slowfast.datasets.sampling import pack_pathway_output, temporal_window, uniform_indices
 
 
@@ -93,8 +94,11 @@ def upright_turns(container) -> int:
     """Counter-clockwise quarter turns that make the video's frames upright (from the display matrix
     that phones write; 0 without one)."""
     stream = container.streams.video[0]
-    frame = next(container.decode(stream), None)
-    container.seek(0)
+    try:
+        frame = next(container.decode(stream), None)
+        container.seek(0)
+    except av.FFmpegError as err:
+        raise VideoDecodeError(str(getattr(container, "name", "<container>")), f"cannot decode the first frame ({err})") from err
     rotation = getattr(frame, "rotation", 0) if frame is not None else 0
     return int(round((rotation or 0) / 90.0)) % 4
 
