@@ -268,3 +268,16 @@ def test_progress_lines_give_done_total_and_the_time_left():
     now[0] = 40.0
     progress.step(75)
     assert progress.line().endswith("100/100 frames (100%), 2.5 frames/s, done")
+
+
+@pytest.mark.parametrize("base,opts,message", [
+    (KINETICS_TINY, ["DEMO.STRIDE_SEC", "0"], "DEMO.STRIDE_SEC must be > 0"),
+    (AVA_TINY, ["DEMO.STRIDE_SEC", "0.5"], "whole number of seconds"),
+    (KINETICS_TINY, ["DEMO.DETECTOR", "yolo"], "DEMO.DETECTOR is 'yolo'"),
+    (KINETICS_TINY, ["DEMO.ACTION_THRESH", "1.5"], "DEMO.ACTION_THRESH must be in [0, 1]"),
+])
+def test_demo_keys_are_validated_when_the_config_loads(base, opts, message):
+    from slowfast.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_config(base, opts)
