@@ -359,6 +359,31 @@ _C.LOG_PERIOD = 10
 _C.LOG_MODEL_INFO = True
 
 
+# ---------------------------------------------------------------------------------------------
+# Demo and feature extraction on users' own videos (tools/demo.py, tools/extract_features.py)
+# ---------------------------------------------------------------------------------------------
+_C.DEMO = CfgNode()
+# Class names: a file (JSON {name: index}, AVA .pbtxt, or one name per line) or a shipped list name
+# (kinetics_400/600/700, ava_v2.2, ava_v2.2_activitynet_2019); "" = the shipped list matching MODEL.NUM_CLASSES.
+_C.DEMO.LABEL_FILE_PATH = ""
+# Seconds between clip starts (classification, features) or key frames (detection: a whole number).
+_C.DEMO.STRIDE_SEC = 1.0
+# Top classes drawn and written per clip (classification); most actions drawn per person box (detection).
+_C.DEMO.TOP_K = 3
+# Classification: "center" = centre TEST_CROP_SIZE^2 crop after the short-side resize (the test view), "full" = whole frame.
+_C.DEMO.CROP = "center"
+# Detection without --boxes: person detector, "" = none (then --boxes is required) or "torchvision".
+_C.DEMO.DETECTOR = ""
+# torchvision detection builder name (COCO-trained; person = COCO class 1).
+_C.DEMO.DETECTOR_MODEL = "fasterrcnn_resnet50_fpn"
+# Detector weights: a local state-dict file, a torchvision weight name ("DEFAULT", downloaded where a network exists) or "NONE" (untrained; tests).
+_C.DEMO.DETECTOR_WEIGHTS = "DEFAULT"
+# Keep detected persons with a score above this (PySlowFast's demo uses 0.9).
+_C.DEMO.DETECTOR_THRESH = 0.9
+# Detection: draw (and keep in the JSON) the actions of a box whose score is above this.
+_C.DEMO.ACTION_THRESH = 0.5
+
+
 def get_cfg() -> CfgNode:
     """Return a fresh copy of the defaults."""
     return _C.clone()

@@ -231,6 +231,8 @@ _CHOICES = {
     "TRAIN.CHECKPOINT_TYPE": ("pytorch", "caffe2"),
     "TEST.CHECKPOINT_TYPE": ("pytorch", "caffe2"),
     "AVA.EVAL_VERSION": ("2018", "2019", "2020"),
+    "DEMO.CROP": ("center", "full"),
+    "DEMO.DETECTOR": ("", "torchvision"),
 }
 
 
@@ -382,3 +384,12 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
     if cfg.AVA.FPS < 1 or not cfg.AVA.START_SEC <= cfg.AVA.KEYFRAME_START_SEC <= cfg.AVA.KEYFRAME_END_SEC:
         fail(f"AVA.FPS must be >= 1 and AVA.START_SEC <= AVA.KEYFRAME_START_SEC <= AVA.KEYFRAME_END_SEC, got "
              f"{cfg.AVA.FPS}, {cfg.AVA.START_SEC}, {cfg.AVA.KEYFRAME_START_SEC}, {cfg.AVA.KEYFRAME_END_SEC}")
+    if cfg.DEMO.STRIDE_SEC <= 0:
+        fail(f"DEMO.STRIDE_SEC must be > 0 seconds, got {cfg.DEMO.STRIDE_SEC}")
+    if cfg.DETECTION.ENABLE and cfg.DEMO.STRIDE_SEC != int(cfg.DEMO.STRIDE_SEC):
+        fail(f"DEMO.STRIDE_SEC must be a whole number of seconds for detection (AVA key frames), got {cfg.DEMO.STRIDE_SEC}")
+    if cfg.DEMO.TOP_K < 1:
+        fail(f"DEMO.TOP_K must be >= 1, got {cfg.DEMO.TOP_K}")
+    for key in ("DEMO.DETECTOR_THRESH", "DEMO.ACTION_THRESH"):
+        if not 0.0 <= _get(cfg, key) <= 1.0:
+            fail(f"{key} must be in [0, 1], got {_get(cfg, key)}")

@@ -37,12 +37,18 @@ USER_ERRORS = (ConfigError, DatasetFormatError, AvaFormatError, UnreadableDataEr
                DeviceUnavailableError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def config_parser(doc: str) -> argparse.ArgumentParser:
+    """An argument parser with the `--cfg` option every tool taking a config has."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", dest="cfg_file", required=True, help="config YAML file")
-    parser.add_argument("--init_method", default=None, help="torch.distributed init method, e.g. tcp://HOST:PORT")
     parser.add_argument("--debug", action="store_true",
                         help=f"show the full traceback of input errors (also: {DEBUG_ENV}=1)")
+    return parser
+
+
+def parse_with_overrides(parser: argparse.ArgumentParser, argv=None):
+    """Add the trailing `KEY VALUE` overrides (`args.opts`) and parse; a --flag among them is an error
+    (except --debug, accepted after the overrides too)."""
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
     args = parser.parse_args(argv)
     if "--debug" in args.opts:  # given after the overrides
@@ -74,6 +80,12 @@ def _append_traceback_to_log(output_dir: str | None, error: BaseException) -> bo
     with open(log, "a", encoding="utf-8") as f:
         f.write("".join(traceback.format_exception(error)))
     return True
+
+
+def parse_args(argv=None):
+    parser = config_parser(__doc__)
+    parser.add_argument("--init_method", default=None, help="torch.distributed init method, e.g. tcp://HOST:PORT")
+    return parse_with_overrides(parser, argv)
 
 
 def main(argv=None) -> int:
