@@ -50,7 +50,7 @@ def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
     """
     last = cu.last_checkpoint(cfg.OUTPUT_DIR) if cfg.TRAIN.AUTO_RESUME else None
     if last:
-        epoch = cu.load_checkpoint(last, model, optimizer, scaler=scaler)
+        epoch = cu.load_checkpoint(last, model, optimizer, scaler=scaler, cfg=cfg)
         logger.info("resumed from %s (epoch %d done)", last, epoch)
         return epoch
     path = cfg.TRAIN.CHECKPOINT_FILE_PATH
@@ -76,7 +76,7 @@ def load_weights_for_testing(cfg, model) -> str:
     ]
     for path, kind in candidates:
         if path:
-            cu.load_checkpoint(path, model, checkpoint_type=kind)
+            cu.load_checkpoint(path, model, checkpoint_type=kind, cfg=cfg)
             logger.info("testing weights from %s", path)
             return path
     raise FileNotFoundError(

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 import torch
 import torch.nn as nn
 
+from slowfast.utils.checkpoint_cfg import warn_if_cfg_differs
 from slowfast.utils.io import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -251,6 +252,7 @@ def load_checkpoint(
     scaler: Any = None,
     expected_dropped: Iterable[str] = (),
     inflate: bool = False,
+    cfg: Any = None,
 ) -> int:
     """Load a checkpoint into `model` (and `optimizer`, `scaler` when given and present).
 
@@ -260,6 +262,7 @@ def load_checkpoint(
     """
     model_state = unwrap(model).state_dict()
     data = read_any_checkpoint(path, checkpoint_type, model_state)
+    warn_if_cfg_differs(data.get("cfg"), cfg, path)  # `cfg`: the current config, compared with the stored one
     state = plain_bn_to_sub_bn(strip_wrapper_prefix(data["model_state"]), model_state)
     if inflate:
         state = inflate_state(state, model_state)
