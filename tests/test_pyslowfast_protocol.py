@@ -160,10 +160,13 @@ def test_three_crops_sit_where_pyslowfast_puts_them(height, width):
         assert (out[0, 0, 0, 0].item(), out[1, 0, 0, 0].item()) == (y, x), idx
 
 
+TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
+TINY_OPTS = ["DATA.NUM_FRAMES", "8", "DATA.TRAIN_CROP_SIZE", "64", "DATA.TRAIN_JITTER_SCALES", "[64, 80]",
+             "RESNET.WIDTH_PER_GROUP", "8", "MODEL.STEM_DIM", "8", "MODEL.NUM_CLASSES", "5"]
+
+
 def tiny_cfg(*opts):
-    return load_config("configs/Synthetic/SLOWFAST_TINY.yaml", [
-        "DATA.NUM_FRAMES", "8", "DATA.TRAIN_CROP_SIZE", "64", "DATA.TRAIN_JITTER_SCALES", "[64, 80]", "RESNET.WIDTH_PER_GROUP", "8", "MODEL.STEM_DIM", "8",
-        "MODEL.NUM_CLASSES", "5", *opts])
+    return load_config(TINY, [*TINY_OPTS, *opts])
 
 
 def test_head_at_a_test_size_larger_than_the_training_crop_averages_a_grid_of_softmax_scores():
@@ -212,3 +215,104 @@ def test_head_is_adaptive_where_the_input_is_smaller_than_the_training_crop():
         torch.testing.assert_close(model([fast[:, :, ::4], fast]), glob([fast[:, :, ::4], fast]))
         train_size = torch.randn(2, 3, 8, 64, 64)
         torch.testing.assert_close(model([train_size[:, :, ::4], train_size]), glob([train_size[:, :, ::4], train_size]))
+
+
+# ------------------------------------------------------------------------------------ end to end
+E2E_MEAN, E2E_STD = [0.40, 0.45, 0.50], [0.20, 0.225, 0.25]
+
+
+def write_texture_video(path, num_frames, fps, width, height, seed):
+    """H.264 video of a moving random texture (every frame differs, every pixel matters)."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (height // 4 + 2, width // 4 + 2, 3), dtype=np.uint8).repeat(4, 0).repeat(4, 1)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        s.options = {"g": "8", "crf": "20"}
+        for i in range(num_frames):
+            img = np.ascontiguousarray(np.roll(base, (i, 2 * i), axis=(0, 1))[:height, :width])
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return str(path)
+
+
+@torch.no_grad()
+def reference_video_score(path, model, cfg):
+    """A video's score by PySlowFast's test protocol, from its formulas (files and functions as above):
+    10 clips (pyslowfast_test_clip_indices) x 3 crops; /255, (x - mean) / std (kinetics.py, tensor_normalize
+    before spatial_sampling); short side to TEST_CROP_SIZE (random_short_side_scale_jitter with min = max),
+    uniform_crop; Slow = linspace frames (pack_pathway_output); the backbone; the head's 2 x 2 grid of
+    softmax scores averaged (ResNetBasicHead); the 30 view scores summed (TestMeter, ensemble "sum") and
+    divided by 30 (we report the mean)."""
+    with av.open(path) as c:
+        frames = torch.from_numpy(np.stack([f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]))
+    size, t, rate, alpha = cfg.DATA.TEST_CROP_SIZE, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, cfg.SLOWFAST.ALPHA
+    kernel = cfg.DATA.TRAIN_CROP_SIZE // 32
+    feats = []
+    hook = model.head.register_forward_hook(lambda m, i, o: feats.append(i[0]))
+    w, b = model.head.projection.weight, model.head.projection.bias
+    slows, fasts = [], []
+    for clip_idx in range(10):
+        clip = frames[pyslowfast_test_clip_indices(path, clip_idx, 10, t, rate)].float() / 255.0
+        clip = ((clip - torch.tensor(E2E_MEAN)) / torch.tensor(E2E_STD)).permute(3, 0, 1, 2)
+        h, wd = clip.shape[2:]
+        new = (size, int(math.floor(float(wd) / h * size))) if wd >= h else (int(math.floor(float(h) / wd * size)), size)
+        clip = F.interpolate(clip, size=new, mode="bilinear", align_corners=False)
+        for crop in range(3):
+            y, x = math.ceil((new[0] - size) / 2), math.ceil((new[1] - size) / 2)
+            if new[1] >= new[0]:
+                x = (0, x, new[1] - size)[crop]
+            else:
+                y = (0, y, new[0] - size)[crop]
+            fast = clip[:, :, y:y + size, x:x + size]
+            slows.append(fast[:, [math.floor(Fraction((t - 1) * k, t // alpha - 1)) for k in range(t // alpha)]])
+            fasts.append(fast)
+    model([torch.stack(slows), torch.stack(fasts)])  # the 30 views as one batch; we keep the head's inputs
+    hook.remove()
+    slow_f, fast_f = feats[0]
+    grid = slow_f.shape[-1] - kernel + 1
+    scores = [torch.softmax(torch.cat([
+        slow_f[..., i:i + kernel, j:j + kernel].mean((2, 3, 4)),
+        fast_f[..., i:i + kernel, j:j + kernel].mean((2, 3, 4))], 1) @ w.T + b, 1)
+        for i in range(grid) for j in range(grid)]
+    views = torch.stack(scores).mean(0)  # 30 x classes
+    return views.sum(0) / 30, grid
+
+
+def test_a_checkpoint_tested_with_our_command_gives_pyslowfasts_video_scores(tmp_path):
+    """End to end: a randomly initialised tiny SlowFast saved as .pyth, three H.264 videos (25 fps landscape,
+    29.97 fps portrait, 30 fps shorter than a clip), `slowfast.engine.cli.main` with TRAIN.ENABLE False and
+    TEST.CHECKPOINT_FILE_PATH; the per-video scores it writes equal those computed above from PySlowFast's
+    formulas. Training crop 64, test views 96: res5 maps of 3 x 3, a 2 x 2 grid of scores per view."""
+    from slowfast.engine.cli import main
+    from slowfast.utils import checkpoint as cu
+
+    vids = [write_texture_video(tmp_path / "a25.mp4", 60, Fraction(25), 80, 60, 0),
+            write_texture_video(tmp_path / "b2997.mp4", 70, NTSC, 60, 90, 1),
+            write_texture_video(tmp_path / "c30short.mp4", 12, Fraction(30), 100, 76, 2)]
+    (tmp_path / "test.csv").write_text("".join(f"{v} {i}\n" for i, v in enumerate(vids)))
+    opts = ["DATA.PATH_TO_DATA_DIR", str(tmp_path), "DATA.GENERATE_SYNTHETIC", "False", "OUTPUT_DIR",
+            str(tmp_path / "out"), "DATA.TEST_CROP_SIZE", "96", "DATA.MEAN", str(E2E_MEAN), "DATA.STD", str(E2E_STD),
+            "TEST.NUM_ENSEMBLE_VIEWS", "10", "TEST.NUM_SPATIAL_CROPS", "3", "TEST.BATCH_SIZE", "10",
+            "DATA_LOADER.NUM_WORKERS", "0", "TRAIN.ENABLE", "False", "LOG_MODEL_INFO", "False"]
+    cfg = tiny_cfg(*opts)
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm3d):
+                m.running_mean.uniform_(-0.2, 0.2, generator=g)
+                m.running_var.uniform_(0.5, 2.0, generator=g)
+        model.head.projection.weight.normal_(0, 0.3, generator=g)
+    ckpt = cu.save_checkpoint(str(tmp_path / "model.pyth"), model, epoch=1, cfg=cfg)
+    assert main(["--cfg", TINY, *TINY_OPTS, *opts, "TEST.CHECKPOINT_FILE_PATH", ckpt]) == 0
+    saved = np.load(tmp_path / "out" / "test_scores.npz")
+    assert list(saved["videos"]) == vids and saved["num_views"].tolist() == [30, 30, 30]
+    for v, path in enumerate(vids):
+        expected, grid = reference_video_score(path, model, cfg)
+        assert grid == 2
+        np.testing.assert_allclose(saved["scores"][v], expected.numpy(), rtol=1e-4, atol=2e-6, err_msg=path)
+    assert np.abs(saved["scores"][0] - saved["scores"][1]).max() > 1e-3  # the videos score differently
