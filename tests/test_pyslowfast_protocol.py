@@ -316,3 +316,33 @@ def test_a_checkpoint_tested_with_our_command_gives_pyslowfasts_video_scores(tmp
         assert grid == 2
         np.testing.assert_allclose(saved["scores"][v], expected.numpy(), rtol=1e-4, atol=2e-6, err_msg=path)
     assert np.abs(saved["scores"][0] - saved["scores"][1]).max() > 1e-3  # the videos score differently
+
+
+def test_a_container_without_a_stored_frame_count_is_decoded_whole_and_sampled_on_all_frames(tmp_path):
+    """WebM stores no frame count: PySlowFast's decode() then samples on all decoded frames,
+    get_start_end_idx(all M frames, rate * T / target_fps * fps, clip_idx, num_clips) and
+    temporal_sampling (slowfast/datasets/decoder.py)."""
+    from slowfast.datasets.synthetic import codec_available
+
+    if not codec_available("libvpx-vp9"):
+        pytest.skip("no VP9 encoder in this FFmpeg build")
+    path = str(tmp_path / "v.webm")
+    with av.open(path, "w") as c:
+        s = c.add_stream("libvpx-vp9", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        bar = 64 // BITS
+        for i in range(90):
+            img = np.zeros((48, 64, 3), np.uint8)
+            for b in range(BITS):
+                img[:, b * bar:(b + 1) * bar] = 255 if (i >> b) & 1 else 0
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    with av.open(path) as c:
+        assert not c.streams.video[0].frames
+    span = 2 * 16 / 30 * 25.0
+    for clip_idx in (0, 4, 9):
+        start = (90 - span) * clip_idx / 10
+        expected = [min(math.floor(start + (span - 1) * k / 15), 89) for k in range(16)]
+        assert read_indices(sample_clip_pyslowfast(path, clip_idx, 10, 16, 2, 30)) == expected
