@@ -208,7 +208,7 @@ _C.DATA.MAX_DECODE_RETRIES = 10
 _C.DATA.TEMPORAL_SAMPLING = "pyslowfast"
 # Slow pathway frames from the Fast clip: "linspace" (PySlowFast, linspace(0, T-1, T/alpha)) or "stride" (every alpha-th).
 _C.DATA.SLOW_PATHWAY_SAMPLING = "linspace"
-# Validation view: "random" (PySlowFast: a training-style random view) or "fixed" (first window, centre crop).
+# Validation view: "random" (PySlowFast: a training-style random view) or "fixed" (test clip 0 of 1, centre crop).
 _C.DATA.VAL_VIEW = "random"
 
 # ---------------------------------------------------------------------------------------------
