@@ -64,14 +64,14 @@ def test_invalid_clip_idx_is_rejected():
         temporal_window(100, 10, 3, 3)
 
 
-def test_the_slow_pathway_gets_every_alpha_th_frame_of_the_fast_pathway():
+def test_with_stride_sampling_the_slow_pathway_gets_every_alpha_th_frame_of_the_fast_pathway():
     alpha, t_fast = 4, 32
     clip = torch.arange(t_fast, dtype=torch.float32).view(1, t_fast, 1, 1).expand(3, t_fast, 2, 2)
-    slow, fast = pack_pathway_output(clip, alpha, num_pathways=2)
+    slow, fast = pack_pathway_output(clip, alpha, num_pathways=2, method="stride")
     assert fast is clip
     assert slow.shape == (3, t_fast // alpha, 2, 2)
     assert slow[0, :, 0, 0].tolist() == list(range(0, t_fast, alpha))
-    assert pathway_indices(64, 8).tolist() == [0, 8, 16, 24, 32, 40, 48, 56]
+    assert pathway_indices(64, 8, "stride").tolist() == [0, 8, 16, 24, 32, 40, 48, 56]
 
 
 def test_a_single_pathway_model_gets_the_clip_unchanged():

@@ -50,3 +50,33 @@ def test_sub_batchnorm_model_trains_and_evaluates():
     assert aggregate_sub_bn_stats(model) > 0
     model.eval()
     assert model(batches(1)[0][0]).shape == (4, 4)
+
+
+def test_precise_bn_statistics_reach_the_test_time_bn_of_sub_batch_bn(tmp_path):
+    """Issue 9 item 5: with BN.NORM_TYPE sub_batchnorm, precise BN (computed in training mode, so in each
+    SubBatchNorm3d's `split_bn`) must run before the split statistics are folded into `bn`, the BN that
+    evaluation uses; so in the saved checkpoint `bn` holds exactly the aggregate of the precise `split_bn`."""
+    from slowfast.datasets.synthetic import make_kinetics_synthetic
+    from slowfast.engine.train import train
+    from slowfast.utils import checkpoint as cu
+
+    data = str(tmp_path / "data")
+    make_kinetics_synthetic(data, num_classes=4, num_train=8, num_val=2, num_test=2, size=32, num_frames=24,
+                            seed=0, num_workers=1)
+    cfg = load_config(TINY, [
+        "DATA.PATH_TO_DATA_DIR", data, "DATA.GENERATE_SYNTHETIC", "False", "OUTPUT_DIR", str(tmp_path / "out"),
+        "DATA.NUM_FRAMES", "8", "TRAIN.BATCH_SIZE", "4", "DATA_LOADER.NUM_WORKERS", "0", "SOLVER.MAX_EPOCH", "1",
+        "TRAIN.EVAL_PERIOD", "0", "LOG_MODEL_INFO", "False", "BN.NORM_TYPE", "sub_batchnorm", "BN.NUM_SPLITS", "2",
+        "BN.USE_PRECISE_STATS", "True", "BN.NUM_BATCHES_PRECISE", "2"])
+    train(cfg)
+    state = cu.read_checkpoint(cu.last_checkpoint(cfg.OUTPUT_DIR))["model_state"]
+    prefixes = [k[: -len("split_bn.running_mean")] for k in state if k.endswith("split_bn.running_mean")]
+    assert len(prefixes) > 10
+    for p in prefixes:
+        k = 2
+        split_mean = state[p + "split_bn.running_mean"].view(k, -1)
+        split_var = state[p + "split_bn.running_var"].view(k, -1)
+        mean = split_mean.mean(0)
+        var = split_var.mean(0) + ((split_mean - mean) ** 2).mean(0)  # variance of the mixture of the splits
+        torch.testing.assert_close(state[p + "bn.running_mean"], mean, rtol=1e-5, atol=1e-6, msg=p)
+        torch.testing.assert_close(state[p + "bn.running_var"], var, rtol=1e-5, atol=1e-6, msg=p)

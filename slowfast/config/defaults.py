@@ -148,6 +148,8 @@ _C.MODEL.HEAD_ACT = "softmax"
 _C.MODEL.FC_INIT_STD = 0.01
 # Channels of the first convolution's output (the stem width), as in ResNet.
 _C.MODEL.STEM_DIM = 64
+# Head pooling: "train_crop" (PySlowFast: fixed kernel of the training-crop feature map, grid scores averaged) or "global".
+_C.MODEL.HEAD_POOLING = "train_crop"
 
 # ---------------------------------------------------------------------------------------------
 # SlowFast
@@ -204,6 +206,12 @@ _C.DATA.MULTI_LABEL = False
 _C.DATA.GENERATE_SYNTHETIC = False
 # Max times a broken video is replaced by another random sample before giving up.
 _C.DATA.MAX_DECODE_RETRIES = 10
+# Frame picking: "pyslowfast" (its decoder's clip placement and index resampling) or "timestamps" (time grid, nearest frame).
+_C.DATA.TEMPORAL_SAMPLING = "pyslowfast"
+# Slow pathway frames from the Fast clip: "linspace" (PySlowFast, linspace(0, T-1, T/alpha)) or "stride" (every alpha-th).
+_C.DATA.SLOW_PATHWAY_SAMPLING = "linspace"
+# Validation view: "random" (PySlowFast: a training-style random view) or "fixed" (test clip 0 of 1, centre crop).
+_C.DATA.VAL_VIEW = "random"
 
 # ---------------------------------------------------------------------------------------------
 # Built-in synthetic Kinetics-format dataset (generated when DATA.GENERATE_SYNTHETIC is set)

@@ -357,7 +357,8 @@ class Ava(torch.utils.data.Dataset):
         video_idx, sec, _, ori_boxes, labels = self._keyframes[index]
         clip, boxes = self._spatial_transform(*loaded)
         clip = T.color_normalization(clip, self.cfg.DATA.MEAN, self.cfg.DATA.STD)
-        inputs = pack_pathway_output(clip, self.cfg.SLOWFAST.ALPHA, num_pathways(self.cfg))
+        inputs = pack_pathway_output(clip, self.cfg.SLOWFAST.ALPHA, num_pathways(self.cfg),
+                                     self.cfg.DATA.SLOW_PATHWAY_SAMPLING)
         metadata = torch.tensor([[video_idx, sec]] * len(ori_boxes), dtype=torch.long).reshape(-1, 2)
         extra = {"boxes": boxes.float(), "ori_boxes": torch.from_numpy(ori_boxes), "metadata": metadata,
                  "retries": retries}

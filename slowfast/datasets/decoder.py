@@ -11,9 +11,16 @@ MPEG-PS) with H.264, MPEG-4 part 2, VP9, ... video.  Raw elementary streams
 (``.h264`` files) carry no timestamps and cannot seek; they raise
 :class:`VideoDecodeError`.
 
+Two ways to pick a clip's frames (``DATA.TEMPORAL_SAMPLING``):
+
+* :func:`sample_clip_pyslowfast` ("pyslowfast", the default): PySlowFast's protocol, frame for
+  frame (window from the container's frame count and duration, index-based resampling);
+* :func:`sample_clip` ("timestamps"): a time grid at ``target_fps`` over the whole video, each
+  sampled time served by the nearest frame, test windows spanning the video end to end.
+
 Typical use by a dataset::
 
-    frames = sample_clip(path, clip_idx=-1, num_clips=1, num_frames=32, sampling_rate=2)
+    frames = sample_clip_pyslowfast(path, clip_idx=-1, num_clips=1, num_frames=32, sampling_rate=2)
     # frames: 32 x H x W x 3 uint8
 """
 import math
@@ -25,7 +32,7 @@ import av
 import numpy as np
 import torch
 
-from slowfast.datasets.sampling import temporal_window, uniform_indices
+from slowfast.datasets.sampling import reference_indices, reference_window, temporal_window, uniform_indices
 
 
 class VideoDecodeError(RuntimeError):
@@ -385,5 +392,95 @@ def sample_clip(
         frames, times, _ = _window_frames(container, float(query_sec[0]) - half_frame, float(query_sec[-1]) + half_frame)
         chosen = nearest_frames(torch.tensor(times, dtype=torch.float64), query_sec)
         needed, position = torch.unique(chosen, return_inverse=True)  # convert each frame once
+        rgb = _to_rgb_tensor(container, [frames[i] for i in needed.tolist()])
+    return rgb[position]
+
+
+# PySlowFast seeks this many timestamp units before the first frame it wants (its seek margin).
+_REFERENCE_SEEK_MARGIN = 1024
+
+
+def _pts_range_frames(container, stream, start_pts: int, end_pts: int) -> List:
+    """Frames with ``start_pts <= pts <= end_pts`` (raw stream timestamps) plus the first one after
+    ``end_pts``, in presentation order: what PySlowFast's PyAV reader returns for that range."""
+    path = _container_path(container)
+    _seek_pts(container, stream, max(start_pts - _REFERENCE_SEEK_MARGIN, 0), float(start_pts * stream.time_base))
+    kept = []
+    try:
+        for frame in container.decode(stream):
+            if frame.pts is None or frame.pts < start_pts:
+                continue
+            kept.append(frame)
+            if frame.pts > end_pts:
+                break
+    except av.FFmpegError as err:
+        raise VideoDecodeError(path, f"decoding failed after pts {start_pts} ({err})") from err
+    kept.sort(key=lambda f: f.pts)
+    return kept
+
+
+def _all_frames(container, stream) -> List:
+    _rewind(container, stream)
+    try:
+        return list(container.decode(stream))
+    except av.FFmpegError as err:
+        raise VideoDecodeError(_container_path(container), f"decoding failed ({err})") from err
+
+
+def sample_clip_pyslowfast(
+    path: Union[str, os.PathLike],
+    clip_idx: int,
+    num_clips: int,
+    num_frames: int,
+    sampling_rate: int,
+    target_fps: float = 30,
+    rng: Optional[torch.Generator] = None,
+) -> torch.Tensor:
+    """Decode one clip exactly as PySlowFast's PyAV path does (``slowfast/datasets/decoder.py``).
+
+    With ``fps`` the stream's average rate, ``N`` its stored frame count and ``D`` its stored
+    duration (timestamp units):
+
+    1. the decoded range covers ``ceil(sampling_rate * (num_frames - 1) / target_fps * fps)`` video
+       frames (at least 1), placed by :func:`slowfast.datasets.sampling.reference_window` on ``N``
+       frames (test clip ``i`` of ``k`` starts at ``max(N - size, 0) * i / k``);
+    2. its first and last frame become timestamps ``int(index * D / N)``; the frames with timestamps in
+       that range, plus the next one, are decoded;
+    3. from those ``M`` frames, ``num_frames`` are picked by
+       :func:`slowfast.datasets.sampling.reference_indices` from ``0`` to
+       ``sampling_rate * num_frames / target_fps * fps - 1`` (clamped to ``M - 1``): this resamples
+       25 or 29.97 fps videos to ``target_fps`` and pads clips that run past the video's end with its
+       last frame.
+
+    Containers that store no duration or no frame count are decoded whole and the clip placed on all
+    their frames (PySlowFast's fallback for a missing duration).
+
+    Returns:
+        ``num_frames x H x W x 3`` uint8 RGB tensor.
+
+    Raises:
+        VideoDecodeError: the file cannot be opened or decoded, or no frame falls in the range.
+    """
+    with _borrow(path) as container:
+        stream = _video_stream(container)
+        fps = _metadata_fps(stream)
+        if fps is None:
+            raise VideoDecodeError(_container_path(container), "the stream has no frame rate")
+        span = sampling_rate * num_frames / target_fps * fps  # clip length in video frames
+        if stream.duration is None or not stream.frames:
+            frames = _all_frames(container, stream)
+            if not frames:
+                raise VideoDecodeError(_container_path(container), "video stream has no frames")
+            start, end = reference_window(len(frames), span, clip_idx, num_clips, rng)
+        else:
+            size = max(1.0, math.ceil(sampling_rate * (num_frames - 1) / target_fps * fps))
+            first, last = reference_window(stream.frames, size, clip_idx, num_clips, rng)
+            pts_per_frame = stream.duration / stream.frames
+            frames = _pts_range_frames(container, stream, int(first * pts_per_frame), int(last * pts_per_frame))
+            if not frames:
+                raise VideoDecodeError(_container_path(container), f"no frames decoded from frame {first:.1f} on")
+            start, end = reference_window(len(frames), span, 0, 1)
+        index = reference_indices(start, end, num_frames, len(frames))
+        needed, position = torch.unique(index, return_inverse=True)  # convert each frame once
         rgb = _to_rgb_tensor(container, [frames[i] for i in needed.tolist()])
     return rgb[position]

@@ -4,12 +4,19 @@ Layout: `DATA.PATH_TO_DATA_DIR/{train,val,test}.csv`, one `path label` line per 
 DATA.PATH_LABEL_SEPARATOR); paths are joined to DATA.PATH_PREFIX (empty = as written; relative
 paths are then taken relative to the CSV's folder).
 
-Sampling (report, section 3):
-- train: a random window of NUM_FRAMES x SAMPLING_RATE raw frames (at DATA.TARGET_FPS), short side
-  scaled to a random size in DATA.TRAIN_JITTER_SCALES, a random TRAIN_CROP_SIZE^2 crop, random flip;
-- val: the centre window, short side TEST_CROP_SIZE, centre crop (a single view);
-- test: TEST.NUM_ENSEMBLE_VIEWS uniformly spaced windows x TEST.NUM_SPATIAL_CROPS crops of
-  TEST_CROP_SIZE^2 covering the long side; item i is view (i % views) of video (i // views).
+Sampling (report, section 3), by default exactly PySlowFast's (`slowfast/datasets/kinetics.py`):
+- frames: `decoder.sample_clip_pyslowfast` (DATA.TEMPORAL_SAMPLING "pyslowfast"; "timestamps" =
+  `decoder.sample_clip`, a time grid over the whole video with nearest-frame resampling);
+- pixels: /255, then (x - DATA.MEAN) / DATA.STD, then the spatial transforms (PySlowFast's order),
+  then the optional RGB -> BGR reversal, then the pathways (`sampling.pack_pathway_output`, Slow
+  frames by DATA.SLOW_PATHWAY_SAMPLING);
+- train: a random window, short side scaled to a random size in DATA.TRAIN_JITTER_SCALES, a random
+  TRAIN_CROP_SIZE^2 crop, random flip;
+- val: DATA.VAL_VIEW "random" (PySlowFast: a training-style random view) or "fixed" (the one view
+  of a 1 clip x 1 crop test: clip 0 of 1, short side DATA.TRAIN_JITTER_SCALES[0], centre crop);
+- test: TEST.NUM_ENSEMBLE_VIEWS windows x TEST.NUM_SPATIAL_CROPS crops of TEST_CROP_SIZE^2 (short side
+  TEST_CROP_SIZE with 3 crops, DATA.TRAIN_JITTER_SCALES[0] with 1 centre crop, as PySlowFast);
+  item i is view (i % views) of video (i // views), view v = clip v // crops, crop v % crops.
 
 A video that cannot be decoded is logged with its path. In training it is replaced by another random
 video (at most DATA.MAX_DECODE_RETRIES times; the number of replacements travels with the batch so the
@@ -27,7 +34,7 @@ import torch.utils.data
 from slowfast.config.loader import num_pathways
 from slowfast.datasets import transforms as T
 from slowfast.datasets.build import DATASET_REGISTRY
-from slowfast.datasets.decoder import VideoDecodeError, sample_clip
+from slowfast.datasets.decoder import VideoDecodeError, sample_clip, sample_clip_pyslowfast
 from slowfast.datasets.sampling import pack_pathway_output
 from slowfast.datasets.validation import check_label_range, raise_problems, read_video_list_rows, resolve_video_path
 
@@ -72,12 +79,17 @@ class Kinetics(torch.utils.data.Dataset):
         self.random_flip = cfg.DATA.RANDOM_FLIP
         self.reverse_channels = cfg.DATA.REVERSE_INPUT_CHANNEL
         self.max_retries = cfg.DATA.MAX_DECODE_RETRIES
+        self.sample_clip = sample_clip_pyslowfast if cfg.DATA.TEMPORAL_SAMPLING == "pyslowfast" else sample_clip
+        self.slow_sampling = cfg.DATA.SLOW_PATHWAY_SAMPLING
+        self.random_view = split == "train" or (split == "val" and cfg.DATA.VAL_VIEW == "random")
         csv = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
         self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX, cfg.MODEL.NUM_CLASSES)
         if split == "test":
             self.num_clips, self.num_crops = cfg.TEST.NUM_ENSEMBLE_VIEWS, cfg.TEST.NUM_SPATIAL_CROPS
         else:
             self.num_clips, self.num_crops = 1, 1
+        # Short side of the deterministic views: PySlowFast uses the jitter minimum for one crop.
+        self.test_scale = self.test_crop if self.num_crops > 1 else self.jitter[0]
         logger.info("Kinetics %s: %d videos x %d views from %s", split, len(self.videos), self.views_per_video, csv)
 
     @property
@@ -94,25 +106,24 @@ class Kinetics(torch.utils.data.Dataset):
     def _clip(self, video_idx: int, view: int) -> torch.Tensor:
         """Decode and transform one view of one video -> C x T x H x W normalised."""
         path, _ = self.videos[video_idx]
-        train = self.split == "train"
-        clip_idx = -1 if train else view // self.num_crops
-        frames = sample_clip(path, clip_idx, self.num_clips, self.num_frames, self.sampling_rate, self.target_fps)
-        clip = T.frames_to_clip(frames)
-        if train:
+        clip_idx = -1 if self.random_view else view // self.num_crops
+        frames = self.sample_clip(path, clip_idx, self.num_clips, self.num_frames, self.sampling_rate, self.target_fps)
+        clip = T.color_normalization(T.frames_to_clip(frames), self.mean, self.std)
+        if self.random_view:
             clip, _ = T.random_short_side_scale_jitter(clip, self.jitter[0], self.jitter[1])
             clip, _ = T.random_crop(clip, self.train_crop)
             if self.random_flip:
                 clip, _ = T.horizontal_flip(0.5, clip)
         else:
-            clip, _ = T.short_side_scale(clip, self.test_crop)
+            clip, _ = T.short_side_scale(clip, self.test_scale)
             spatial_idx = view % self.num_crops if self.num_crops == 3 else 1
             clip, _ = T.uniform_crop(clip, self.test_crop, spatial_idx)
         if self.reverse_channels:
             clip = clip.flip(0)
-        return T.color_normalization(clip, self.mean, self.std)
+        return clip
 
     def _blank(self) -> torch.Tensor:
-        size = self.train_crop if self.split == "train" else self.test_crop
+        size = self.train_crop if self.random_view else self.test_crop
         return torch.zeros(3, self.num_frames, size, size)
 
     def __getitem__(self, index: int):
@@ -134,5 +145,5 @@ class Kinetics(torch.utils.data.Dataset):
                         f"{retries} unreadable videos in a row (last: {e.path}); check the dataset") from e
                 video_idx = int(torch.randint(len(self.videos), (1,)).item())
         label = self.videos[video_idx][1]
-        inputs = pack_pathway_output(clip, self.alpha, self.num_pathways)
+        inputs = pack_pathway_output(clip, self.alpha, self.num_pathways, self.slow_sampling)
         return inputs, label, video_idx, {"failed": failed, "retries": retries}

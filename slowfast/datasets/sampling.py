@@ -94,14 +94,56 @@ def uniform_indices(
     return index
 
 
-def pathway_indices(num_fast_frames: int, alpha: int) -> torch.Tensor:
-    """Indices into the Fast pathway's frames that form the Slow pathway.
+def reference_window(
+    num_video_frames: float,
+    clip_size: float,
+    clip_idx: int,
+    num_clips: int,
+    rng: Optional[torch.Generator] = None,
+) -> Tuple[float, float]:
+    """PySlowFast's clip placement: the (fractional) first and last frame index of a clip.
 
-    The Slow pathway takes every ``alpha``-th Fast frame starting at frame 0:
-    ``0, alpha, 2 * alpha, ...`` (``num_fast_frames // alpha`` frames), so its
-    temporal stride is exactly ``alpha`` times the Fast stride, as in the paper.
-    (PySlowFast uses ``linspace(0, T - 1, T // alpha)``, whose gaps are uneven,
-    e.g. 4,4,5,4,5,4,5 for T=32, alpha=4.)
+    ``delta = max(num_video_frames - clip_size, 0)``; the clip starts at
+    ``delta * clip_idx / num_clips`` for test clip ``clip_idx`` (so the last of
+    ``num_clips`` clips starts at ``delta * (num_clips - 1) / num_clips``, not at
+    the end of the video), or at a uniform random point of ``[0, delta]`` for
+    ``clip_idx == -1``; it ends at ``start + clip_size - 1``.  Both may be
+    fractional; :func:`reference_indices` turns them into frame indices.
+
+    Returns:
+        ``(start, end)`` as floats.
+    """
+    if clip_idx != -1 and not 0 <= clip_idx < num_clips:
+        raise ValueError(f"reference_window: clip_idx {clip_idx} not in [0, {num_clips}) or -1")
+    delta = max(num_video_frames - clip_size, 0)
+    start = delta * rand(rng) if clip_idx == -1 else delta * clip_idx / num_clips
+    return start, start + clip_size - 1
+
+
+def reference_indices(start: float, end: float, num_samples: int, num_video_frames: int) -> torch.Tensor:
+    """PySlowFast's frame picking: ``linspace(start, end, num_samples)`` in float32, clamped to
+    ``[0, num_video_frames - 1]``, truncated to integers.
+
+    Returns:
+        int64 tensor of shape ``(num_samples,)``.
+    """
+    if num_samples < 1 or num_video_frames < 1:
+        raise ValueError(f"reference_indices: need num_samples >= 1 and frames >= 1, got {num_samples}, "
+                         f"{num_video_frames}")
+    index = torch.linspace(float(start), float(end), num_samples, dtype=torch.float32)
+    return index.clamp(0, num_video_frames - 1).long()
+
+
+SLOW_PATHWAY_SAMPLINGS = ("linspace", "stride")
+
+
+def pathway_indices(num_fast_frames: int, alpha: int, method: str = "linspace") -> torch.Tensor:
+    """Indices into the Fast pathway's frames that form the Slow pathway (``num_fast_frames // alpha``).
+
+    ``"linspace"`` (PySlowFast's ``pack_pathway_output``, the default): ``linspace(0, T - 1, T // alpha)``
+    truncated, so the first and last Fast frames are both used and the gaps are uneven
+    (0, 4, 8, 13, 17, 22, 26, 31 for T=32, alpha=4).  ``"stride"``: every ``alpha``-th Fast frame from
+    frame 0 (0, 4, ..., 28), an exact temporal stride of ``alpha`` times the Fast one, as in the paper.
 
     Returns:
         int64 tensor of shape ``(num_fast_frames // alpha,)``.
@@ -111,10 +153,16 @@ def pathway_indices(num_fast_frames: int, alpha: int) -> torch.Tensor:
             f"pathway_indices: need 1 <= alpha <= num_fast_frames, got alpha={alpha}, "
             f"num_fast_frames={num_fast_frames}"
         )
-    return torch.arange(num_fast_frames // alpha, dtype=torch.long) * alpha
+    num_slow = num_fast_frames // alpha
+    if method == "linspace":
+        return torch.linspace(0, num_fast_frames - 1, num_slow, dtype=torch.float32).long()
+    if method == "stride":
+        return torch.arange(num_slow, dtype=torch.long) * alpha
+    raise ValueError(f"pathway_indices: method must be one of {SLOW_PATHWAY_SAMPLINGS}, got {method!r}")
 
 
-def pack_pathway_output(clip: torch.Tensor, alpha: int, num_pathways: int = 2) -> List[torch.Tensor]:
+def pack_pathway_output(clip: torch.Tensor, alpha: int, num_pathways: int = 2,
+                        method: str = "linspace") -> List[torch.Tensor]:
     """Split one clip into the per-pathway inputs of the model.
 
     Args:
@@ -123,11 +171,12 @@ def pack_pathway_output(clip: torch.Tensor, alpha: int, num_pathways: int = 2) -
         alpha: frame-rate ratio between the Fast and Slow pathways.
         num_pathways: 1 for single-pathway models (C2D, I3D, Slow-only),
             2 for SlowFast.
+        method: how the Slow frames are picked, see :func:`pathway_indices`.
 
     Returns:
         ``[clip]`` when ``num_pathways == 1``; ``[slow, fast]`` when it is 2, with
-        ``slow`` of shape ``C x T // alpha x H x W`` holding every ``alpha``-th
-        frame of ``fast`` (see :func:`pathway_indices`) and ``fast`` the input clip.
+        ``slow`` of shape ``C x T // alpha x H x W`` holding the frames of
+        ``fast`` chosen by :func:`pathway_indices` and ``fast`` the input clip.
     """
     if clip.dim() != 4:
         raise ValueError(f"pack_pathway_output: expected a C x T x H x W clip, got shape {tuple(clip.shape)}")
@@ -135,6 +184,6 @@ def pack_pathway_output(clip: torch.Tensor, alpha: int, num_pathways: int = 2) -
         return [clip]
     if num_pathways != 2:
         raise ValueError(f"pack_pathway_output: num_pathways must be 1 or 2, got {num_pathways}")
-    index = pathway_indices(clip.shape[1], alpha).to(clip.device)
+    index = pathway_indices(clip.shape[1], alpha, method).to(clip.device)
     slow = torch.index_select(clip, 1, index)
     return [slow, clip]

@@ -96,7 +96,10 @@ def resize(clip: torch.Tensor, height: int, width: int, boxes=None) -> Tuple[tor
 def short_side_scale(clip: torch.Tensor, size: int, boxes=None) -> Tuple[torch.Tensor, Boxes]:
     """Resize so the shorter side is ``size`` pixels, keeping the aspect ratio.
 
-    The long side becomes ``floor(long * size / short)``.
+    The long side becomes ``floor((long / short) * size)``, evaluated in that order in double
+    precision as PySlowFast's ``random_short_side_scale_jitter`` does (``floor(long * size / short)``
+    can differ by one pixel when the ratio is not exact in binary). Resizing is bilinear with
+    ``align_corners=False``; a clip whose short side already is ``size`` is returned unchanged.
 
     Args:
         clip: ``C x T x H x W`` float.
@@ -109,9 +112,9 @@ def short_side_scale(clip: torch.Tensor, size: int, boxes=None) -> Tuple[torch.T
     _check_clip(clip, "short_side_scale")
     height, width = clip.shape[2:]
     if height <= width:
-        new_height, new_width = size, int(math.floor(width * size / height))
+        new_height, new_width = size, int(math.floor(float(width) / height * size))
     else:
-        new_height, new_width = int(math.floor(height * size / width)), size
+        new_height, new_width = int(math.floor(float(height) / width * size)), size
     return resize(clip, new_height, new_width, boxes)
 
 
@@ -164,7 +167,8 @@ def uniform_crop(clip: torch.Tensor, size: int, spatial_idx: int, boxes=None) ->
     ``spatial_idx`` 0, 1, 2 takes the left (top), centre, right (bottom) square
     along the long side (width when ``W >= H``); the short side is centred.  So
     the three crops start at 0 and end at the long side's end: together they
-    cover it whenever ``long <= 3 * size``.
+    cover it whenever ``long <= 3 * size``.  Centred offsets are
+    ``ceil((side - size) / 2)``, as in PySlowFast's ``transform.uniform_crop``.
 
     Returns:
         ``(clip, boxes)``, clip ``C x T x size x size``; boxes shifted, not clamped.
@@ -175,11 +179,13 @@ def uniform_crop(clip: torch.Tensor, size: int, spatial_idx: int, boxes=None) ->
     height, width = clip.shape[2:]
     if height < size or width < size:
         raise ValueError(f"uniform_crop: crop {size} larger than the {width}x{height} clip")
-    along = (width - size) * spatial_idx // 2
+    def offset(extra: int, idx: int) -> int:  # extra = side - size: 0, centred (rounded up) or extra
+        return (0, -(-extra // 2), extra)[idx]
+
     if width >= height:
-        x_offset, y_offset = along, (height - size) // 2
+        x_offset, y_offset = offset(width - size, spatial_idx), offset(height - size, 1)
     else:
-        x_offset, y_offset = (width - size) // 2, (height - size) * spatial_idx // 2
+        x_offset, y_offset = offset(width - size, 1), offset(height - size, spatial_idx)
     return crop(clip, x_offset, y_offset, size, boxes)
 
 

@@ -83,7 +83,7 @@ def load_weights_for_testing(cfg, model) -> str:
     ]
     for path, kind, allow_unsafe in candidates:
         if path:
-            cu.load_checkpoint(path, model, checkpoint_type=kind, allow_unsafe=allow_unsafe)
+            cu.load_checkpoint(path, model, checkpoint_type=kind, allow_unsafe=allow_unsafe, cfg=cfg)
             logger.info("testing weights from %s", path)
             return path
     raise FileNotFoundError(

@@ -181,6 +181,16 @@ def update_precise_bn(cfg, model, loader) -> None:
     update_bn_stats(_Call(model), iter(loader), num)
 
 
+def prepare_bn_for_evaluation(cfg, model, loader, precise: bool) -> None:
+    """Make the BN statistics that evaluation uses final for this epoch: precise statistics first (when
+    `precise`), then sub-batch BN statistics folded into the test-time BN. In this order because precise
+    BN runs the model in training mode, where sub-batch BNs update their split statistics, not the
+    test-time ones (PySlowFast's `train_net.py` runs them in this order too)."""
+    if precise:
+        update_precise_bn(cfg, model, loader)
+    aggregate_sub_bn_stats(model)
+
+
 def train(cfg) -> None:
     """Train MODEL on TRAIN.DATASET as configured; checkpoints go to OUTPUT_DIR/checkpoints."""
     setup_run(cfg)
@@ -211,10 +221,8 @@ def train(cfg) -> None:
         seed_epoch(cfg, train_loader, epoch)
         train_epoch(cfg, model, train_loader, optimizer, scaler, meter, epoch, tb)
         last = epoch + 1 == cfg.SOLVER.MAX_EPOCH
-        aggregate_sub_bn_stats(model)
         eval_due = cfg.TRAIN.EVAL_PERIOD > 0 and ((epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last)
-        if cfg.BN.USE_PRECISE_STATS and (eval_due or last):
-            update_precise_bn(cfg, model, train_loader)
+        prepare_bn_for_evaluation(cfg, model, train_loader, cfg.BN.USE_PRECISE_STATS and (eval_due or last))
         if du.is_master() and ((epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last):
             path = cu.save_checkpoint(cu.checkpoint_path(cfg.OUTPUT_DIR, epoch + 1), model, optimizer, epoch + 1,
                                       cfg, scaler if scaler.is_enabled() else None)

@@ -20,7 +20,8 @@ class VideoAggregator:
         if method not in ("sum", "max"):
             raise ValueError(f"unknown ensemble method {method!r}")
         self.method = method
-        self.scores = np.zeros((num_videos, num_classes), dtype=np.float64)
+        # "max" starts below any score (PySlowFast's TestMeter: -1e10), so scores < 0 (HEAD_ACT none) work too.
+        self.scores = np.full((num_videos, num_classes), -np.inf if method == "max" else 0.0, dtype=np.float64)
         self.views = np.zeros(num_videos, dtype=np.int64)
         self.failed_views = np.zeros(num_videos, dtype=np.int64)
         self.labels = np.full(num_videos, -1, dtype=np.int64)

@@ -44,6 +44,18 @@ def temporal_kernels_from_cfg(cfg) -> list:
     return kernels
 
 
+def head_pool_sizes(cfg) -> list | None:
+    """Classification-head pooling kernels per pathway, PySlowFast's (`video_model_builder.py`): the
+    training clip's feature map, `[frames of the pathway, TRAIN_CROP_SIZE // 32, TRAIN_CROP_SIZE // 32]`
+    (Slow pathway: DATA.NUM_FRAMES // SLOWFAST.ALPHA frames); None (global) for MODEL.HEAD_POOLING global."""
+    if cfg.MODEL.HEAD_POOLING == "global":
+        return None
+    side = max(1, cfg.DATA.TRAIN_CROP_SIZE // 32)
+    if cfg.MODEL.MODEL_NAME != "SlowFast":
+        return [[cfg.DATA.NUM_FRAMES, side, side]]
+    return [[cfg.DATA.NUM_FRAMES // cfg.SLOWFAST.ALPHA, side, side], [cfg.DATA.NUM_FRAMES, side, side]]
+
+
 def spec_from_cfg(cfg) -> VideoNetSpec:
     """Translate the config into the explicit arguments of VideoNet."""
     two = cfg.MODEL.MODEL_NAME == "SlowFast"
@@ -82,6 +94,7 @@ def spec_from_cfg(cfg) -> VideoNetSpec:
         head_act=cfg.MODEL.HEAD_ACT,
         num_pathways=npath,
         detection=detection,
+        head_pool_sizes=head_pool_sizes(cfg),
         bn_eps=cfg.BN.EPSILON,
         bn_momentum=cfg.BN.MOMENTUM,
     )

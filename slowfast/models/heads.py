@@ -1,38 +1,74 @@
 """Output heads: clip classification and per-box (RoI) action classification."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torchvision.ops import roi_align
 
 _ACTS = {"softmax": lambda: nn.Softmax(dim=1), "sigmoid": nn.Sigmoid, "none": nn.Identity}
 
 
-class ResNetBasicHead(nn.Module):
-    """Per-pathway global average pooling, concatenation, dropout, linear classifier.
+class PoolToKernel(nn.Module):
+    """Average pooling with a fixed `kernel` (t, h, w) and stride 1, shrunk to the input's size along any
+    dimension where the input is smaller; `kernel=None` pools each dimension to 1 (global average).
 
-    Input: list of `B x C_p x T_p x H_p x W_p`; output `B x num_classes` logits when training and
-    `act(logits)` (softmax by default) in eval mode. Pooling is adaptive, so any input size works.
+    `B x C x T x H x W` -> `B x C x T' x H' x W'` with `T' = T - min(t, T) + 1` (same for H, W).
     """
 
-    def __init__(self, dim_in: Sequence[int], num_classes: int, dropout_rate: float = 0.0, act: str = "softmax"):
+    def __init__(self, kernel: Optional[Sequence[int]] = None):
+        super().__init__()
+        self.kernel = None if kernel is None else tuple(int(k) for k in kernel)
+        if self.kernel is not None and (len(self.kernel) != 3 or min(self.kernel) < 1):
+            raise ValueError(f"PoolToKernel: kernel must be 3 positive sizes (t, h, w), got {kernel}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kernel is None:
+            return F.adaptive_avg_pool3d(x, 1)
+        return F.avg_pool3d(x, tuple(min(k, int(s)) for k, s in zip(self.kernel, x.shape[2:])), stride=1)
+
+    def extra_repr(self) -> str:
+        return f"kernel={self.kernel or 'global'}"
+
+
+class ResNetBasicHead(nn.Module):
+    """Per-pathway average pooling, concatenation, dropout, linear classifier at every pooled position.
+
+    `pool_sizes[p]` is pathway p's pooling kernel (t, h, w) (see `PoolToKernel`), `None` = global. As in
+    PySlowFast's `head_helper.ResNetBasicHead`, the kernel is the size of the feature map at the training
+    input, so a larger test input (256 for a 224 training crop: an 8 x 8 map, 7 x 7 kernel) gives a grid of
+    class scores (2 x 2), each passed through the activation and then averaged. With global pooling (or
+    inputs of the training size) there is one position and the two agree.
+
+    Input: list of `B x C_p x T_p x H_p x W_p`; output `B x num_classes`: logits averaged over the grid when
+    training, `mean over the grid of act(logits)` (softmax by default) in eval mode.
+    """
+
+    def __init__(self, dim_in: Sequence[int], num_classes: int, dropout_rate: float = 0.0, act: str = "softmax",
+                 pool_sizes: Optional[Sequence[Optional[Sequence[int]]]] = None):
         super().__init__()
         self.num_pathways = len(dim_in)
+        pool_sizes = list(pool_sizes) if pool_sizes is not None else [None] * self.num_pathways
+        if len(pool_sizes) != self.num_pathways:
+            raise ValueError(f"ResNetBasicHead: {self.num_pathways} pathways but {len(pool_sizes)} pool sizes")
         for p in range(self.num_pathways):
-            self.add_module(f"pathway{p}_avgpool", nn.AdaptiveAvgPool3d(1))
+            self.add_module(f"pathway{p}_avgpool", PoolToKernel(pool_sizes[p]))
         if dropout_rate > 0:
             self.dropout = nn.Dropout(dropout_rate)
         self.projection = nn.Linear(sum(dim_in), num_classes, bias=True)
-        self.act = _ACTS[act]()
+        self.act = nn.Softmax(dim=-1) if act == "softmax" else _ACTS[act]()
 
     def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
-        x = torch.cat([getattr(self, f"pathway{p}_avgpool")(x).flatten(1) for p, x in enumerate(xs)], dim=1)
+        pooled = [getattr(self, f"pathway{p}_avgpool")(x) for p, x in enumerate(xs)]
+        x = torch.cat(pooled, dim=1).permute(0, 2, 3, 4, 1)  # B x T' x H' x W' x C
         if hasattr(self, "dropout"):
             x = self.dropout(x)
-        x = self.projection(x)
-        return x if self.training else self.act(x)
+        x = self.projection(x)  # B x T' x H' x W' x num_classes
+        if not self.training:
+            x = self.act(x)
+        return x.mean(dim=(1, 2, 3))
 
 
 class ContextBranch(nn.Module):

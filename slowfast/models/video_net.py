@@ -61,6 +61,7 @@ class VideoNetSpec:
     num_pathways: int = 2
     pathway_width_ratio: Optional[Sequence[float]] = None  # default: [1, 1/beta_inv] or [1]
     detection: Optional[DetectionSpec] = None
+    head_pool_sizes: Optional[Sequence[Optional[Sequence[int]]]] = None  # per pathway (t, h, w); None: global
     bn_eps: float = 1e-5
     bn_momentum: float = 0.1
 
@@ -122,7 +123,7 @@ class VideoNet(nn.Module):
             self.head = ResNetRoIHead(dim_in, spec.num_classes, d.resolution, d.scale_factor, spec.dropout_rate,
                                       spec.head_act, d.aligned, d.context_branch)
         else:
-            self.head = ResNetBasicHead(dim_in, spec.num_classes, spec.dropout_rate, spec.head_act)
+            self.head = ResNetBasicHead(dim_in, spec.num_classes, spec.dropout_rate, spec.head_act, spec.head_pool_sizes)
 
     @property
     def num_pathways(self) -> int:

@@ -24,6 +24,7 @@ import torch.nn as nn
 import yaml
 
 from slowfast.utils import safe_pickle
+from slowfast.utils.checkpoint_cfg import warn_if_cfg_differs
 from slowfast.utils.io import TEMP_PREFIX, atomic_write
 
 logger = logging.getLogger(__name__)
@@ -411,6 +412,7 @@ def load_checkpoint(
     expected_dropped: Iterable[str] = (),
     inflate: bool = False,
     allow_unsafe: bool = False,
+    cfg: Any = None,
 ) -> int:
     """Load a checkpoint into `model` (and `optimizer`, `scaler` when given and present).
 
@@ -422,6 +424,7 @@ def load_checkpoint(
     """
     model_state = unwrap(model).state_dict()
     data = read_any_checkpoint(path, checkpoint_type, model_state, allow_unsafe)
+    warn_if_cfg_differs(data.get("cfg"), cfg, path)  # `cfg`: the current config, compared with the stored one
     state = plain_bn_to_sub_bn(strip_wrapper_prefix(data["model_state"]), model_state)
     if inflate:
         state = inflate_state(state, model_state)
