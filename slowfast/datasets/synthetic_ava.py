@@ -20,7 +20,7 @@ used and evaluated (listed in the ActivityNet label map), like AVA's 60 of 80:
   *walk* (drifts sideways at constant speed), *jump* (bobs up and down, period 16 frames),
   *wave* (the arm bar swings up and down, period 12 frames), and two that change every 2 frames, so
   that only the Fast pathway (stride 2) sees them while the Slow pathway (stride 8) samples one phase:
-  *talk* (the head square flickers light / dark) and *shake* (jitters 2 px left and right);
+  *talk* (the head, the body's top third, flickers light / dark) and *shake* (jitters 3 px left and right);
 * actions seen in one frame: *carry* (holds a white square), *striped* (dark horizontal stripes).
 
 Frequencies are skewed as in AVA (pose: 55 / 30 / 15 %, the other actions 5-25 % each, see
@@ -65,8 +65,8 @@ FIRST_KEY_SEC = 902
 META_NAME = "synthetic_ava.json"
 # Frames of key frame k's segment: [k - SEGMENT_BEFORE, k - SEGMENT_BEFORE + FPS).
 SEGMENT_BEFORE = 16
-WALK_SPEED, JUMP_PERIOD, JUMP_HEIGHT, WAVE_PERIOD, WAVE_AMPLITUDE, SHAKE_PX = 0.2, 16, 3, 12, 4, 2
-MARGIN = 5  # horizontal room kept free in a slot for walking (3 px) and shaking (2 px)
+WALK_SPEED, JUMP_PERIOD, JUMP_HEIGHT, WAVE_PERIOD, WAVE_AMPLITUDE, SHAKE_PX = 0.2, 16, 3, 12, 6, 3
+MARGIN = 6  # horizontal room kept free in a slot for walking (3 px) and shaking (3 px)
 
 
 def video_id(split: str, index: int) -> str:
@@ -94,7 +94,7 @@ def _draw_person(rng: np.random.Generator, slot_index: int, slot: int, width: in
     x = slot_index * slot + MARGIN + int(rng.integers(0, max(1, slot - w - 2 * MARGIN + 1)))
     y = int(rng.integers(JUMP_HEIGHT, max(JUMP_HEIGHT + 1, height - h)))
     return dict(x=x, y=y, w=w, h=h, actions=actions, colour=rng.integers(40, 216, size=3),
-                head=int(rng.choice([60, 220])), arm=int(rng.integers(0, max(1, h - 3))),
+                head=int(rng.choice([60, 220])), arm=int(rng.integers(0, max(1, h - 4))),
                 direction=int(rng.choice([-1, 1])), phase=int(rng.integers(0, 2)), jump_phase=float(rng.uniform(0, 2 * np.pi)),
                 wave_phase=float(rng.uniform(0, 2 * np.pi)))
 
@@ -119,17 +119,17 @@ def _draw(frame: np.ndarray, person: dict, t: int) -> None:
     if STRIPED in acts:
         patch[1::4] //= 4
         patch[2::4] //= 4
-    head = min(3, h - 1, w)
+    head = max(2, h // 3)  # the "head": the top third of the body
     level = person["head"]
     if TALK in acts:
         level = 220 if (t // 2 + person["phase"]) % 2 else 60
-    patch[:head, :head] = level
+    patch[:head] = level
     arm = person["arm"]
     if WAVE in acts:
-        arm = int(round((h - 3) / 2 + min(WAVE_AMPLITUDE, (h - 3) / 2) * np.sin(2 * np.pi * t / WAVE_PERIOD + person["wave_phase"])))
-    patch[max(0, arm):max(0, arm) + 3, w - 1:] = 255 - person["colour"]
-    if CARRY in acts and h >= 5 and w >= 4:
-        patch[h - 4:h - 1, w // 2 - 1:w // 2 + 2] = 255
+        arm = int(round((h - 4) / 2 + min(WAVE_AMPLITUDE, (h - 4) / 2) * np.sin(2 * np.pi * t / WAVE_PERIOD + person["wave_phase"])))
+    patch[max(0, arm):max(0, arm) + 4, w - 3:] = 255 - person["colour"]
+    if CARRY in acts and h >= 6 and w >= 5:
+        patch[h - 5:h - 1, w // 2 - 2:w // 2 + 2] = 255
     frame[y1:y2, x1:x2] = patch
 
 
