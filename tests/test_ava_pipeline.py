@@ -66,8 +66,10 @@ def test_the_context_branch_lets_the_whole_clip_inform_each_box():
 
 
 # ------------------------------------------------------------------------------------------ test views
-def test_flipped_test_view_maps_boxes_back_exactly(ava_root, tmp_path):
-    cfg = load_config(AVA_TINY, ava_opts(ava_root, tmp_path))
+@pytest.mark.parametrize("preprocess, last", [("pyslowfast", 1), ("exact", 0)])
+def test_flipped_test_view_maps_boxes_back_exactly(ava_root, tmp_path, preprocess, last):
+    """A flip maps x to W - 1 - x (PySlowFast's cv2_transform.flip_boxes, inclusive pixels) or W - x (exact)."""
+    cfg = load_config(AVA_TINY, ava_opts(ava_root, tmp_path, "AVA.PREPROCESS", preprocess))
     plain = build_dataset("ava", cfg, "test", test_scale=60, test_flip=False)
     flipped = build_dataset("ava", cfg, "test", test_scale=60, test_flip=True)
     for i in range(len(plain)):
@@ -75,7 +77,7 @@ def test_flipped_test_view_maps_boxes_back_exactly(ava_root, tmp_path):
         width = xs[0].shape[-1]
         torch.testing.assert_close(torch.as_tensor(b["ori_boxes"]), torch.as_tensor(a["ori_boxes"]))
         fb, pb = torch.as_tensor(b["boxes"]), torch.as_tensor(a["boxes"])
-        torch.testing.assert_close(fb[:, [0, 2]], width - pb[:, [2, 0]])
+        torch.testing.assert_close(fb[:, [0, 2]], width - last - pb[:, [2, 0]])
         torch.testing.assert_close(fxs[0], xs[0].flip(-1))
 
 

@@ -240,7 +240,7 @@ _C.SYNTHETIC.AVA_KEYFRAMES = 5
 _C.DETECTION = CfgNode()
 # Build the detection variant (RoI head on res5, box inputs).
 _C.DETECTION.ENABLE = False
-# RoIAlign "aligned" flag (half-pixel offset, torchvision).
+# RoIAlign "aligned" flag (half-pixel offset, torchvision); PySlowFast's zoo AVA detectors use False.
 _C.DETECTION.ALIGNED = True
 # Total spatial stride of the res5 feature map (16 with res5 stride 1, 32 otherwise).
 _C.DETECTION.SPATIAL_SCALE_FACTOR = 16
@@ -266,7 +266,7 @@ _C.AVA.TRAIN_GT_BOX_LISTS = ["ava_train_v2.2.csv"]
 _C.AVA.TRAIN_PREDICT_BOX_LISTS = []
 # Proposal box files used at test time.
 _C.AVA.TEST_PREDICT_BOX_LISTS = ["ava_val_predicted_boxes.csv"]
-# Keep test proposals whose detector score is above this threshold.
+# Keep proposals whose detector score is >= this threshold (> with AVA.DETECTION_SCORE_STRICT).
 _C.AVA.DETECTION_SCORE_THRESH = 0.8
 # Keep training proposals whose IoU with some ground-truth box exceeds this (0.9; 0.75 in one variant).
 _C.AVA.TRAIN_PROPOSAL_IOU = 0.9
@@ -294,6 +294,16 @@ _C.AVA.KEYFRAME_START_SEC = 902
 _C.AVA.KEYFRAME_END_SEC = 1798
 # Training stops when more AVA key frames than this were replaced in one epoch for unreadable frame files (-1 = no limit).
 _C.AVA.MAX_REPLACED_KEYFRAMES = 100
+# Spatial pipeline: "pyslowfast" (its cv2 loader: uint8 INTER_LINEAR resize, inclusive boxes) or "exact" (ours).
+_C.AVA.PREPROCESS = "pyslowfast"
+# Keep proposals with score > AVA.DETECTION_SCORE_THRESH (the report's wording) instead of >= (PySlowFast's).
+_C.AVA.DETECTION_SCORE_STRICT = False
+# Validation during training scores every key second, not only those divisible by 4 (PySlowFast's key).
+_C.AVA.FULL_TEST_ON_VAL = False
+# Validation views are the centre TEST_CROP_SIZE square (PySlowFast's val split); False: full frames as at test.
+_C.AVA.VAL_CENTER_CROP = True
+# Train on kept proposals that match no ground-truth box too, with all-zero targets (off in the report).
+_C.AVA.TRAIN_NEGATIVE_PROPOSALS = False
 
 # ---------------------------------------------------------------------------------------------
 # Optimizer and schedule

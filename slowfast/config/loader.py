@@ -237,6 +237,7 @@ _CHOICES = {
     "AVA.EVAL_VERSION": ("2018", "2019", "2020"),
     "DEMO.CROP": ("center", "full"),
     "DEMO.DETECTOR": ("", "torchvision"),
+    "AVA.PREPROCESS": ("pyslowfast", "exact"),
 }
 
 

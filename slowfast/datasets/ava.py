@@ -1,25 +1,36 @@
 """AVA spatio-temporal action detection dataset: one item per key frame, with all its person boxes.
 
+By default every step from the files on disk to the model's input follows PySlowFast's AVA loader
+(``slowfast/datasets/{ava_helper,ava_dataset,cv2_transform,utils}.py`` of facebookresearch/SlowFast), so
+its model-zoo detectors give their published per-box scores here; the places where ours differs on
+request are config keys, listed in GETTING_STARTED.md ("Differences from PySlowFast").
+
 Paths.  ``AVA.FRAME_DIR``, ``AVA.FRAME_LIST_DIR`` and ``AVA.ANNOTATION_DIR`` are used as written when
 absolute; a relative path is joined to ``DATA.PATH_TO_DATA_DIR``; an empty one defaults to
 ``DATA.PATH_TO_DATA_DIR/frames``, ``.../frame_lists`` and ``.../annotations`` (PySlowFast's layout, see
 :mod:`slowfast.datasets.ava_io`).  List and box file names in ``AVA.*_LISTS`` are relative to the
 frame-list and annotation folders.
 
-Samples.
+Samples.  A proposal is kept when its score is ``>= AVA.DETECTION_SCORE_THRESH`` (PySlowFast's rule;
+``AVA.DETECTION_SCORE_STRICT True``: ``>``, the report's wording "confidence > 0.8").
 * ``train``: key frames of ``AVA.TRAIN_GT_BOX_LISTS``; their boxes are the ground-truth boxes plus the
-  proposals of ``AVA.TRAIN_PREDICT_BOX_LISTS`` with score > ``AVA.DETECTION_SCORE_THRESH`` (as in the
-  report: proposals are person boxes with score > 0.8) whose IoU with a ground-truth box of the same key
+  kept proposals of ``AVA.TRAIN_PREDICT_BOX_LISTS`` whose IoU with a ground-truth box of the same key
   frame is > ``AVA.TRAIN_PROPOSAL_IOU``; such a proposal takes the labels of its best-matching GT box.
+  With ``AVA.TRAIN_NEGATIVE_PROPOSALS`` the other kept proposals join too, with all-zero targets
+  (PySlowFast's ``..._include_negative_...`` proposal files); off by default, as in the report.
   Repeated rows of one box (one row per action) are merged into one multi-label box.
-* ``val`` / ``test``: key frames of ``AVA.TEST_PREDICT_BOX_LISTS`` with the proposals of score
-  > ``AVA.DETECTION_SCORE_THRESH``; labels are all zero (scoring is done on the written CSV).
+* ``test``: key frames of ``AVA.TEST_PREDICT_BOX_LISTS`` with their kept proposals; labels are all
+  zero (scoring is done on the written CSV).  ``val`` (validation during training) is the same but,
+  as in PySlowFast, only key seconds divisible by 4 unless ``AVA.FULL_TEST_ON_VAL``.
   A key frame left without proposals is logged by name and counted in ``stats["empty_keyframes"]``.
-Excluded timestamps are not removed here: the evaluator ignores them.
+Key seconds outside AVA's annotated 902..1798 are skipped (PySlowFast's ``AVA_VALID_FRAMES``), counted
+in ``stats["keyframes_outside_valid_seconds"]``.  Excluded timestamps are not removed here: the
+evaluator ignores them.
 
 Problems that do not stop the run are counted in ``dataset.stats`` (a ``Counter``): ``clipped_boxes``,
 ``degenerate_boxes``, ``unknown_video_boxes``, ``empty_keyframes``, ``keyframes_out_of_range``,
-``low_score_proposals``, ``unmatched_proposals``, ``replaced_keyframes``, ``replaced_frames``.
+``keyframes_outside_valid_seconds``, ``low_score_proposals``, ``unmatched_proposals``, ``replaced_keyframes``,
+``replaced_frames``.
 
 Missing or unreadable frame files (JPEGs) do not abort a run; each is logged with its path.
 * ``train``: the key frame is replaced by another random one, like an unreadable Kinetics video
@@ -33,17 +44,31 @@ Missing or unreadable frame files (JPEGs) do not abort a run; each is logged wit
 Key frame of second ``sec``: frame-list entry ``(sec - AVA.START_SEC) * AVA.FPS`` (AVA: 900 and 30, the
 constants of :mod:`slowfast.datasets.ava_io`; other values for custom data, see ``tools/prepare_ava.py``).
 
-Item ``(inputs, labels, index, extra)``: see :mod:`slowfast.datasets.build`.  The clip has
-``DATA.NUM_FRAMES`` frames at stride ``DATA.SAMPLING_RATE`` with the key frame at position
-``NUM_FRAMES // 2`` (frame indices clamped to the video).  Spatial pipeline: train = short-side jitter in
-``DATA.TRAIN_JITTER_SCALES``, random ``DATA.TRAIN_CROP_SIZE`` square crop, horizontal flip with p = 0.5
-(``DATA.RANDOM_FLIP``), boxes clipped to the crop (a box may end up with no area; it is kept so labels
-stay aligned); test = short side to ``test_scale`` (default ``DATA.TEST_CROP_SIZE``) on the full frame,
-mirrored when ``test_flip``.
+Item ``(inputs, labels, index, extra)``: see :mod:`slowfast.datasets.build`.  Clip: ``DATA.NUM_FRAMES``
+frames at stride ``DATA.SAMPLING_RATE`` starting ``NUM_FRAMES * SAMPLING_RATE // 2`` frames before the
+key frame (PySlowFast's ``get_sequence``), indices clamped to the video.
+
+Spatial pipeline, ``AVA.PREPROCESS "pyslowfast"`` (default; PySlowFast's ``cv2`` backend).  Frames are
+read with OpenCV (BGR uint8).  Boxes are scaled to pixels and clamped to ``[0, W - 1] x [0, H - 1]``.
+A short-side resize to ``S`` is ``cv2.resize(INTER_LINEAR)`` of the uint8 frames to
+``S x floor(long * S / short)`` (skipped when the short side is already ``S``), boxes multiplied by the
+long side's factor.  train: ``S = round(1 / U(1 / max, 1 / min))`` over ``DATA.TRAIN_JITTER_SCALES``,
+random ``DATA.TRAIN_CROP_SIZE`` crop (offsets in ``[0, H - size)``), horizontal flip with p = 0.5
+(``DATA.RANDOM_FLIP``); val: ``S = test_scale`` then the centre ``S x S`` crop (offset
+``ceil((H - S) / 2)``); test: ``S = test_scale`` on the full frame (default ``DATA.TEST_CROP_SIZE``).
+A flip maps ``x -> W - 1 - x``.  Then ``/ 255``, ``(x - DATA.MEAN[c]) / DATA.STD[c]`` over the channels
+in file order, channels reversed to RGB unless ``AVA.BGR`` (and again when ``DATA.REVERSE_INPUT_CHANNEL``),
+boxes clamped to ``[0, W - 1] x [0, H - 1]`` of the input.
+
+``AVA.PREPROCESS "exact"`` (ours): frames converted to RGB first and normalised in RGB order, bilinear
+resize of the float clip (:mod:`slowfast.datasets.transforms`), boxes scaled per axis by the actual
+factors, half-open pixel boxes (clamped to ``[0, W]``, flip ``x -> W - x``), integer jitter scales,
+crop offsets over ``[0, H - size]``, and val views are full frames like test views.
 """
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections import Counter, defaultdict
 from typing import Dict, List, Optional, Sequence, Set, Tuple
@@ -63,6 +88,9 @@ from slowfast.datasets.validation import UnreadableDataError, raise_problems
 from slowfast.evaluation.ava.metrics import iou_matrix
 
 logger = logging.getLogger(__name__)
+
+# Validation during training scores only key seconds divisible by this (PySlowFast's val split).
+VAL_SECOND_STRIDE = 4
 
 # key frame -> {box: set of 1-based action ids}; dicts keep insertion (file) order.
 KeyBoxes = Dict[Key, Dict[Box, Set[int]]]
@@ -101,9 +129,10 @@ def drop_unknown_videos(rows: List[BoxRow], known: Set[str], path: str, stats: C
     return [r for r in rows if r.video in known]
 
 
-def keep_confident(rows: List[BoxRow], thresh: float, stats: Counter) -> List[BoxRow]:
-    """Proposal rows with ``score > thresh``; the others are counted in ``stats["low_score_proposals"]``."""
-    kept = [r for r in rows if r.score > thresh]
+def keep_confident(rows: List[BoxRow], thresh: float, stats: Counter, strict: bool = False) -> List[BoxRow]:
+    """Proposal rows with ``score >= thresh`` (PySlowFast's ``parse_bboxes_file`` drops ``score < thresh``),
+    or ``score > thresh`` when ``strict``; the others are counted in ``stats["low_score_proposals"]``."""
+    kept = [r for r in rows if (r.score > thresh if strict else r.score >= thresh)]
     if len(kept) < len(rows):
         stats["low_score_proposals"] += len(rows) - len(kept)
     return kept
@@ -120,12 +149,14 @@ def group_boxes(rows: Sequence[BoxRow]) -> KeyBoxes:
     return out
 
 
-def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh: float, stats: Counter) -> KeyBoxes:
+def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh: float, stats: Counter,
+                          negatives: bool = False) -> KeyBoxes:
     """Training boxes: ``gt`` plus every proposal whose IoU with a GT box of its key frame is
     ``> iou_thresh``, labelled with the best-matching GT box's actions (merged into the box's
     labels when the proposal repeats a box).  Unmatched proposals are counted in
-    ``stats["unmatched_proposals"]``.  ``gt`` is not modified."""
-    out: KeyBoxes = {key: {box: set(labels) for box, labels in boxes.items()} for key, boxes in gt.items()}
+    ``stats["unmatched_proposals"]``; with ``negatives`` they are added too, with no action (all-zero
+    targets), also on key frames without ground truth.  ``gt`` is not modified."""
+    out: KeyBoxes = defaultdict(dict, {key: {box: set(labels) for box, labels in boxes.items()} for key, boxes in gt.items()})
     by_key: Dict[Key, List[Box]] = defaultdict(list)
     for r in proposals:
         by_key[(r.video, r.sec)].append(r.box)
@@ -133,6 +164,9 @@ def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh:
         gt_boxes = list(gt.get(key, {}))
         if not gt_boxes:
             stats["unmatched_proposals"] += len(boxes)
+            if negatives:
+                for box in boxes:
+                    out[key].setdefault(box, set())
             continue
         # The evaluator's IoU (0/0 for two empty boxes is NaN there; no overlap here).
         iou = np.nan_to_num(iou_matrix(np.asarray(boxes, dtype=np.float64), np.asarray(gt_boxes, dtype=np.float64)))
@@ -142,7 +176,9 @@ def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh:
                 out[key].setdefault(box, set()).update(gt[key][gt_boxes[best]])
             else:
                 stats["unmatched_proposals"] += 1
-    return out
+                if negatives:
+                    out[key].setdefault(box, set())
+    return dict(out)
 
 
 def _check_actions(rows: Sequence[BoxRow], path: str, num_classes: int) -> None:
@@ -161,10 +197,98 @@ def labels_to_multi_hot(label_sets: Sequence[Set[int]], num_classes: int) -> np.
 
 
 def clip_frame_indices(center: int, num_frames: int, sampling_rate: int, num_video_frames: int) -> np.ndarray:
-    """Frame indices of a clip centred on frame ``center``: ``center + (i - num_frames // 2) * sampling_rate``
-    for ``i < num_frames``, clamped to ``[0, num_video_frames - 1]``. -> int64 array ``(num_frames,)``."""
-    offsets = (np.arange(num_frames) - num_frames // 2) * sampling_rate
-    return np.clip(center + offsets, 0, num_video_frames - 1)
+    """Frame indices of the clip of key frame ``center``: ``num_frames`` frames at stride ``sampling_rate``
+    from ``center - (num_frames * sampling_rate) // 2``, clamped to ``[0, num_video_frames - 1]``
+    (PySlowFast's ``get_sequence(center, seq_len // 2, rate, n)``: the same frames wherever that range
+    holds ``num_frames`` of them, i.e. except odd ``num_frames`` at stride 1, one frame short there).
+    -> int64 array ``(num_frames,)``."""
+    start = center - (num_frames * sampling_rate) // 2
+    return np.clip(start + np.arange(num_frames) * sampling_rate, 0, num_video_frames - 1)
+
+
+# PySlowFast-style (cv2) spatial steps on ``T x H x W x 3`` uint8 frames and ``N x 4`` float64 pixel boxes
+# (inclusive pixel coordinates, bounds ``W - 1`` / ``H - 1``): see the module docstring.
+
+
+def clamp_boxes_inclusive(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Clamp x to ``[0, width - 1]`` and y to ``[0, height - 1]`` (PySlowFast's ``clip_boxes_to_image``)."""
+    out = boxes.copy()
+    out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0.0, width - 1.0)
+    out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0.0, height - 1.0)
+    return out
+
+
+def cv2_short_side_scale(frames: np.ndarray, size: int, boxes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Short side to ``size``, long side ``floor(long * size / short)``, by ``cv2.resize(INTER_LINEAR)`` of
+    each uint8 frame; boxes times ``new_long / long`` (both axes).  Unchanged when the short side is already
+    ``size``.  (PySlowFast: ``cv2_transform.scale`` / ``scale_boxes``.)"""
+    height, width = frames.shape[1:3]
+    if min(height, width) == size:
+        return frames, boxes
+    if width < height:
+        new_w, new_h = size, int(math.floor(height / width * size))
+        factor = new_h / height
+    else:
+        new_w, new_h = int(math.floor(width / height * size)), size
+        factor = new_w / width
+    resized = np.stack([cv2.resize(f, (new_w, new_h), interpolation=cv2.INTER_LINEAR) for f in frames])
+    return resized, boxes * factor
+
+
+def jitter_scale(min_size: int, max_size: int) -> int:
+    """Training short side ``round(1 / U(1 / max_size, 1 / min_size))`` (PySlowFast's
+    ``random_short_side_scale_jitter_list``; uniform in the inverse size), from the torch generator."""
+    u = torch.rand(()).item()
+    return int(round(1.0 / (1.0 / max_size + u * (1.0 / min_size - 1.0 / max_size))))
+
+
+def crop_frames(frames: np.ndarray, x: int, y: int, size: int, boxes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``size x size`` crop at ``(x, y)``; boxes shifted (not clamped)."""
+    return frames[:, y:y + size, x:x + size], boxes - np.array([x, y, x, y], dtype=boxes.dtype)
+
+
+def flip_frames_inclusive(frames: np.ndarray, boxes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Mirror left-right; boxes ``(x1, x2) -> (W - 1 - x2, W - 1 - x1)`` (PySlowFast's ``flip_boxes``)."""
+    width = frames.shape[2]
+    flipped = boxes.copy()
+    flipped[:, 0], flipped[:, 2] = width - 1 - boxes[:, 2], width - 1 - boxes[:, 0]
+    return np.ascontiguousarray(frames[:, :, ::-1]), flipped
+
+
+def pyslowfast_spatial(frames: np.ndarray, boxes: np.ndarray, split: str, cfg, test_scale: int,
+                       test_flip: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``"pyslowfast"`` spatial pipeline of the module docstring (after the boxes' scaling to pixels and
+    clamping) on uint8 frames; -> ``(frames, boxes)``, boxes not yet clamped to the output."""
+    data = cfg.DATA
+    if split == "train":
+        frames, boxes = cv2_short_side_scale(frames, jitter_scale(*data.TRAIN_JITTER_SCALES), boxes)
+        size = data.TRAIN_CROP_SIZE
+        height, width = frames.shape[1:3]
+        if (height, width) != (size, size):
+            y = int(torch.randint(0, height - size, ()).item()) if height > size else 0
+            x = int(torch.randint(0, width - size, ()).item()) if width > size else 0
+            frames, boxes = crop_frames(frames, x, y, size, boxes)
+        if data.RANDOM_FLIP and torch.rand(()).item() < 0.5:
+            frames, boxes = flip_frames_inclusive(frames, boxes)
+        return frames, boxes
+    frames, boxes = cv2_short_side_scale(frames, test_scale, boxes)
+    if split == "val" and cfg.AVA.VAL_CENTER_CROP:
+        height, width = frames.shape[1:3]
+        y, x = int(math.ceil((height - test_scale) / 2)), int(math.ceil((width - test_scale) / 2))
+        frames, boxes = crop_frames(frames, x, y, test_scale, boxes)
+    if test_flip:
+        frames, boxes = flip_frames_inclusive(frames, boxes)
+    return frames, boxes
+
+
+def normalize_frames(frames: np.ndarray, mean: Sequence[float], std: Sequence[float], reverse: bool) -> torch.Tensor:
+    """uint8 ``T x H x W x C`` -> float32 ``C x T x H x W`` of ``(x / 255 - mean[c]) / std[c]`` over the
+    channels in the frames' order, then the channel order reversed when ``reverse``."""
+    clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2).float() / 255.0
+    mean_t = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1, 1)
+    clip = (clip - mean_t) / std_t
+    return clip.flip(0).contiguous() if reverse else clip
 
 
 def read_frames(paths: Sequence[str], bgr: bool = False) -> np.ndarray:
@@ -263,16 +387,21 @@ class Ava(torch.utils.data.Dataset):
     def _load_train_boxes(self, ann_dir: str) -> KeyBoxes:
         gt = group_boxes(self._read_rows(ann_dir, self.cfg.AVA.TRAIN_GT_BOX_LISTS, proposals=False))
         proposals = self._read_rows(ann_dir, self.cfg.AVA.TRAIN_PREDICT_BOX_LISTS, proposals=True)
-        proposals = keep_confident(proposals, self.cfg.AVA.DETECTION_SCORE_THRESH, self.stats)
-        return add_matched_proposals(gt, proposals, self.cfg.AVA.TRAIN_PROPOSAL_IOU, self.stats)
+        proposals = keep_confident(proposals, self.cfg.AVA.DETECTION_SCORE_THRESH, self.stats,
+                                   self.cfg.AVA.DETECTION_SCORE_STRICT)
+        return add_matched_proposals(gt, proposals, self.cfg.AVA.TRAIN_PROPOSAL_IOU, self.stats,
+                                     self.cfg.AVA.TRAIN_NEGATIVE_PROPOSALS)
 
     def _load_test_boxes(self, ann_dir: str) -> KeyBoxes:
         rows = self._read_rows(ann_dir, self.cfg.AVA.TEST_PREDICT_BOX_LISTS, proposals=True)
-        boxes = group_boxes(keep_confident(rows, self.cfg.AVA.DETECTION_SCORE_THRESH, self.stats))
+        if self.split == "val" and not self.cfg.AVA.FULL_TEST_ON_VAL:
+            rows = [r for r in rows if r.sec % VAL_SECOND_STRIDE == 0]
+        ava = self.cfg.AVA
+        boxes = group_boxes(keep_confident(rows, ava.DETECTION_SCORE_THRESH, self.stats, ava.DETECTION_SCORE_STRICT))
         empty = sorted({(r.video, r.sec) for r in rows} - set(boxes))
         for video, sec in empty:
-            logger.info("AVA %s: key frame %s,%04d has no proposal with score > %g; skipped",
-                        self.split, video, sec, self.cfg.AVA.DETECTION_SCORE_THRESH)
+            logger.info("AVA %s: key frame %s,%04d has no proposal with score %s %g; skipped", self.split, video,
+                        sec, ">" if ava.DETECTION_SCORE_STRICT else ">=", ava.DETECTION_SCORE_THRESH)
             self.stats["empty_keyframes"] += 1
         return boxes
 
@@ -283,6 +412,9 @@ class Ava(torch.utils.data.Dataset):
         out = []
         for (video, sec), boxes in sorted(key_boxes.items(), key=lambda kv: (video_index[kv[0][0]], kv[0][1])):
             if not boxes:
+                continue
+            if sec not in ava_io.VALID_SECONDS:
+                self.stats["keyframes_outside_valid_seconds"] += 1
                 continue
             idx = video_index[video]
             frame = ava_io.sec_to_frame(sec, self.cfg.AVA.FPS, self.cfg.AVA.START_SEC)
@@ -301,7 +433,8 @@ class Ava(torch.utils.data.Dataset):
         return len(self._keyframes)
 
     def _spatial_transform(self, clip: torch.Tensor, boxes: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Train or test pipeline of the module docstring on a ``C x T x H x W`` clip and ``N x 4`` pixel boxes."""
+        """``AVA.PREPROCESS "exact"``: train or test pipeline of the module docstring on a ``C x T x H x W``
+        clip and ``N x 4`` pixel boxes."""
         data = self.cfg.DATA
         if self.is_train:
             clip, boxes = T.random_short_side_scale_jitter(clip, data.TRAIN_JITTER_SCALES[0], data.TRAIN_JITTER_SCALES[1], boxes)
@@ -313,33 +446,62 @@ class Ava(torch.utils.data.Dataset):
                 clip, boxes = T.horizontal_flip(1.0, clip, boxes)
         return clip, T.clip_boxes_to_image(boxes, clip.shape[2], clip.shape[3])
 
+    def frame_indices(self, index: int) -> np.ndarray:
+        """Frame-list indices of the clip of key frame ``index`` (module docstring)."""
+        video_idx, _, frame, _, _ = self._keyframes[index]
+        return clip_frame_indices(frame, self.cfg.DATA.NUM_FRAMES, self.cfg.DATA.SAMPLING_RATE,
+                                  len(self._frames.frame_paths[video_idx]))
+
     def load_clip(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Key frame ``index`` before the spatial pipeline: ``C x T x H x W`` float clip in ``[0, 1]`` and
-        its ``N x 4`` boxes in pixels of the frame."""
-        video_idx, _, frame, boxes, _ = self._keyframes[index]
+        """Key frame ``index`` before the ``"exact"`` spatial pipeline: ``C x T x H x W`` float clip in
+        ``[0, 1]`` (RGB unless ``AVA.BGR``) and its ``N x 4`` boxes in pixels of the frame."""
+        video_idx, _, _, boxes, _ = self._keyframes[index]
         paths = self._frames.frame_paths[video_idx]
-        indices = clip_frame_indices(frame, self.cfg.DATA.NUM_FRAMES, self.cfg.DATA.SAMPLING_RATE, len(paths))
-        clip_paths = [paths[i] for i in indices]
-        if self.is_train:
-            images = read_frames(clip_paths, self.cfg.AVA.BGR)
-        else:
-            images, unreadable = read_frames_replacing_unreadable(clip_paths, self.cfg.AVA.BGR)
-            for path, why in unreadable:
-                logger.warning("AVA %s: %s; the nearest readable frame of the clip is used instead", self.split, why)
-            self.stats["replaced_frames"] += len(unreadable)
-        clip = T.frames_to_clip(torch.from_numpy(images))
+        clip = T.frames_to_clip(torch.from_numpy(self._read_clip_frames(index, self.cfg.AVA.BGR)))
         height, width = clip.shape[2:]
         return clip, torch.from_numpy(boxes) * torch.tensor([width, height, width, height], dtype=torch.float32)
 
+    def _read_clip_frames(self, index: int, bgr: bool) -> np.ndarray:
+        """``T x H x W x 3`` uint8 frames of the clip of key frame ``index``. Training raises ``OSError`` on a
+        missing or unreadable file (the key frame is then replaced, :meth:`_load_or_replace`); val / test
+        replace each such frame by the nearest readable frame of the same clip (logged, counted)."""
+        paths = self._frames.frame_paths[self._keyframes[index][0]]
+        clip_paths = [paths[i] for i in self.frame_indices(index)]
+        if self.is_train:
+            return read_frames(clip_paths, bgr)
+        images, unreadable = read_frames_replacing_unreadable(clip_paths, bgr)
+        for path, why in unreadable:
+            logger.warning("AVA %s: %s; the nearest readable frame of the clip is used instead", self.split, why)
+        self.stats["replaced_frames"] += len(unreadable)
+        return images
+
+    def _pyslowfast_item(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``AVA.PREPROCESS "pyslowfast"``: normalised ``C x T x H x W`` clip and ``N x 4`` input-pixel boxes."""
+        boxes = self._keyframes[index][3]
+        frames = self._read_clip_frames(index, bgr=True)  # as OpenCV reads them
+        height, width = frames.shape[1:3]
+        pixels = clamp_boxes_inclusive(boxes.astype(np.float64) * np.array([width, height, width, height]), height, width)
+        frames, pixels = pyslowfast_spatial(frames, pixels, self.split, self.cfg, self.test_scale, self.test_flip)
+        clip = normalize_frames(frames, self.cfg.DATA.MEAN, self.cfg.DATA.STD, reverse=not self.cfg.AVA.BGR)
+        pixels = clamp_boxes_inclusive(pixels, clip.shape[2], clip.shape[3])
+        return clip, torch.from_numpy(pixels).float()
+
+    def _item(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Normalised ``C x T x H x W`` clip and ``N x 4`` input-pixel boxes of key frame ``index``."""
+        if self.cfg.AVA.PREPROCESS == "pyslowfast":
+            return self._pyslowfast_item(index)
+        clip, boxes = self._spatial_transform(*self.load_clip(index))
+        return T.color_normalization(clip, self.cfg.DATA.MEAN, self.cfg.DATA.STD), boxes
+
     def _load_or_replace(self, index: int) -> Tuple[int, int, Tuple[torch.Tensor, torch.Tensor]]:
-        """``(index, replacements, load_clip(index))``. In training a key frame whose clip has a missing or
+        """``(index, replacements, _item(index))``. In training a key frame whose clip has a missing or
         unreadable frame file is replaced by another random key frame (logged with the path, counted in
         ``stats["replaced_keyframes"]`` and in the batch's "retries"), at most ``DATA.MAX_DECODE_RETRIES``
-        times in a row. (Val / test clips replace single frames instead, see :meth:`load_clip`.)"""
+        times in a row. (Val / test clips replace single frames instead, see :meth:`_read_clip_frames`.)"""
         retries = 0
         while True:
             try:
-                return index, retries, self.load_clip(index)
+                return index, retries, self._item(index)
             except OSError as e:  # FileNotFoundError included
                 if not self.is_train:
                     raise
@@ -355,8 +517,9 @@ class Ava(torch.utils.data.Dataset):
     def __getitem__(self, index: int):
         index, retries, loaded = self._load_or_replace(index)
         video_idx, sec, _, ori_boxes, labels = self._keyframes[index]
-        clip, boxes = self._spatial_transform(*loaded)
-        clip = T.color_normalization(clip, self.cfg.DATA.MEAN, self.cfg.DATA.STD)
+        clip, boxes = loaded
+        if self.cfg.DATA.REVERSE_INPUT_CHANNEL:
+            clip = clip.flip(0).contiguous()
         inputs = pack_pathway_output(clip, self.cfg.SLOWFAST.ALPHA, num_pathways(self.cfg),
                                      self.cfg.DATA.SLOW_PATHWAY_SAMPLING)
         metadata = torch.tensor([[video_idx, sec]] * len(ori_boxes), dtype=torch.long).reshape(-1, 2)

@@ -9,12 +9,22 @@
     OUT/annotations/ava_val_excluded_timestamps_v2.2.csv one excluded key frame
     OUT/synthetic_ava.json                               generation parameters (written last)
 
-Each video shows ``people`` rectangles ("persons") on a static block-noise background, each in its own
-horizontal slot, for the whole video.  A person does 1 or 2 of three visually distinct actions
-(:data:`ACTIONS`): *sway* (moves left and right, period 16 frames), *flash* (its colour cycles, period
-12 frames) and *striped* (dark horizontal stripes).  Only the 3 action ids used are evaluated (listed in
-the ActivityNet label map), like the real 60 of 80.  Key frames are seconds 902 .. 902 + num_keyframes - 1;
-frames cover seconds 900 .. last key + 1, so the real timestamp -> frame rule applies unchanged.
+Each video shows ``people`` rectangle "persons" on a static block-noise background, each in its own
+horizontal slot.  Like AVA, labels belong to one person at one key second: around each key frame (the
+30 frames ``[key - 16, key + 14)``, which hold that key frame's whole 16 x 2 clip) every person takes a
+new pose, position and set of actions.  Of the 80 ids of the label map, the 10 of :data:`ACTIONS` are
+used and evaluated (listed in the ActivityNet label map), like AVA's 60 of 80:
+
+* one pose per person, by body shape (AVA's pose classes): *stand* (tall), *sit* (short), *lie* (flat);
+* actions seen only over time, since a single frame of them looks like any other person's:
+  *walk* (drifts sideways at constant speed), *jump* (bobs up and down, period 16 frames),
+  *wave* (the arm bar swings up and down, period 12 frames), and two that change every 2 frames, so
+  that only the Fast pathway (stride 2) sees them while the Slow pathway (stride 8) samples one phase:
+  *talk* (the head, the body's top third, flickers light / dark) and *shake* (jitters 3 px left and right);
+* actions seen in one frame: *carry* (holds a white square), *striped* (dark horizontal stripes).
+
+Frequencies are skewed as in AVA (pose: 55 / 30 / 15 %, the other actions 5-25 % each, see
+:data:`FREQUENCY`), so the rare classes have few positives and uniformly random scores reach a low mAP.
 
 Proposals: every person's key-frame box, jittered (mostly IoU > 0.9 with the truth, some looser),
 with a high score (a few with a low one), plus one low-score false positive per key frame.
@@ -31,68 +41,96 @@ import numpy as np
 from slowfast.datasets import ava_io
 from slowfast.datasets.synthetic import build_atomically
 
-# Action id (1-based, as in the CSVs) -> name. Column k-1 of the label vectors.
-ACTION_SWAY, ACTION_FLASH, ACTION_STRIPED = 3, 7, 12
+# Action id (1-based, as in the CSVs; AVA's ids where AVA has the action) -> name.
+STAND, SIT, LIE, WALK, JUMP, WAVE, TALK, SHAKE, CARRY, STRIPED = 12, 11, 8, 14, 7, 45, 79, 30, 17, 60
 ACTIONS = {
-    ACTION_SWAY: "sway (moves left and right)",
-    ACTION_FLASH: "flash (colour cycles)",
-    ACTION_STRIPED: "striped (dark horizontal stripes)",
+    STAND: "stand (tall body)",
+    SIT: "sit (short body)",
+    LIE: "lie (flat body)",
+    WALK: "walk (drifts sideways)",
+    JUMP: "jump (bobs up and down)",
+    WAVE: "wave (arm swings up and down)",
+    TALK: "talk (head flickers every 2 frames)",
+    SHAKE: "shake (jitters every 2 frames)",
+    CARRY: "carry (holds a white square)",
+    STRIPED: "striped (dark horizontal stripes)",
 }
+POSES = (STAND, SIT, LIE)
+POSE_PROBS = (0.55, 0.30, 0.15)
+# Probability that a person does each non-pose action at a key second (independently).
+FREQUENCY = {WALK: 0.25, JUMP: 0.12, WAVE: 0.15, TALK: 0.15, SHAKE: 0.10, CARRY: 0.12, STRIPED: 0.06}
 NUM_LABEL_IDS = 80
 SPLITS = ("train", "val")
 FIRST_KEY_SEC = 902
 META_NAME = "synthetic_ava.json"
-SWAY_PERIOD, SWAY_AMPLITUDE, FLASH_PERIOD = 16, 4, 12
+# Frames of key frame k's segment: [k - SEGMENT_BEFORE, k - SEGMENT_BEFORE + FPS).
+SEGMENT_BEFORE = 16
+WALK_SPEED, JUMP_PERIOD, JUMP_HEIGHT, WAVE_PERIOD, WAVE_AMPLITUDE, SHAKE_PX = 0.2, 16, 3, 12, 6, 3
+MARGIN = 6  # horizontal room kept free in a slot for walking (3 px) and shaking (3 px)
 
 
 def video_id(split: str, index: int) -> str:
     return f"{split}_{index:03d}"
 
 
-# --------------------------------------------------------------------------- rendering
+# --------------------------------------------------------------------------- people
 
 
-def _draw_people(rng: np.random.Generator, width: int, height: int, people: int) -> List[dict]:
-    """Random persons, one per horizontal slot of the frame, with 1-2 actions each."""
-    slot = width // people
-    out = []
-    for p in range(people):
-        w = int(rng.integers(max(4, slot // 3), max(5, slot - 2 * SWAY_AMPLITUDE - 1)))
-        h = int(rng.integers(height // 3, 2 * height // 3))
-        x = p * slot + SWAY_AMPLITUDE + int(rng.integers(0, max(1, slot - w - 2 * SWAY_AMPLITUDE)))
-        y = int(rng.integers(0, height - h))
-        actions = sorted(rng.choice(list(ACTIONS), size=int(rng.integers(1, 3)), replace=False).tolist())
-        out.append(dict(x=x, y=y, w=w, h=h, actions=actions, colour=rng.integers(40, 216, size=3),
-                        phase=float(rng.uniform(0, 2 * np.pi))))
-    return out
+def _pose_size(rng: np.random.Generator, pose: int, height: int, slot: int) -> Tuple[int, int]:
+    """``(w, h)`` of a body in ``pose`` (fractions of the frame height; width bounded by the slot)."""
+    wmax = slot - 2 * MARGIN
+    if pose == STAND:
+        return int(rng.integers(6, min(10, wmax) + 1)), int(rng.integers(height * 45 // 100, height * 65 // 100))
+    if pose == SIT:
+        return int(rng.integers(7, min(11, wmax) + 1)), int(rng.integers(height * 25 // 100, height * 35 // 100))
+    return int(rng.integers(min(12, wmax - 2), wmax + 1)), int(rng.integers(7, 10))
+
+
+def _draw_person(rng: np.random.Generator, slot_index: int, slot: int, width: int, height: int) -> dict:
+    """One person at one key second: pose, place, look and actions."""
+    pose = POSES[int(rng.choice(len(POSES), p=POSE_PROBS))]
+    w, h = _pose_size(rng, pose, height, slot)
+    actions = [pose] + [a for a, p in FREQUENCY.items() if rng.random() < p]
+    x = slot_index * slot + MARGIN + int(rng.integers(0, max(1, slot - w - 2 * MARGIN + 1)))
+    y = int(rng.integers(JUMP_HEIGHT, max(JUMP_HEIGHT + 1, height - h)))
+    return dict(x=x, y=y, w=w, h=h, actions=actions, colour=rng.integers(40, 216, size=3),
+                head=int(rng.choice([60, 220])), arm=int(rng.integers(0, max(1, h - 4))),
+                direction=int(rng.choice([-1, 1])), phase=int(rng.integers(0, 2)), jump_phase=float(rng.uniform(0, 2 * np.pi)),
+                wave_phase=float(rng.uniform(0, 2 * np.pi)))
 
 
 def person_box(person: dict, t: int) -> Tuple[int, int, int, int]:
-    """Pixel box ``(x1, y1, x2, y2)`` (half-open) of ``person`` at frame ``t``."""
-    dx = 0
-    if ACTION_SWAY in person["actions"]:
-        dx = int(round(SWAY_AMPLITUDE * np.sin(2 * np.pi * t / SWAY_PERIOD + person["phase"])))
-    return person["x"] + dx, person["y"], person["x"] + dx + person["w"], person["y"] + person["h"]
+    """Pixel box ``(x1, y1, x2, y2)`` (half-open) of ``person`` at frame offset ``t`` from its key frame."""
+    acts = person["actions"]
+    dx = int(round(WALK_SPEED * t)) * person["direction"] if WALK in acts else 0
+    if SHAKE in acts:
+        dx += SHAKE_PX if (t // 2 + person["phase"]) % 2 else -SHAKE_PX
+    dy = -int(round(JUMP_HEIGHT * abs(np.sin(np.pi * t / JUMP_PERIOD + person["jump_phase"])))) if JUMP in acts else 0
+    x, y = person["x"] + dx, person["y"] + dy
+    return x, y, x + person["w"], y + person["h"]
 
 
-def _person_colour(person: dict, t: int) -> np.ndarray:
-    if ACTION_FLASH not in person["actions"]:
-        return person["colour"]
-    angle = 2 * np.pi * t / FLASH_PERIOD + person["phase"] + np.arange(3) * 2 * np.pi / 3
-    return (128 + 110 * np.sin(angle)).astype(np.int64)
-
-
-def render_frame(background: np.ndarray, people: List[dict], t: int) -> np.ndarray:
-    """Frame ``t`` (``H x W x 3`` uint8 RGB) with every person drawn at its frame-``t`` box."""
-    frame = background.copy()
-    for person in people:
-        x1, y1, x2, y2 = person_box(person, t)
-        patch = np.broadcast_to(_person_colour(person, t), (y2 - y1, x2 - x1, 3)).copy()
-        if ACTION_STRIPED in person["actions"]:
-            patch[1::4] //= 4
-            patch[2::4] //= 4
-        frame[y1:y2, x1:x2] = patch
-    return frame
+def _draw(frame: np.ndarray, person: dict, t: int) -> None:
+    """Paint ``person`` at frame offset ``t`` (from its key frame) into ``frame`` (``H x W x 3`` uint8 RGB)."""
+    x1, y1, x2, y2 = person_box(person, t)
+    h, w = y2 - y1, x2 - x1
+    acts = person["actions"]
+    patch = np.broadcast_to(person["colour"], (h, w, 3)).astype(np.int64).copy()
+    if STRIPED in acts:
+        patch[1::4] //= 4
+        patch[2::4] //= 4
+    head = max(2, h // 3)  # the "head": the top third of the body
+    level = person["head"]
+    if TALK in acts:
+        level = 220 if (t // 2 + person["phase"]) % 2 else 60
+    patch[:head] = level
+    arm = person["arm"]
+    if WAVE in acts:
+        arm = int(round((h - 4) / 2 + min(WAVE_AMPLITUDE, (h - 4) / 2) * np.sin(2 * np.pi * t / WAVE_PERIOD + person["wave_phase"])))
+    patch[max(0, arm):max(0, arm) + 4, w - 3:] = 255 - person["colour"]
+    if CARRY in acts and h >= 6 and w >= 5:
+        patch[h - 5:h - 1, w // 2 - 2:w // 2 + 2] = 255
+    frame[y1:y2, x1:x2] = patch
 
 
 def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
@@ -126,20 +164,28 @@ def make_video(out_dir: str, split: str, index: int, seed: int, width: int, heig
     """Write one video's frames; return its ``(video_id, num_frames)``, GT rows and proposal rows."""
     rng = np.random.default_rng([seed, SPLITS.index(split), index])
     vid = video_id(split, index)
-    persons = _draw_people(rng, width, height, people)
+    slot = width // people
+    keys = [ava_io.sec_to_frame(sec) for sec in range(FIRST_KEY_SEC, FIRST_KEY_SEC + num_keyframes)]
+    persons = [[_draw_person(rng, p, slot, width, height) for p in range(people)] for _ in keys]
     background = _background(rng, width, height)
     num_frames = (FIRST_KEY_SEC + num_keyframes - ava_io.CLIP_START_SEC) * ava_io.FPS
     os.makedirs(os.path.join(out_dir, "frames", vid))
     for t in range(num_frames):
+        # The segment of frame t: that of the key frame k with k - SEGMENT_BEFORE <= t < k - SEGMENT_BEFORE + FPS
+        # (frames before the first / after the last segment show the nearest one, paused).
+        seg = int(np.clip((t - keys[0] + SEGMENT_BEFORE) // ava_io.FPS, 0, len(keys) - 1))
+        frame = background.copy()
+        offset = int(np.clip(t - keys[seg], -SEGMENT_BEFORE, ava_io.FPS - SEGMENT_BEFORE - 1))  # people pause outside
+        for person in persons[seg]:
+            _draw(frame, person, offset)
         path = os.path.join(out_dir, "frames", ava_io.frame_file_name(vid, t))
-        cv2.imwrite(path, cv2.cvtColor(render_frame(background, persons, t), cv2.COLOR_RGB2BGR),
-                    [cv2.IMWRITE_JPEG_QUALITY, quality])
+        cv2.imwrite(path, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     gt, proposals = [], []
     scale = np.array([width, height, width, height], dtype=np.float64)
-    for sec in range(FIRST_KEY_SEC, FIRST_KEY_SEC + num_keyframes):
-        boxes = [np.array(person_box(p, ava_io.sec_to_frame(sec))) / scale for p in persons]
-        for person_id, (person, box) in enumerate(zip(persons, boxes)):
-            gt += [(vid, sec, tuple(box), action, person_id) for action in person["actions"]]
+    for k, sec in enumerate(range(FIRST_KEY_SEC, FIRST_KEY_SEC + num_keyframes)):
+        boxes = [np.array(person_box(p, 0)) / scale for p in persons[k]]
+        for person_id, (person, box) in enumerate(zip(persons[k], boxes)):
+            gt += [(vid, sec, tuple(box), action, person_id) for action in sorted(person["actions"])]
         proposals += [(vid, sec, tuple(box), -1, score) for box, score in _proposals(rng, boxes)]
     return (vid, num_frames), gt, proposals
 
@@ -157,6 +203,8 @@ def make_ava_synthetic(out_dir: str, num_train_videos: int = 6, num_val_videos: 
     Returns:
         ``{"train": train frame list, "val": val frame list}``.
     """
+    if width // people < 2 * MARGIN + 12:
+        raise ValueError(f"make_ava_synthetic: {people} persons need a width of at least {people * (2 * MARGIN + 12)} px, got {width}")
     ann_dir = os.path.join(out_dir, "annotations")
     for sub in ("frames", "frame_lists", "annotations"):
         os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
@@ -177,7 +225,7 @@ def make_ava_synthetic(out_dir: str, num_train_videos: int = 6, num_val_videos: 
     with open(os.path.join(ann_dir, "ava_val_excluded_timestamps_v2.2.csv"), "w") as f:
         f.write(f"{video_id('val', num_val_videos - 1)},{FIRST_KEY_SEC + num_keyframes - 1:04d}\n")
     meta = dict(num_train_videos=num_train_videos, num_val_videos=num_val_videos, people=people,
-                num_keyframes=num_keyframes, width=width, height=height, seed=seed)
+                num_keyframes=num_keyframes, width=width, height=height, seed=seed, version=2)
     with open(os.path.join(out_dir, META_NAME), "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
     return lists

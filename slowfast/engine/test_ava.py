@@ -5,7 +5,9 @@ fully convolutional; with AVA.TEST_FLIP also the horizontally flipped clip ("++"
 sigmoid scores of each proposal are averaged over these views (boxes are matched by their original,
 unflipped coordinates, so flipped views map back exactly). Predictions are written as an AVA
 detections CSV (OUTPUT_DIR/detections.csv) and scored with slowfast.evaluation.ava, together with the
-mAP of uniformly random scores on the same boxes as a floor.
+mAP of uniformly random scores on the same boxes as a floor. Validation during training (split "val")
+scores, as PySlowFast does, only key seconds divisible by 4 against the same subset of the ground truth,
+unless AVA.FULL_TEST_ON_VAL.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import tempfile
 import numpy as np
 import torch
 
-from slowfast.datasets.ava import resolve_dirs
+from slowfast.datasets.ava import VAL_SECOND_STRIDE, resolve_dirs
 from slowfast.datasets.build import build_dataset, build_loader
 from slowfast.engine.common import device_for, forward
 from slowfast.evaluation.ava import evaluate, read_labelmap, write_detections_csv
@@ -108,6 +110,8 @@ def _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, o
     rand_path = os.path.join(out_dir, "detections_random_scores.csv")
     _write(rand_path, keys, video_names, rng.random(scores.shape), class_ids)
     gt = annotation_path(cfg, cfg.AVA.GROUNDTRUTH_FILE)
+    if split == "val" and not cfg.AVA.FULL_TEST_ON_VAL:
+        gt = _every_nth_second(gt, os.path.join(out_dir, "groundtruth_val_subset.csv"), VAL_SECOND_STRIDE)
     excl = annotation_path(cfg, cfg.AVA.EXCLUSION_FILE) if cfg.AVA.EVAL_VERSION != "2020" else None
     result = evaluate(labelmap_path, gt, det_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION)
     floor = evaluate(labelmap_path, gt, rand_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION)
@@ -115,15 +119,34 @@ def _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, o
         logger.warning("AVA evaluation: %s", line)
     logger.info("AVA %s: mAP %.4f (random scores: %.4f) over %d boxes, %d view(s)", split, result.mAP, floor.mAP,
                 len(keys), num_views)
+    if np.isnan(result.mAP):  # JSON has no NaN: null, with the reason
+        logger.warning("AVA %s: no evaluated class has ground truth on the scored key frames, mAP undefined (null)%s",
+                       split, "; the val split scores only seconds divisible by 4, see AVA.FULL_TEST_ON_VAL"
+                       if split == "val" and not cfg.AVA.FULL_TEST_ON_VAL else "")
     return {
-        "mAP": float(result.mAP),
+        "mAP": None if np.isnan(result.mAP) else float(result.mAP),
         "per_class": {str(k): float(v) for k, v in result.per_class.items()},
-        "random_mAP": float(floor.mAP),
+        "random_mAP": None if np.isnan(floor.mAP) else float(floor.mAP),
         "num_boxes": len(keys),
         "views": num_views,
         "detections_file": det_path if keep else "",
         "eval_version": cfg.AVA.EVAL_VERSION,
     }
+
+
+def _every_nth_second(src: str, dst: str, stride: int) -> str:
+    """Copy the ground-truth rows of `src` whose timestamp is divisible by `stride` to `dst` (PySlowFast's
+    "mini" validation ground truth, matching the val split's key frames); -> `dst`."""
+    with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as out:
+        for number, line in enumerate(f, start=1):
+            fields = line.split(",")
+            if len(fields) < 2 or not fields[1].strip().isdigit():
+                if line.strip():
+                    raise ValueError(f"{src} line {number}: expected video_id,timestamp,... got {line.strip()!r}")
+                continue
+            if int(fields[1]) % stride == 0:
+                out.write(line)
+    return dst
 
 
 def _write(path: str, keys: list, video_names, scores: np.ndarray, class_ids: list[int]) -> None:
