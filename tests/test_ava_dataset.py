@@ -238,7 +238,8 @@ def test_an_unreadable_frame_of_a_test_clip_is_replaced_by_the_nearest_readable_
     missing = tmp_path / "frames" / ava_io.frame_file_name("v", 90, "png")
     os.remove(missing)
     (tmp_path / "frames" / ava_io.frame_file_name("v", 94, "png")).write_bytes(b"not an image")
-    cfg = ava_cfg(tmp_path, "DATA.NUM_FRAMES", 16, "DATA.SAMPLING_RATE", 4, "DATA.TEST_CROP_SIZE", HEIGHT)
+    cfg = ava_cfg(tmp_path, "DATA.NUM_FRAMES", 16, "DATA.SAMPLING_RATE", 4, "DATA.TEST_CROP_SIZE", HEIGHT,
+                  "AVA.FULL_TEST_ON_VAL", True)  # every key second, not only those divisible by 4
     ds = Ava(cfg, "val")
     with caplog.at_level(logging.WARNING):
         fast = ds[0][0][1]

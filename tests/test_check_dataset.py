@@ -176,18 +176,28 @@ def test_ava_box_outside_the_frame(ava):
         f"{path}:2: box 0.388,0.483,1.575,0.983 outside the frame (coordinates are normalised to [0, 1])"]
 
 
+def label_map(ava):
+    from slowfast.evaluation.ava.io import read_labelmap
+
+    path = ava / "annotations/ava_action_list_v2.2_for_activitynet_2019.pbtxt"
+    return path, read_labelmap(str(path))
+
+
 def test_ava_action_id_outside_the_label_map(ava):
     path = ava / "annotations/ava_train_v2.2.csv"
-    replace_line(path, 3, "train_000,0902,0.388,0.483,0.575,0.983,13,1")
-    # 12 classes, as MODEL.NUM_CLASSES 0 would take from the label map (ids 3, 7, 12).
-    assert problems(AVA_TINY, ava, "MODEL.NUM_CLASSES", "12", splits=["train"]) == [
-        f"{path}:3: action_id 13 outside 1..12 (MODEL.NUM_CLASSES; the label map's ids)"]
+    top = int(label_map(ava)[1].ids.max())
+    replace_line(path, 3, f"train_000,0902,0.388,0.483,0.575,0.983,{top + 1},1")
+    # MODEL.NUM_CLASSES = the label map's largest id, as MODEL.NUM_CLASSES 0 would take it.
+    assert problems(AVA_TINY, ava, "MODEL.NUM_CLASSES", str(top), splits=["train"]) == [
+        f"{path}:3: action_id {top + 1} outside 1..{top} (MODEL.NUM_CLASSES; the label map's ids)"]
 
 
 def test_ava_label_map_id_beyond_num_classes(ava):
-    path = ava / "annotations/ava_action_list_v2.2_for_activitynet_2019.pbtxt"
-    found = problems(AVA_TINY, ava, "MODEL.NUM_CLASSES", "10", splits=["val"])
-    assert f"{path}:9: class id 12 > MODEL.NUM_CLASSES 10: the model has no output for it" in found
+    path, labels = label_map(ava)
+    top = int(labels.ids.max())
+    line = labels.lines[int(labels.ids.argmax())]
+    found = problems(AVA_TINY, ava, "MODEL.NUM_CLASSES", str(top - 1), splits=["val"])
+    assert f"{path}:{line}: class id {top} > MODEL.NUM_CLASSES {top - 1}: the model has no output for it" in found
 
 
 def test_ava_box_rows_of_a_video_not_in_the_frame_lists(ava):

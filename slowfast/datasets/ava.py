@@ -413,7 +413,7 @@ class Ava(torch.utils.data.Dataset):
         for (video, sec), boxes in sorted(key_boxes.items(), key=lambda kv: (video_index[kv[0][0]], kv[0][1])):
             if not boxes:
                 continue
-            if sec not in ava_io.VALID_SECONDS:
+            if not self.cfg.AVA.KEYFRAME_START_SEC <= sec <= self.cfg.AVA.KEYFRAME_END_SEC:  # AVA: 902..1798
                 self.stats["keyframes_outside_valid_seconds"] += 1
                 continue
             idx = video_index[video]
