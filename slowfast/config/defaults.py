@@ -85,6 +85,8 @@ _C.TEST.NUM_ENSEMBLE_VIEWS = 10
 _C.TEST.NUM_SPATIAL_CROPS = 3
 # File name (inside OUTPUT_DIR) for saved per-video scores / predictions; "" = the default name.
 _C.TEST.SAVE_RESULTS_PATH = ""
+# Test with slowfast.models.optimize_for_inference (BN folded into convs, channels_last_3d); same scores.
+_C.TEST.OPTIMIZE_MODEL = True
 
 # ---------------------------------------------------------------------------------------------
 # ResNet backbone

@@ -1,5 +1,7 @@
-"""Video models: `build_model(cfg)` builds MODEL.MODEL_NAME from the registry."""
+"""Video models: `build_model(cfg)` builds MODEL.MODEL_NAME from the registry; `optimize_for_inference`
+prepares an eval-only copy for fast testing."""
 from slowfast.models.build import MODEL_REGISTRY, build_model
+from slowfast.models.optimize import optimize_for_inference
 from slowfast.models.video_net import DetectionSpec, VideoNet, VideoNetSpec
 
-__all__ = ["MODEL_REGISTRY", "build_model", "VideoNet", "VideoNetSpec", "DetectionSpec"]
+__all__ = ["MODEL_REGISTRY", "build_model", "optimize_for_inference", "VideoNet", "VideoNetSpec", "DetectionSpec"]
