@@ -62,7 +62,7 @@ _C.TRAIN.CHECKPOINT_INFLATE = False
 _C.TRAIN.CHECKPOINT_EPOCH_RESET = False
 # Allow loading a checkpoint whose keys do not fully match the model (fine-tuning drops the head).
 _C.TRAIN.CHECKPOINT_PARTIAL_LOAD = False
-# Mixed precision (autocast + GradScaler) on CUDA.
+# Mixed precision on CUDA: bfloat16 autocast where the GPU supports it, else float16 + GradScaler.
 _C.TRAIN.MIXED_PRECISION = False
 
 # ---------------------------------------------------------------------------------------------
@@ -148,6 +148,10 @@ _C.MODEL.HEAD_ACT = "softmax"
 _C.MODEL.FC_INIT_STD = 0.01
 # Channels of the first convolution's output (the stem width), as in ResNet.
 _C.MODEL.STEM_DIM = 64
+# Training memory format of the 5-D weights/activations: "auto" (channels_last_3d on CPU and CUDA), "channels_last_3d", "contiguous".
+_C.MODEL.MEMORY_FORMAT = "auto"
+# Train through torch.compile(model) (slow first iterations; checkpoints keep the plain key names).
+_C.MODEL.COMPILE = False
 
 # ---------------------------------------------------------------------------------------------
 # SlowFast

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from slowfast.config.loader import world_size
 from slowfast.datasets.build import build_loader, shuffle_loader
+from slowfast.engine import acceleration as accel
 from slowfast.engine.common import device_for, forward, load_weights_for_training, setup_run
 from slowfast.models import build_model
 from slowfast.models.norm import aggregate_sub_bn_stats, is_batch_norm
@@ -80,12 +81,11 @@ def train_epoch(cfg, model, loader, optimizer, scaler, meter: TrainMeter, epoch:
     device = device_for(cfg)
     meter.reset()
     n_iters = len(loader)
-    amp = scaler.is_enabled()
     for it, (inputs, labels, _, extra) in enumerate(loader):
         lr = lr_at(cfg, epoch + it / n_iters)
         set_lr(optimizer, lr)
         labels = labels.to(device, non_blocking=True)
-        with torch.autocast(device_type="cuda", enabled=amp):
+        with accel.autocast(cfg, device):  # TRAIN.MIXED_PRECISION: bf16 / fp16 on CUDA
             preds = forward(model, inputs, extra, device)
             loss = compute_loss(cfg, preds, labels)
         if not math.isfinite(loss.item()):
@@ -104,12 +104,12 @@ def train_epoch(cfg, model, loader, optimizer, scaler, meter: TrainMeter, epoch:
             loss_v, top1, top5 = du.all_reduce_mean([loss.item(), top1, top5], device)
         meter.update(loss_v, lr, labels.shape[0], top1, top5, replaced=extra.get("retries", 0))
         if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == n_iters:
-            stats = meter.iter_stats(epoch, it, world_size(cfg))
+            stats = {**meter.iter_stats(epoch, it, world_size(cfg)), **accel.peak_memory_stats(device)}
             logger.info(progress_line(stats))
             log_json_stats(stats, logger)
             tb.add_scalars({"loss": loss_v, "lr": lr, **({"top1_err": top1, "top5_err": top5} if top1 is not None
                                                           else {})}, epoch * n_iters + it, "train/")
-    stats = meter.epoch_stats(epoch)
+    stats = {**meter.epoch_stats(epoch), **accel.peak_memory_stats(device)}
     log_json_stats(stats, logger)
     if stats["replaced_videos"]:
         logger.warning("epoch %d: %d unreadable videos were replaced by others", epoch + 1, stats["replaced_videos"])
@@ -170,12 +170,14 @@ def train(cfg) -> None:
     setup_run(cfg)
     device = device_for(cfg)
     model = build_model(cfg, device=device)
+    accel.configure_backends(device)  # cudnn.benchmark on CUDA
+    accel.set_model_memory_format(cfg, model, device)  # MODEL.MEMORY_FORMAT (auto: channels_last_3d)
     if du.is_master() and cfg.LOG_MODEL_INFO:
         from slowfast.utils.complexity import model_summary
 
         logger.info("model: %s", model_summary(model, cfg))
     optimizer = build_optimizer(cfg, model)
-    scaler = torch.amp.GradScaler("cuda", enabled=cfg.TRAIN.MIXED_PRECISION and device.type == "cuda")
+    scaler = accel.grad_scaler(cfg, device)  # enabled for fp16 autocast only
     start_epoch = load_weights_for_training(cfg, model, optimizer, scaler)
     if du.get_world_size() > 1:
         if cfg.BN.NORM_TYPE == "sync_batchnorm":
@@ -185,6 +187,7 @@ def train(cfg) -> None:
         model = nn.parallel.DistributedDataParallel(
             model, device_ids=[device] if device.type == "cuda" else None,
             find_unused_parameters=cfg.DETECTION.ENABLE)
+    step_model = accel.maybe_compile(cfg, model)  # MODEL.COMPILE; checkpoints are written from `model`
     train_loader = build_loader(cfg, "train")
     val_loader = build_loader(cfg, "val") if cfg.TRAIN.EVAL_PERIOD > 0 and not cfg.DETECTION.ENABLE else None
     meter = TrainMeter(len(train_loader), cfg.SOLVER.MAX_EPOCH, window=max(cfg.LOG_PERIOD, 1))
@@ -193,7 +196,7 @@ def train(cfg) -> None:
                 cfg.SOLVER.MAX_EPOCH, len(train_loader), du.get_world_size())
     for epoch in range(start_epoch, cfg.SOLVER.MAX_EPOCH):
         seed_epoch(cfg, train_loader, epoch)
-        train_epoch(cfg, model, train_loader, optimizer, scaler, meter, epoch, tb)
+        train_epoch(cfg, step_model, train_loader, optimizer, scaler, meter, epoch, tb)
         last = epoch + 1 == cfg.SOLVER.MAX_EPOCH
         aggregate_sub_bn_stats(model)
         eval_due = cfg.TRAIN.EVAL_PERIOD > 0 and ((epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last)
