@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from slowfast.datasets.build import build_loader
+from slowfast.engine.acceleration import keep_freed_memory
 from slowfast.engine.common import device_for, forward, load_weights_for_testing, setup_run
 from slowfast.evaluation.classification import VideoAggregator
 from slowfast.evaluation.ensemble import VideoScores, write_video_scores
@@ -73,6 +74,7 @@ def run_classification_test(cfg, model) -> dict:
 def test(cfg) -> dict:
     """Test the configured model; writes OUTPUT_DIR/results.json on the master process."""
     setup_run(cfg)
+    keep_freed_memory()  # large activations reuse freed heap instead of fresh zero-filled pages
     model = build_model(cfg, device=device_for(cfg))
     ckpt = load_weights_for_testing(cfg, model)
     if cfg.DETECTION.ENABLE:
