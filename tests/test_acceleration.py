@@ -1,4 +1,4 @@
-"""Speed settings of the training loop: memory format, mixed precision choice, allocator, compile, peak memory."""
+"""Speed settings of the training loop: the model's memory format (build_model), mixed precision choice, allocator, compile, peak memory."""
 import pytest
 import torch
 
@@ -6,6 +6,8 @@ from slowfast.config import load_config
 from slowfast.engine import acceleration as accel
 from slowfast.engine.train import compute_loss
 from slowfast.models import build_model
+from slowfast.models.build import memory_format_for
+from slowfast.models.conv import Conv3dAs2d
 from slowfast.solver import build_optimizer
 
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
@@ -24,7 +26,7 @@ def batches(n, b=4, size=32):
 def losses_of(cfg, steps, step_model=None):
     torch.manual_seed(0)
     model = build_model(cfg, device="cpu").train()
-    fmt = accel.set_model_memory_format(cfg, model, CPU)
+    fmt = memory_format_for(cfg, CPU)
     optimizer = build_optimizer(cfg, model)
     run = accel.maybe_compile(cfg, model)
     out = []
@@ -46,8 +48,10 @@ def test_channels_last_training_follows_the_same_loss_curve():
     plain, plain_model, fmt0 = losses_of(load_config(TINY, SMALL_LR + ["MODEL.MEMORY_FORMAT", "contiguous"]), 4)
     fast, fast_model, fmt = losses_of(load_config(TINY, SMALL_LR), 4)  # "auto": channels_last_3d on CPU
     assert fmt0 == torch.contiguous_format and fmt == torch.channels_last_3d
-    assert fast_model.s2.pathway0_res0.branch2.a.weight.is_contiguous(memory_format=torch.channels_last_3d)
-    assert plain_model.s2.pathway0_res0.branch2.a.weight.is_contiguous()
+    conv = fast_model.s2.pathway0_res0.branch2.a
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last_3d) and isinstance(conv, Conv3dAs2d)
+    plain_conv = plain_model.s2.pathway0_res0.branch2.a
+    assert plain_conv.weight.is_contiguous() and not isinstance(plain_conv, Conv3dAs2d)
     assert len(set(round(v, 3) for v in plain)) > 1  # the loss moves, so the comparison means something
     assert fast == pytest.approx(plain, rel=1e-3)
     # Same parameters after the steps, and the same state-dict keys (checkpoints unchanged).

@@ -11,7 +11,8 @@ from slowfast.utils.complexity import dummy_inputs
 
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
 AVA_TINY = "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"
-CPU = ["NUM_GPUS", "0"]
+# The reference: the model as plain PyTorch layers (contiguous 3-D convolutions, as PySlowFast runs them).
+CPU = ["NUM_GPUS", "0", "MODEL.MEMORY_FORMAT", "contiguous"]
 ONE_PATHWAY = ["MODEL.MODEL_NAME", "ResNet", "DATA.INPUT_CHANNEL_NUM", "[3]"]
 NONLOCAL_RES4 = ["NONLOCAL.LOCATION", "[[[], []], [[], []], [[0], []], [[], []]]", "NONLOCAL.INSTANTIATION", "softmax"]
 
@@ -76,7 +77,7 @@ def test_optimized_model_gives_the_same_scores_and_leaves_the_original_alone(var
     assert sum(1 for m in model.modules() if is_batch_norm(m)) == n_bn
     after = model.state_dict()
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
-    assert model.s1.pathway0_stem.conv.weight.is_contiguous()
+    assert model.s1.pathway0_stem.conv.weight.is_contiguous() and type(model.s1.pathway0_stem.conv) is torch.nn.Conv3d
 
 
 def test_backbone_features_match_too():

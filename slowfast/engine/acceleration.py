@@ -1,6 +1,7 @@
-"""Device-dependent speed settings of the training loop, chosen from the config and the device:
-mixed precision (TRAIN.MIXED_PRECISION), memory format of the model (MODEL.MEMORY_FORMAT), cuDNN
-autotuning, torch.compile (MODEL.COMPILE), the CPU allocator, and peak-memory figures for the stats lines.
+"""Device-dependent speed settings of the training loop, chosen from the config and the device: mixed
+precision (TRAIN.MIXED_PRECISION), cuDNN autotuning, torch.compile (MODEL.COMPILE), the CPU allocator,
+and peak-memory figures for the stats lines. (The model's memory format, MODEL.MEMORY_FORMAT, is set by
+`build_model`.)
 
 None of these changes what is computed beyond floating-point rounding (and the reduced precision that
 AMP asks for): the loss curve of a run is the same with and without them.
@@ -14,8 +15,6 @@ import sys
 
 import torch
 import torch.nn as nn
-
-from slowfast.models.optimize import convert_weights, preferred_memory_format
 
 logger = logging.getLogger(__name__)
 
@@ -37,24 +36,6 @@ def autocast(cfg, device: torch.device):
     """The autocast context of a training or evaluation step (a no-op without mixed precision)."""
     dtype = amp_dtype(cfg, device)
     return torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None)
-
-
-def model_memory_format(cfg, device: torch.device) -> torch.memory_format:
-    """MODEL.MEMORY_FORMAT: "auto" = the device's preferred format (channels_last_3d on CPU and CUDA),
-    "channels_last_3d" or "contiguous"."""
-    choice = cfg.MODEL.MEMORY_FORMAT
-    if choice == "auto":
-        return preferred_memory_format(device)
-    return torch.channels_last_3d if choice == "channels_last_3d" else torch.contiguous_format
-
-
-def set_model_memory_format(cfg, model: nn.Module, device: torch.device) -> torch.memory_format:
-    """Store the 5-D weights of `model` in MODEL.MEMORY_FORMAT, in place (values and state-dict keys are
-    unchanged; contiguous inputs are accepted, the first convolution converts them)."""
-    fmt = model_memory_format(cfg, device)
-    if fmt != torch.contiguous_format:
-        convert_weights(model, fmt)
-    return fmt
 
 
 def configure_backends(device: torch.device) -> None:

@@ -172,7 +172,6 @@ def train(cfg) -> None:
     device = device_for(cfg)
     model = build_model(cfg, device=device)
     accel.configure_backends(device)  # cudnn.benchmark on CUDA
-    accel.set_model_memory_format(cfg, model, device)  # MODEL.MEMORY_FORMAT (auto: channels_last_3d)
     if du.is_master() and cfg.LOG_MODEL_INFO:
         from slowfast.utils.complexity import model_summary
 

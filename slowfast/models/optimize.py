@@ -3,8 +3,9 @@
 Measured on a 2-core AVX2 CPU (see GETTING_STARTED.md, "Speed") and kept because each step pays:
 - batch norm folded into the preceding convolution (eval-mode BN is an affine map per channel, so
   `BN(conv(x)) = conv'(x)` with scaled weights and a bias): one pass over each activation less;
-- weights and activations in `channels_last_3d` (N, T, H, W, C in memory): oneDNN then runs every
-  convolution on the tensor as it is, instead of reordering input and output of each call.
+- weights and activations in `channels_last_3d` (N, T, H, W, C in memory), and on CPU the 1xkxk and
+  kx1x1 convolutions run as 2-D convolutions on views of it (`slowfast.models.conv`), which oneDNN
+  runs much faster than its 3-D ones (a model built on CPU by `build_model` already has these).
 
 The result is a new module (the argument is left untouched) that takes the usual contiguous
 `[slow, fast]` inputs (and boxes for detection) and returns what the original returns in eval mode.
@@ -18,6 +19,7 @@ import logging
 import torch
 import torch.nn as nn
 
+from slowfast.models.conv import apply_memory_format, preferred_memory_format
 from slowfast.models.norm import SubBatchNorm3d, is_batch_norm
 
 logger = logging.getLogger(__name__)
@@ -83,25 +85,9 @@ def fold_batch_norms(model: nn.Module) -> int:
     return n
 
 
-def preferred_memory_format(device: torch.device | str) -> torch.memory_format:
-    """Memory format for 5-D activations and conv weights on `device`: channels_last_3d on CPU (oneDNN
-    convolves NDHWC tensors without reordering) and on CUDA (cuDNN's fast paths, tensor cores under AMP)."""
-    return torch.channels_last_3d if torch.device(device).type in ("cpu", "cuda") else torch.contiguous_format
-
-
 def to_memory_format(xs: list[torch.Tensor], memory_format: torch.memory_format) -> list[torch.Tensor]:
     """The pathway inputs in `memory_format` (5-D tensors only; a no-op when already there)."""
     return [x.contiguous(memory_format=memory_format) if x.dim() == 5 else x for x in xs]
-
-
-@torch.no_grad()
-def convert_weights(model: nn.Module, memory_format: torch.memory_format) -> None:
-    """Store, in place, every parameter of the rank `memory_format` is for (5 for channels_last_3d,
-    4 for channels_last) in that format; the values are unchanged."""
-    rank = 5 if memory_format == torch.channels_last_3d else 4
-    for p in model.parameters():
-        if p.dim() == rank:
-            p.data = p.data.contiguous(memory_format=memory_format)
 
 
 class InferenceModel(nn.Module):
@@ -163,10 +149,9 @@ def optimize_for_inference(model: nn.Module, cfg=None, fold_bn: bool = True,
         p.requires_grad_(False)
     folded = fold_batch_norms(prepared) if fold_bn else 0
     left = sum(1 for m in prepared.modules() if is_batch_norm(m))
-    if memory_format != torch.contiguous_format:
-        convert_weights(prepared, memory_format)
-    logger.info("optimize_for_inference: %d batch norms folded (%d left), memory format %s", folded, left,
-                str(memory_format).replace("torch.", ""))
+    as_2d = apply_memory_format(prepared, memory_format, device)
+    logger.info("optimize_for_inference: %d batch norms folded (%d left), memory format %s, %d convolutions as "
+                "2-D ones", folded, left, str(memory_format).replace("torch.", ""), as_2d)
     return InferenceModel(prepared, memory_format)
 
 

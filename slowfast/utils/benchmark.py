@@ -23,6 +23,7 @@ from slowfast.config import world_size
 from slowfast.engine import acceleration as accel
 from slowfast.engine.common import device_for, forward
 from slowfast.models import build_model, optimize_for_inference
+from slowfast.models.build import memory_format_for
 
 WHATS = ("model", "loader", "train")
 FLOPS_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -69,10 +70,19 @@ def _random_batch(cfg, size: int, batch: int, device: torch.device):
     return inputs[0], ({"boxes": inputs[1]} if cfg.DETECTION.ENABLE else {})
 
 
+def contiguous_cfg(cfg):
+    """`cfg` with MODEL.MEMORY_FORMAT contiguous: the unoptimised model (plain 3-D convolutions)."""
+    cfg = cfg.clone()
+    cfg.defrost()
+    cfg.MODEL.MEMORY_FORMAT = "contiguous"
+    cfg.freeze()
+    return cfg
+
+
 def bench_inference(cfg, iters: int, batch: int, size: int, gflops: float) -> dict:
-    """Eval-mode clips/s of the model as built and of optimize_for_inference(model)."""
+    """Eval-mode clips/s of the unoptimised model (contiguous, BN layers) and of optimize_for_inference."""
     device = device_for(cfg)
-    model = build_model(cfg, device=device).eval()
+    model = build_model(contiguous_cfg(cfg), device=device).eval()
     xs, extra = _random_batch(cfg, size, batch, device)
     out = {"batch": batch, "size": size}
     with torch.no_grad():
@@ -84,8 +94,8 @@ def bench_inference(cfg, iters: int, batch: int, size: int, gflops: float) -> di
 
 
 def bench_train_step(cfg, iters: int, batch: int, size: int, gflops: float) -> dict:
-    """Training-step clips/s with contiguous weights ("contiguous") and with MODEL.MEMORY_FORMAT as the
-    training loop sets it ("default"); inputs arrive contiguous, as from the loader."""
+    """Training-step clips/s of the model built with MODEL.MEMORY_FORMAT contiguous ("contiguous") and as
+    `build_model(cfg)` returns it ("default"); inputs arrive contiguous, as from the loader."""
     from slowfast.engine.train import compute_loss
     from slowfast.solver import build_optimizer
 
@@ -97,8 +107,8 @@ def bench_train_step(cfg, iters: int, batch: int, size: int, gflops: float) -> d
     out = {"batch": batch, "size": size}
     for name in ("contiguous", "default"):
         torch.manual_seed(0)
-        model = build_model(cfg, device=device).train()
-        fmt = accel.set_model_memory_format(cfg, model, device) if name == "default" else torch.contiguous_format
+        model = build_model(cfg if name == "default" else contiguous_cfg(cfg), device=device).train()
+        fmt = memory_format_for(cfg, device) if name == "default" else torch.contiguous_format
         optimizer = build_optimizer(cfg, model)
         scaler = accel.grad_scaler(cfg, device)
 
@@ -218,7 +228,6 @@ def bench_train_loop(cfg, iters: int) -> dict:
 
     device = device_for(cfg)
     model = build_model(cfg, device=device).train()
-    accel.set_model_memory_format(cfg, model, device)
     optimizer = build_optimizer(cfg, model)
     scaler = accel.grad_scaler(cfg, device)
     loader = build_loader(cfg, "train")
@@ -283,7 +292,8 @@ def summary_lines(res: dict) -> list[str]:
         lines.append(f"inference: {inf['eval']['clips_per_s']:.3f} -> {inf['optimized']['clips_per_s']:.3f} clips/s "
                      f"optimized (x{inf['speedup']:.2f}), {inf['optimized']['gflop_per_s']:.3g} GFLOP/s")
         lines.append(f"train step: {st['contiguous']['clips_per_s']:.3f} contiguous -> "
-                     f"{st['default']['clips_per_s']:.3f} clips/s {st['default']['memory_format']} (x{st['speedup']:.2f}), "
+                     f"{st['default']['clips_per_s']:.3f} clips/s {st['default']['memory_format']} "
+                     f"(x{st['speedup']:.2f}), "
                      f"{st['default']['gflop_per_s']:.3g} GFLOP/s")
     if "train" in res:
         lines.append(f"training loop: {res['train']['clips_per_s']:.3f} clips/s end to end "
