@@ -148,7 +148,7 @@ _C.MODEL.HEAD_ACT = "softmax"
 _C.MODEL.FC_INIT_STD = 0.01
 # Channels of the first convolution's output (the stem width), as in ResNet.
 _C.MODEL.STEM_DIM = 64
-# Training memory format of the 5-D weights/activations: "auto" (channels_last_3d on CPU and CUDA), "channels_last_3d", "contiguous".
+# Memory format of 5-D weights: "auto" (channels_last_3d on CPU and CUDA), "channels_last_3d", "contiguous".
 _C.MODEL.MEMORY_FORMAT = "auto"
 # Train through torch.compile(model) (slow first iterations; checkpoints keep the plain key names).
 _C.MODEL.COMPILE = False
@@ -208,6 +208,8 @@ _C.DATA.MULTI_LABEL = False
 _C.DATA.GENERATE_SYNTHETIC = False
 # Max times a broken video is replaced by another random sample before giving up.
 _C.DATA.MAX_DECODE_RETRIES = 10
+# Kinetics training views on uint8 frames (crop of the jittered resize only, OpenCV); False = float resize then crop.
+_C.DATA.UINT8_TRAIN_PIPELINE = True
 
 # ---------------------------------------------------------------------------------------------
 # Built-in synthetic Kinetics-format dataset (generated when DATA.GENERATE_SYNTHETIC is set)

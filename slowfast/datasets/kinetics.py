@@ -28,6 +28,7 @@ from slowfast.config.loader import num_pathways
 from slowfast.datasets import transforms as T
 from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.decoder import VideoDecodeError, sample_clip
+from slowfast.datasets.fast_train_clip import train_clip
 from slowfast.datasets.sampling import pack_pathway_output
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class Kinetics(torch.utils.data.Dataset):
         self.random_flip = cfg.DATA.RANDOM_FLIP
         self.reverse_channels = cfg.DATA.REVERSE_INPUT_CHANNEL
         self.max_retries = cfg.DATA.MAX_DECODE_RETRIES
+        self.uint8_train = cfg.DATA.UINT8_TRAIN_PIPELINE
         csv = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
         self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX)
         if split == "test":
@@ -112,6 +114,9 @@ class Kinetics(torch.utils.data.Dataset):
         train = self.split == "train"
         clip_idx = -1 if train else view // self.num_crops
         frames = sample_clip(path, clip_idx, self.num_clips, self.num_frames, self.sampling_rate, self.target_fps)
+        if train and self.uint8_train:  # same random draws as below, only the crop is computed (uint8)
+            return train_clip(frames, self.jitter, self.train_crop, 0.5 if self.random_flip else 0.0, self.mean,
+                              self.std, self.reverse_channels)
         clip = T.frames_to_clip(frames)
         if train:
             clip, _ = T.random_short_side_scale_jitter(clip, self.jitter[0], self.jitter[1])
