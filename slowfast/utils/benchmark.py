@@ -182,12 +182,14 @@ def bench_loader_workers(cfg, workers: int, batches: int) -> dict:
     loader = build_loader(cfg, "train")
     shuffle_loader(loader, 0, cfg.RNG_SEED)
     it = iter(loader)
-    next(it)
+    skip = max(1, workers)  # start-up: each worker's first batch (prefetched while the others start)
+    for _ in range(min(skip, len(loader))):
+        next(it)
     n, t = 0, time.perf_counter()
-    for _ in range(min(batches, len(loader) - 1)):
+    for _ in range(min(batches, len(loader) - skip)):
         inputs, *_ = next(it)
         n += inputs[0].shape[0]
-    rate = n / max(time.perf_counter() - t, 1e-9)
+    rate = n / max(time.perf_counter() - t, 1e-9) if n else None  # None: too few batches to time
     rss = worker_peak_rss_gib() if workers > 0 else []
     del it
     return {"clips_per_s": rate, "clips": n, "worker_peak_rss_gib": max(rss) if rss else None}
@@ -268,7 +270,7 @@ def run_benchmark(cfg, what: str = "all", iters: int = 5, batch: int | None = No
     if what in ("train", "all"):
         out["train"] = bench_train_loop(cfg, iters)
     if "loader" in out and "model" in out:
-        best = max(w["clips_per_s"] for w in out["loader"]["workers"].values())
+        best = max(w["clips_per_s"] or 0.0 for w in out["loader"]["workers"].values())
         out["loader_over_step"] = best / out["model"]["train_step"]["default"]["clips_per_s"]
     return out
 
@@ -286,7 +288,8 @@ def summary_lines(res: dict) -> list[str]:
                          f"(x{d['whole_over_windowed']:.2f})")
         for w, r in ld["workers"].items():
             rss = f", worker peak RSS {r['worker_peak_rss_gib']:.2f} GiB" if r["worker_peak_rss_gib"] else ""
-            lines.append(f"loader: {r['clips_per_s']:.2f} clips/s with {w} worker(s){rss}")
+            rate = f"{r['clips_per_s']:.2f} clips/s" if r["clips_per_s"] else "too few batches to time"
+            lines.append(f"loader: {rate} with {w} worker(s){rss}")
     if "model" in res:
         inf, st = res["model"]["inference"], res["model"]["train_step"]
         lines.append(f"inference: {inf['eval']['clips_per_s']:.3f} -> {inf['optimized']['clips_per_s']:.3f} clips/s "
