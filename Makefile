@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine (see README.md):
-#   make demo   set up .venv, then train + test a small SlowFast on built-in synthetic data
+#   make demo   set up .venv, then train + test a small SlowFast on built-in synthetic data, and
+#               label one synthetic test video with tools/demo.py (it prints where the video is)
 #   make test   set up .venv, then run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,8 +21,13 @@ setup: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
+DEMO_VIDEO := data/synthetic_kinetics_32px/videos/test/test_00000.mp4
+
 demo: $(STAMP)
 	$(PY) tools/run_net.py --cfg configs/Synthetic/SLOWFAST_TINY.yaml OUTPUT_DIR output/synthetic_slowfast_tiny
+	$(PY) tools/demo.py --cfg configs/Synthetic/SLOWFAST_TINY.yaml --input $(DEMO_VIDEO) \
+		--output output/synthetic_slowfast_tiny/demo/test_00000_labelled.mp4 \
+		--json output/synthetic_slowfast_tiny/demo/test_00000.json OUTPUT_DIR output/synthetic_slowfast_tiny
 
 demo-ava: $(STAMP)
 	$(PY) tools/run_net.py --cfg configs/Synthetic/AVA_SLOWFAST_TINY.yaml OUTPUT_DIR output/synthetic_ava_slowfast_tiny

@@ -14,5 +14,6 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(exclude=("tests", "tools", "configs")),
+    package_data={"slowfast.datasets.class_names": ["*.txt", "*.pbtxt", "*.md"]},
     install_requires=_requirements(),
 )

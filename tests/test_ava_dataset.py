@@ -19,6 +19,7 @@ from slowfast.evaluation.ava import read_exclusions
 from slowfast.datasets.ava import Ava
 from slowfast.datasets.ava_io import AvaFormatError
 from slowfast.datasets.build import DATASET_REGISTRY, detection_collate
+from slowfast.datasets.validation import UnreadableDataError
 from slowfast.datasets.synthetic_ava import ACTIONS, ensure_ava_synthetic, make_ava_synthetic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -202,13 +203,51 @@ def test_the_model_built_from_the_ava_tiny_config_runs_on_a_collated_batch(synth
 # --------------------------------------------------------------------------- bad input
 
 
-def test_a_missing_frame_file_raises_an_error_naming_the_path(tmp_path):
-    write_layout(tmp_path, {"v": grey_video()}, [("v", KEY, A, 3, 0)])
+def test_a_missing_or_corrupt_frame_file_replaces_the_training_key_frame_counted_and_logged(tmp_path, caplog):
+    """Like an unreadable Kinetics video, the key frame is replaced by another random one (it used to abort)."""
+    write_layout(tmp_path, {"v": grey_video(), "w": grey_video()}, [("v", KEY, A, 3, 0), ("w", KEY, B, 7, 1)])
     missing = tmp_path / "frames" / ava_io.frame_file_name("v", 90, "png")
     os.remove(missing)
     ds = Ava(ava_cfg(tmp_path), "train")
-    with pytest.raises(FileNotFoundError, match=str(missing)):
-        ds[0]
+    torch.manual_seed(0)
+    with caplog.at_level(logging.WARNING):
+        _, labels, index, extra = ds[0]
+    assert ds.video_names[ds._keyframes[index][0]] == "w" and labels[0, 6] == 1 and labels.sum() == 1
+    assert extra["retries"] == ds.stats["replaced_keyframes"] >= 1
+    assert str(missing) in caplog.text and "v,0903 replaced" in caplog.text
+    assert detection_collate([ds[1], ds[0]])[3]["retries"] >= 1  # into the batch, then the epoch stats
+    corrupt = tmp_path / "frames" / ava_io.frame_file_name("w", 90, "png")
+    corrupt.write_bytes(b"\x89PNG half a file")
+    with pytest.raises(UnreadableDataError, match=r"AVA key frames in a row .*DATA\.MAX_DECODE_RETRIES"):
+        ds[1]  # nothing readable is left
+
+
+def test_an_unreadable_frame_of_a_test_clip_is_replaced_by_the_nearest_readable_frame(tmp_path, caplog):
+    """A test key frame cannot be swapped for another (its boxes are scored): the missing frame of its clip
+    is replaced by the nearest readable one of the same clip, logged and counted."""
+    write_layout(tmp_path, {"v": grey_video(100)}, val_proposals=[("v", KEY, A, -1, 0.9)])
+    missing = tmp_path / "frames" / ava_io.frame_file_name("v", 90, "png")
+    os.remove(missing)
+    (tmp_path / "frames" / ava_io.frame_file_name("v", 94, "png")).write_bytes(b"not an image")
+    cfg = ava_cfg(tmp_path, "DATA.NUM_FRAMES", 16, "DATA.SAMPLING_RATE", 4, "DATA.TEST_CROP_SIZE", HEIGHT)
+    ds = Ava(cfg, "val")
+    with caplog.at_level(logging.WARNING):
+        fast = ds[0][0][1]
+    levels = torch.round((fast[0, :, 0, 0] * 0.225 + 0.45) * 255).long().tolist()
+    expected = [min(90 + (i - 8) * 4, 99) for i in range(16)]
+    expected[8], expected[9] = 86, 98  # 90 -> 86 (the earlier of 86 and 94; 94 is unreadable too), 94 -> 98
+    assert levels == expected
+    assert ds.stats["replaced_frames"] == 2 and str(missing) in caplog.text
+
+
+def test_training_stops_after_ava_max_replaced_keyframes_in_an_epoch(tmp_path):
+    from slowfast.engine.train import check_replaced
+
+    cfg = load_config(TINY, ["AVA.MAX_REPLACED_KEYFRAMES", "3"])
+    check_replaced(cfg, 3, epoch=0)
+    with pytest.raises(UnreadableDataError, match=r"4 AVA key frames of epoch 1 .*AVA\.MAX_REPLACED_KEYFRAMES = 3"):
+        check_replaced(cfg, 4, epoch=0)
+    check_replaced(load_config(TINY, ["AVA.MAX_REPLACED_KEYFRAMES", "-1"]), 10**6, epoch=0)
 
 
 def test_a_box_outside_the_image_is_clipped_counted_and_warned(tmp_path, caplog):

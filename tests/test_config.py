@@ -155,3 +155,56 @@ def test_unsupported_multi_label_is_rejected_not_ignored():
 def test_sync_bn_group_size_must_divide_the_processes():
     with pytest.raises(ConfigError, match=r"BN\.NUM_SYNC_DEVICES = 3 must divide the number of processes \(8\)"):
         load_config(None, ["NUM_GPUS", "8", "BN.NORM_TYPE", "sync_batchnorm", "BN.NUM_SYNC_DEVICES", "3"])
+
+
+# ---------------------------------------------------------------------------- gaps that used to pass silently
+def test_a_key_given_twice_in_one_file_names_the_key_and_both_lines(tmp_path):
+    p = write(tmp_path, "twice.yaml", "SOLVER:\n  BASE_LR: 0.1\n  MAX_EPOCH: 4\n  BASE_LR: 0.4\nRNG_SEED: 2\n")
+    with pytest.raises(ConfigError, match=r"twice\.yaml: config key 'SOLVER\.BASE_LR' is given twice, on lines 2 and 4"):
+        load_config(p)
+    p = write(tmp_path, "groups.yaml", "SOLVER:\n  BASE_LR: 0.1\nRNG_SEED: 2\nSOLVER:\n  MAX_EPOCH: 4\n")
+    with pytest.raises(ConfigError, match=r"'SOLVER' is given twice, on lines 1 and 4"):
+        load_config(p)
+    # A key of a _BASE_ file set again in the child file is the intended override, not a duplicate.
+    write(tmp_path, "base.yaml", "SOLVER:\n  BASE_LR: 0.1\n")
+    assert load_config(write(tmp_path, "child.yaml", "_BASE_: base.yaml\nSOLVER:\n  BASE_LR: 0.2\n")).SOLVER.BASE_LR == 0.2
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n"])
+def test_an_empty_config_file_is_an_error(tmp_path, text):
+    with pytest.raises(ConfigError, match=r"empty\.yaml: the config file is empty"):
+        load_config(write(tmp_path, "empty.yaml", text))
+
+
+@pytest.mark.parametrize("lr", ["0", "-0.1", "nan"])
+def test_a_base_lr_that_is_not_positive_names_the_key(lr):
+    with pytest.raises(ConfigError, match=r"SOLVER\.BASE_LR must be > 0"):
+        load_config(None, ["SOLVER.BASE_LR", lr])
+
+
+def test_per_pathway_lists_longer_than_the_pathways_are_rejected():
+    fast = os.path.join(ROOT, "configs/Kinetics/K400/FAST_32x2_R101_NL.yaml")
+    assert load_config(fast).MODEL.MODEL_NAME == "ResNet"  # one pathway; keys it leaves at the defaults are fine
+    with pytest.raises(ConfigError, match=r"RESNET\.SPATIAL_STRIDES has more entries per stage than the model has "
+                                          r"pathways \(1"):
+        load_config(fast, ["RESNET.SPATIAL_STRIDES", "[[1, 1], [2, 2], [2, 2], [2, 1]]"])
+    with pytest.raises(ConfigError, match=r"DATA\.INPUT_CHANNEL_NUM needs one entry per pathway \(2\)"):
+        load_config(None, ["DATA.INPUT_CHANNEL_NUM", "[3, 3, 3]"])
+
+
+def test_a_config_file_that_is_not_utf8_names_the_line(tmp_path):
+    p = tmp_path / "latin1.yaml"
+    p.write_bytes(b"RNG_SEED: 3\n# caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"latin1\.yaml line 2: not UTF-8 text"):
+        load_config(str(p))
+
+
+def test_yaml_aliases_are_checked_once_each(tmp_path):
+    """A 'billion laughs' file of nested aliases (or a self-containing list) must not hang the duplicate check."""
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    p = write(tmp_path, "laughs.yaml", "\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=r"laughs\.yaml: unknown config key 'a0'"):
+        load_config(p)
+    with pytest.raises(ConfigError, match=r"loop\.yaml: unknown config key 'x'"):
+        load_config(write(tmp_path, "loop.yaml", "x: &x [1, *x]\n"))

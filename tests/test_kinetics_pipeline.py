@@ -153,7 +153,18 @@ def test_kill_and_resume_reproduces_the_uninterrupted_run(data_dir, tmp_path, mo
         run_net(tiny_opts(data_dir, tmp_path / "resumed", *opts))
     monkeypatch.setattr(train_mod, "train_epoch", original)
     assert cu.last_checkpoint(str(tmp_path / "resumed")).endswith("checkpoint_epoch_00001.pyth")
+    # A newer checkpoint truncated by a crash while it was copied in, and a temporary file of an interrupted
+    # save: the resumed run sets the first aside (*.corrupt), removes the second and resumes after epoch 1.
+    second = cu.checkpoint_path(str(tmp_path / "resumed"), 2)
+    whole = open(cu.checkpoint_path(str(tmp_path / "full"), 2), "rb").read()
+    open(second, "wb").write(whole[: len(whole) * 2 // 3])
+    open(os.path.join(os.path.dirname(second), ".tmp_k2j4.pyth"), "wb").write(whole[:100])
     run_net(tiny_opts(data_dir, tmp_path / "resumed", *opts))
+    log = open(tmp_path / "resumed" / "log.txt").read()
+    assert "skipping unreadable checkpoint " + second in log and "resumed from " + cu.checkpoint_path(
+        str(tmp_path / "resumed"), 1) in log
+    assert open(second + ".corrupt", "rb").read() == whole[: len(whole) * 2 // 3]
+    assert not [n for n in os.listdir(os.path.dirname(second)) if n.startswith(".tmp_")]
     full = cu.read_checkpoint(cu.checkpoint_path(str(tmp_path / "full"), 2))
     resumed = cu.read_checkpoint(cu.checkpoint_path(str(tmp_path / "resumed"), 2))
     for k, v in full["model_state"].items():

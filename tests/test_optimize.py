@@ -13,7 +13,11 @@ TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
 AVA_TINY = "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"
 # The reference: the model as plain PyTorch layers (contiguous 3-D convolutions, as PySlowFast runs them).
 CPU = ["NUM_GPUS", "0", "MODEL.MEMORY_FORMAT", "contiguous"]
-ONE_PATHWAY = ["MODEL.MODEL_NAME", "ResNet", "DATA.INPUT_CHANNEL_NUM", "[3]"]
+ONE_PATHWAY = ["MODEL.MODEL_NAME", "ResNet", "DATA.INPUT_CHANNEL_NUM", "[3]",
+               "RESNET.NUM_BLOCK_TEMP_KERNEL", "[[1], [1], [1], [1]]", "RESNET.SPATIAL_STRIDES", "[[1], [2], [2], [2]]",
+               "RESNET.SPATIAL_DILATIONS", "[[1], [1], [1], [1]]", "NONLOCAL.LOCATION", "[[[]], [[]], [[]], [[]]]",
+               "NONLOCAL.GROUP", "[[1], [1], [1], [1]]",
+               "NONLOCAL.POOL", "[[[1, 2, 2]], [[1, 2, 2]], [[1, 2, 2]], [[1, 2, 2]]]"]
 NONLOCAL_RES4 = ["NONLOCAL.LOCATION", "[[[], []], [[], []], [[0], []], [[], []]]", "NONLOCAL.INSTANTIATION", "softmax"]
 
 VARIANTS = {

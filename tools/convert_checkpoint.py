@@ -11,6 +11,9 @@ slowfast/utils/caffe2.py; tensors are copied bit for bit, so a round trip gives 
 With --cfg the result is checked against the model of that config (built without allocating
 weights) and the key differences are printed; the tool then fails on any difference unless
 --allow-partial is given.
+
+Reading never runs code from the input (see SECURITY.md): files that need more than tensors, numpy
+arrays and a config node are refused unless --allow-unsafe-pickle is given for a file you trust.
 """
 import argparse
 import sys
@@ -45,7 +48,7 @@ def convert(args) -> int:
 
         cfg = load_config(args.cfg, list(args.opts) + ["NUM_GPUS", "0", "NUM_PROCESSES", "1"])
         model_state = build_model(cfg, device="meta").state_dict()
-    data = read_any_checkpoint(args.input, input_format(args.input, args.src), model_state)
+    data = read_any_checkpoint(args.input, input_format(args.input, args.src), model_state, args.allow_unsafe_pickle)
     state = strip_wrapper_prefix(data["model_state"])
     status = 0
     if model_state is not None:
@@ -79,13 +82,16 @@ def main(argv=None) -> int:
     parser.add_argument("--from", dest="src", choices=("pytorch", "caffe2"), help="input format (default: by extension)")
     parser.add_argument("--cfg", help="config YAML whose model the checkpoint must fit")
     parser.add_argument("--allow-partial", action="store_true", help="write even when keys differ from the model")
+    parser.add_argument("--allow-unsafe-pickle", action="store_true",
+                        help="fully unpickle an input the restricted reader refuses (runs code in it: trusted files only)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides (with --cfg)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=FutureWarning)
     try:
         return convert(args)
     except (CheckpointError, KeyError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        hint = " (in this tool: --allow-unsafe-pickle)" if "CHECKPOINT_ALLOW_UNSAFE_PICKLE" in str(e) else ""
+        print(f"error: {e}{hint}", file=sys.stderr)
         return 2
 
 

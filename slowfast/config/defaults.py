@@ -62,6 +62,8 @@ _C.TRAIN.CHECKPOINT_INFLATE = False
 _C.TRAIN.CHECKPOINT_EPOCH_RESET = False
 # Allow loading a checkpoint whose keys do not fully match the model (fine-tuning drops the head).
 _C.TRAIN.CHECKPOINT_PARTIAL_LOAD = False
+# Fully unpickle TRAIN/TEST.CHECKPOINT_FILE_PATH files the restricted readers refuse (can run code in them; see SECURITY.md).
+_C.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE = False
 # Mixed precision on CUDA: bfloat16 autocast where the GPU supports it, else float16 + GradScaler.
 _C.TRAIN.MIXED_PRECISION = False
 
@@ -136,7 +138,7 @@ _C.MODEL = CfgNode()
 _C.MODEL.ARCH = "slowfast"
 # Model class in the model registry: "SlowFast" (two pathways) or "ResNet" (one pathway).
 _C.MODEL.MODEL_NAME = "SlowFast"
-# Number of output classes (400/600/700 for Kinetics, 80 for AVA).
+# Number of output classes (400/600/700 for Kinetics, 80 for AVA); 0 = from the dataset's classnames.json / label map.
 _C.MODEL.NUM_CLASSES = 400
 # Loss: "cross_entropy" (classification) or "bce" (multi-label detection).
 _C.MODEL.LOSS_FUNC = "cross_entropy"
@@ -282,6 +284,16 @@ _C.AVA.EVAL_VERSION = "2019"
 _C.AVA.TEST_SCALES = []
 # Add horizontally flipped test views ("++").
 _C.AVA.TEST_FLIP = False
+# Frame rate of the extracted frames in frames per second (AVA: 30; tools/prepare_ava.py --fps).
+_C.AVA.FPS = 30
+# Second of the video shown by frame file 1 of every frame folder (AVA: 900; tools/prepare_ava.py --start-sec).
+_C.AVA.START_SEC = 900
+# First annotated key-frame second (AVA: 902); tools/check_dataset.py reports timestamps outside the key-frame window.
+_C.AVA.KEYFRAME_START_SEC = 902
+# Last annotated key-frame second, inclusive (AVA: 1798).
+_C.AVA.KEYFRAME_END_SEC = 1798
+# Training stops when more AVA key frames than this were replaced in one epoch for unreadable frame files (-1 = no limit).
+_C.AVA.MAX_REPLACED_KEYFRAMES = 100
 
 # ---------------------------------------------------------------------------------------------
 # Optimizer and schedule
@@ -353,6 +365,31 @@ _C.RNG_SEED = 1
 _C.LOG_PERIOD = 10
 # Log the model summary (FLOPs, parameters) at start-up.
 _C.LOG_MODEL_INFO = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Demo and feature extraction on users' own videos (tools/demo.py, tools/extract_features.py)
+# ---------------------------------------------------------------------------------------------
+_C.DEMO = CfgNode()
+# Class names: a file (JSON {name: index}, AVA .pbtxt, or one name per line) or a shipped list name
+# (kinetics_400/600/700, ava_v2.2, ava_v2.2_activitynet_2019); "" = the shipped list matching MODEL.NUM_CLASSES.
+_C.DEMO.LABEL_FILE_PATH = ""
+# Seconds between clip starts (classification, features) or key frames (detection: a whole number).
+_C.DEMO.STRIDE_SEC = 1.0
+# Top classes drawn and written per clip (classification); most actions drawn per person box (detection).
+_C.DEMO.TOP_K = 3
+# Classification: "center" = centre TEST_CROP_SIZE^2 crop after the short-side resize (the test view), "full" = whole frame.
+_C.DEMO.CROP = "center"
+# Detection without --boxes: person detector, "" = none (then --boxes is required) or "torchvision".
+_C.DEMO.DETECTOR = ""
+# torchvision detection builder name (COCO-trained; person = COCO class 1).
+_C.DEMO.DETECTOR_MODEL = "fasterrcnn_resnet50_fpn"
+# Detector weights: a local state-dict file, a torchvision weight name ("DEFAULT", downloaded where a network exists) or "NONE" (untrained; tests).
+_C.DEMO.DETECTOR_WEIGHTS = "DEFAULT"
+# Keep detected persons with a score above this (PySlowFast's demo uses 0.9).
+_C.DEMO.DETECTOR_THRESH = 0.9
+# Detection: draw (and keep in the JSON) the actions of a box whose score is above this.
+_C.DEMO.ACTION_THRESH = 0.5
 
 
 def get_cfg() -> CfgNode:

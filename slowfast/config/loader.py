@@ -94,6 +94,34 @@ def _merge_dict(source: str, node: CfgNode, data: dict, root: CfgNode, prefix: s
             node[key] = _coerce(source, full, default, value)
 
 
+def text_line_of(data: bytes, offset: int) -> int:
+    """1-based line number of byte `offset` in `data`."""
+    return data.count(b"\n", 0, offset) + 1
+
+
+def check_duplicate_keys(node, path: str, prefix: str = "", _seen: set | None = None) -> None:
+    """Raise ConfigError when a mapping of the composed YAML `node` gives a key twice (YAML itself keeps
+    the last one silently); the message names the file, the full key and both lines. Each node is
+    visited once (aliases may share or even contain nodes)."""
+    _seen = set() if _seen is None else _seen
+    if id(node) in _seen:
+        return
+    _seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        seen: dict = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            full = prefix + key
+            if key in seen:
+                raise ConfigError(f"{path}: config key '{full}' is given twice, on lines {seen[key] + 1} and "
+                                  f"{key_node.start_mark.line + 1}; keep one")
+            seen[key] = key_node.start_mark.line
+            check_duplicate_keys(value_node, path, full + ".", _seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            check_duplicate_keys(item, path, prefix, _seen)
+
+
 def _read_yaml(path: str, chain: tuple[str, ...]) -> list[tuple[str, dict]]:
     """Return [(path, dict), ...] for `path` and its `_BASE_` ancestors, ancestors first."""
     apath = os.path.abspath(path)
@@ -103,11 +131,21 @@ def _read_yaml(path: str, chain: tuple[str, ...]) -> list[tuple[str, dict]]:
     if not os.path.isfile(path):
         who = f" (the {BASE_KEY} of {chain[-1]})" if chain else ""
         raise ConfigError(f"config file not found: {path}{who}")
-    with open(path) as f:
-        try:
-            data = yaml.safe_load(f) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = text_line_of(e.object, e.start)
+        raise ConfigError(f"{path} line {line}: not UTF-8 text ({e.reason})") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
+    try:
+        check_duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), path)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if data is None:
+        raise ConfigError(f"{path}: the config file is empty (no keys); give at least one key, e.g. _BASE_")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config file must be a mapping of keys, got {_type_name(data)}")
     out: list[tuple[str, dict]] = []
@@ -194,6 +232,8 @@ _CHOICES = {
     "TEST.CHECKPOINT_TYPE": ("pytorch", "caffe2"),
     "AVA.EVAL_VERSION": ("2018", "2019", "2020"),
     "MODEL.MEMORY_FORMAT": ("auto", "channels_last_3d", "contiguous"),
+    "DEMO.CROP": ("center", "full"),
+    "DEMO.DETECTOR": ("", "torchvision"),
 }
 
 
@@ -250,9 +290,14 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
         "NONLOCAL.GROUP": cfg.NONLOCAL.GROUP,
         "NONLOCAL.POOL": cfg.NONLOCAL.POOL,
     }
+    defaults = get_cfg()
     for key, value in per_stage.items():
         if len(value) != 4 or any(not isinstance(s, (list, tuple)) or len(s) < npath for s in value):
             fail(f"{key} must list res2..res5 (4 entries) with one value per pathway ({npath}), got {value}")
+        # Longer lists would be ignored silently; the (two-pathway) defaults are left alone.
+        if any(len(s) > npath for s in value) and list(value) != list(_get(defaults, key)):
+            fail(f"{key} has more entries per stage than the model has pathways ({npath}, MODEL.MODEL_NAME "
+                 f"{cfg.MODEL.MODEL_NAME}), got {value}")
     for s, depth in enumerate(depths):
         for p in range(npath):
             n = cfg.RESNET.NUM_BLOCK_TEMP_KERNEL[s][p]
@@ -261,7 +306,8 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
             for idx in cfg.NONLOCAL.LOCATION[s][p]:
                 if not 0 <= idx < depth:
                     fail(f"NONLOCAL.LOCATION[{s}][{p}] has block {idx} but res{s + 2} has {depth} blocks")
-    if cfg.DATA.INPUT_CHANNEL_NUM and len(cfg.DATA.INPUT_CHANNEL_NUM) < npath:
+    channels = list(cfg.DATA.INPUT_CHANNEL_NUM)
+    if channels and (len(channels) < npath or (len(channels) > npath and channels != list(defaults.DATA.INPUT_CHANNEL_NUM))):
         fail(f"DATA.INPUT_CHANNEL_NUM needs one entry per pathway ({npath}), got {cfg.DATA.INPUT_CHANNEL_NUM}")
 
     if cfg.MODEL.MODEL_NAME == "SlowFast":
@@ -315,6 +361,8 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
                 "SOLVER.STEPS must start at 0, increase, and have one SOLVER.LRS entry each; "
                 f"got STEPS {steps}, LRS {lrs}"
             )
+    if not cfg.SOLVER.BASE_LR > 0:
+        fail(f"SOLVER.BASE_LR must be > 0, got {cfg.SOLVER.BASE_LR}")
     if cfg.SOLVER.MAX_EPOCH < 1:
         fail(f"SOLVER.MAX_EPOCH must be >= 1, got {cfg.SOLVER.MAX_EPOCH}")
     if cfg.SOLVER.WARMUP_EPOCHS > cfg.SOLVER.MAX_EPOCH:
@@ -328,5 +376,21 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
              "DETECTION.ENABLE True with MODEL.LOSS_FUNC bce")
     if cfg.BN.NORM_TYPE == "sync_batchnorm" and cfg.BN.NUM_SYNC_DEVICES and world % cfg.BN.NUM_SYNC_DEVICES:
         fail(f"BN.NUM_SYNC_DEVICES = {cfg.BN.NUM_SYNC_DEVICES} must divide the number of processes ({world})")
+    if cfg.AVA.MAX_REPLACED_KEYFRAMES < -1 or cfg.DATA.MAX_DECODE_RETRIES < 0:
+        fail("AVA.MAX_REPLACED_KEYFRAMES must be >= -1 (-1 = no limit) and DATA.MAX_DECODE_RETRIES >= 0")
     if cfg.DETECTION.CONTEXT_BRANCH and not cfg.DETECTION.ENABLE:
         fail("DETECTION.CONTEXT_BRANCH needs DETECTION.ENABLE True")
+    if cfg.MODEL.NUM_CLASSES < 0:
+        fail(f"MODEL.NUM_CLASSES must be >= 1, or 0 to take it from the dataset, got {cfg.MODEL.NUM_CLASSES}")
+    if cfg.AVA.FPS < 1 or not cfg.AVA.START_SEC <= cfg.AVA.KEYFRAME_START_SEC <= cfg.AVA.KEYFRAME_END_SEC:
+        fail(f"AVA.FPS must be >= 1 and AVA.START_SEC <= AVA.KEYFRAME_START_SEC <= AVA.KEYFRAME_END_SEC, got "
+             f"{cfg.AVA.FPS}, {cfg.AVA.START_SEC}, {cfg.AVA.KEYFRAME_START_SEC}, {cfg.AVA.KEYFRAME_END_SEC}")
+    if cfg.DEMO.STRIDE_SEC <= 0:
+        fail(f"DEMO.STRIDE_SEC must be > 0 seconds, got {cfg.DEMO.STRIDE_SEC}")
+    if cfg.DETECTION.ENABLE and cfg.DEMO.STRIDE_SEC != int(cfg.DEMO.STRIDE_SEC):
+        fail(f"DEMO.STRIDE_SEC must be a whole number of seconds for detection (AVA key frames), got {cfg.DEMO.STRIDE_SEC}")
+    if cfg.DEMO.TOP_K < 1:
+        fail(f"DEMO.TOP_K must be >= 1, got {cfg.DEMO.TOP_K}")
+    for key in ("DEMO.DETECTOR_THRESH", "DEMO.ACTION_THRESH"):
+        if not 0.0 <= _get(cfg, key) <= 1.0:
+            fail(f"{key} must be in [0, 1], got {_get(cfg, key)}")

@@ -19,7 +19,19 @@ Excluded timestamps are not removed here: the evaluator ignores them.
 
 Problems that do not stop the run are counted in ``dataset.stats`` (a ``Counter``): ``clipped_boxes``,
 ``degenerate_boxes``, ``unknown_video_boxes``, ``empty_keyframes``, ``keyframes_out_of_range``,
-``low_score_proposals``, ``unmatched_proposals``.
+``low_score_proposals``, ``unmatched_proposals``, ``replaced_keyframes``, ``replaced_frames``.
+
+Missing or unreadable frame files (JPEGs) do not abort a run; each is logged with its path.
+* ``train``: the key frame is replaced by another random one, like an unreadable Kinetics video
+  (``replaced_keyframes``; the count travels with the batch as "retries" into the epoch stats);
+  ``DATA.MAX_DECODE_RETRIES`` replacements in a row, or more than ``AVA.MAX_REPLACED_KEYFRAMES`` in one
+  epoch (checked by the training loop), stop the run.
+* ``val`` / ``test``: a key frame cannot be replaced by another (its boxes are scored), so each
+  unreadable frame of its clip is replaced by the nearest readable frame of the same clip
+  (``replaced_frames``); a clip without any readable frame stops the run.
+
+Key frame of second ``sec``: frame-list entry ``(sec - AVA.START_SEC) * AVA.FPS`` (AVA: 900 and 30, the
+constants of :mod:`slowfast.datasets.ava_io`; other values for custom data, see ``tools/prepare_ava.py``).
 
 Item ``(inputs, labels, index, extra)``: see :mod:`slowfast.datasets.build`.  The clip has
 ``DATA.NUM_FRAMES`` frames at stride ``DATA.SAMPLING_RATE`` with the key frame at position
@@ -47,6 +59,7 @@ from slowfast.datasets import transforms as T
 from slowfast.datasets.ava_io import Box, BoxRow, Key
 from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
+from slowfast.datasets.validation import UnreadableDataError, raise_problems
 from slowfast.evaluation.ava.metrics import iou_matrix
 
 logger = logging.getLogger(__name__)
@@ -133,9 +146,7 @@ def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh:
 
 
 def _check_actions(rows: Sequence[BoxRow], path: str, num_classes: int) -> None:
-    for r in rows:
-        if not (r.action == -1 or 1 <= r.action <= num_classes):
-            raise ava_io.AvaFormatError(f"{path} line {r.line}: action_id {r.action} outside 1..{num_classes} (MODEL.NUM_CLASSES)")
+    raise_problems(ava_io.check_action_range(rows, path, num_classes), ava_io.AvaFormatError)
 
 
 def labels_to_multi_hot(label_sets: Sequence[Set[int]], num_classes: int) -> np.ndarray:
@@ -175,6 +186,31 @@ def read_frames(paths: Sequence[str], bgr: bool = False) -> np.ndarray:
                           f"{frames[0].shape[1]}x{frames[0].shape[0]}")
         frames.append(image if bgr else cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
     return np.stack(frames)
+
+
+def read_frames_replacing_unreadable(paths: Sequence[str], bgr: bool = False) -> Tuple[np.ndarray, List[Tuple[str, str]]]:
+    """:func:`read_frames`, but a missing or undecodable file is replaced by the nearest readable frame of
+    ``paths`` (the earlier one on a tie). -> frames and ``[(path, reason), ...]`` of the replaced files.
+
+    Raises:
+        OSError: no file of ``paths`` can be read, or frame sizes differ.
+    """
+    images: List[Optional[np.ndarray]] = []
+    unreadable: List[Tuple[str, str]] = []
+    for path in paths:
+        try:
+            images.append(read_frames([path], bgr)[0])
+        except OSError as e:
+            images.append(None)
+            unreadable.append((path, str(e)))
+    good = [i for i, im in enumerate(images) if im is not None]
+    if not good:
+        raise OSError(f"no frame of the clip can be read: {unreadable[0][1]} (and {len(unreadable) - 1} more)")
+    filled = [im if im is not None else images[min(good, key=lambda j: (abs(j - i), j))] for i, im in enumerate(images)]
+    shapes = {im.shape for im in filled}
+    if len(shapes) > 1:
+        raise OSError(f"AVA frames of one clip differ in size: {sorted(shapes)} ({paths[0]} ...)")
+    return np.stack(filled), unreadable
 
 
 # --------------------------------------------------------------------------- dataset
@@ -249,7 +285,7 @@ class Ava(torch.utils.data.Dataset):
             if not boxes:
                 continue
             idx = video_index[video]
-            frame = ava_io.sec_to_frame(sec)
+            frame = ava_io.sec_to_frame(sec, self.cfg.AVA.FPS, self.cfg.AVA.START_SEC)
             if not 0 <= frame < len(self._frames.frame_paths[idx]):
                 logger.warning("AVA %s: key frame %s,%04d is frame %d but the video has %d frames; skipped",
                                self.split, video, sec, frame, len(self._frames.frame_paths[idx]))
@@ -283,17 +319,48 @@ class Ava(torch.utils.data.Dataset):
         video_idx, _, frame, boxes, _ = self._keyframes[index]
         paths = self._frames.frame_paths[video_idx]
         indices = clip_frame_indices(frame, self.cfg.DATA.NUM_FRAMES, self.cfg.DATA.SAMPLING_RATE, len(paths))
-        clip = T.frames_to_clip(torch.from_numpy(read_frames([paths[i] for i in indices], self.cfg.AVA.BGR)))
+        clip_paths = [paths[i] for i in indices]
+        if self.is_train:
+            images = read_frames(clip_paths, self.cfg.AVA.BGR)
+        else:
+            images, unreadable = read_frames_replacing_unreadable(clip_paths, self.cfg.AVA.BGR)
+            for path, why in unreadable:
+                logger.warning("AVA %s: %s; the nearest readable frame of the clip is used instead", self.split, why)
+            self.stats["replaced_frames"] += len(unreadable)
+        clip = T.frames_to_clip(torch.from_numpy(images))
         height, width = clip.shape[2:]
         return clip, torch.from_numpy(boxes) * torch.tensor([width, height, width, height], dtype=torch.float32)
 
+    def _load_or_replace(self, index: int) -> Tuple[int, int, Tuple[torch.Tensor, torch.Tensor]]:
+        """``(index, replacements, load_clip(index))``. In training a key frame whose clip has a missing or
+        unreadable frame file is replaced by another random key frame (logged with the path, counted in
+        ``stats["replaced_keyframes"]`` and in the batch's "retries"), at most ``DATA.MAX_DECODE_RETRIES``
+        times in a row. (Val / test clips replace single frames instead, see :meth:`load_clip`.)"""
+        retries = 0
+        while True:
+            try:
+                return index, retries, self.load_clip(index)
+            except OSError as e:  # FileNotFoundError included
+                if not self.is_train:
+                    raise
+                video_idx, sec = self._keyframes[index][:2]
+                logger.warning("AVA train: key frame %s,%04d replaced by another: %s", self.video_names[video_idx], sec, e)
+                self.stats["replaced_keyframes"] += 1
+                retries += 1
+                if retries > self.cfg.DATA.MAX_DECODE_RETRIES:
+                    raise UnreadableDataError(f"{retries} AVA key frames in a row have unreadable frame files (last: "
+                                              f"{e}); check the dataset (DATA.MAX_DECODE_RETRIES)") from e
+                index = int(torch.randint(len(self._keyframes), (1,)).item())
+
     def __getitem__(self, index: int):
+        index, retries, loaded = self._load_or_replace(index)
         video_idx, sec, _, ori_boxes, labels = self._keyframes[index]
-        clip, boxes = self._spatial_transform(*self.load_clip(index))
+        clip, boxes = self._spatial_transform(*loaded)
         clip = T.color_normalization(clip, self.cfg.DATA.MEAN, self.cfg.DATA.STD)
         inputs = pack_pathway_output(clip, self.cfg.SLOWFAST.ALPHA, num_pathways(self.cfg))
         metadata = torch.tensor([[video_idx, sec]] * len(ori_boxes), dtype=torch.long).reshape(-1, 2)
-        extra = {"boxes": boxes.float(), "ori_boxes": torch.from_numpy(ori_boxes), "metadata": metadata}
+        extra = {"boxes": boxes.float(), "ori_boxes": torch.from_numpy(ori_boxes), "metadata": metadata,
+                 "retries": retries}
         return inputs, torch.from_numpy(labels), index, extra
 
 

@@ -30,6 +30,7 @@ from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.decoder import VideoDecodeError, sample_clip
 from slowfast.datasets.fast_train_clip import train_clip
 from slowfast.datasets.sampling import pack_pathway_output
+from slowfast.datasets.validation import check_label_range, raise_problems, read_video_list_rows, resolve_video_path
 
 logger = logging.getLogger(__name__)
 
@@ -38,34 +39,18 @@ class DatasetFormatError(ValueError):
     """A dataset file is malformed; the message names file and line."""
 
 
-def read_video_list(csv_path: str, separator: str = " ", prefix: str = "") -> list[tuple[str, int]]:
-    """[(video path, label), ...] from a Kinetics CSV; raises DatasetFormatError naming file and line."""
+def read_video_list(csv_path: str, separator: str = " ", prefix: str = "",
+                    num_classes: int | None = None) -> list[tuple[str, int]]:
+    """[(video path, label), ...] from a Kinetics CSV (UTF-8); raises DatasetFormatError naming file and
+    line, also for a label outside 0..num_classes-1 when `num_classes` is given."""
     if not os.path.isfile(csv_path):
         raise FileNotFoundError(f"Kinetics split file not found: {csv_path}")
-    base = os.path.dirname(os.path.abspath(csv_path))
-    out = []
-    with open(csv_path) as f:
-        for line_no, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            parts = line.split(separator) if separator != " " else line.split()
-            if len(parts) != 2:
-                raise DatasetFormatError(
-                    f"{csv_path} line {line_no}: expected 'path{separator}label', got {line!r}")
-            path, label = parts
-            try:
-                label = int(label)
-            except ValueError:
-                raise DatasetFormatError(f"{csv_path} line {line_no}: label {label!r} is not an integer") from None
-            if prefix:
-                path = os.path.join(prefix, path)
-            elif not os.path.isabs(path):
-                path = os.path.join(base, path)
-            out.append((path, label))
-    if not out:
+    rows = read_video_list_rows(csv_path, separator, DatasetFormatError)
+    if num_classes is not None:
+        raise_problems(check_label_range([(r.line, r.label) for r in rows], num_classes, csv_path), DatasetFormatError)
+    if not rows:
         raise DatasetFormatError(f"{csv_path}: no videos listed")
-    return out
+    return [(resolve_video_path(csv_path, r.path, prefix), r.label) for r in rows]
 
 
 @DATASET_REGISTRY.register()
@@ -90,7 +75,7 @@ class Kinetics(torch.utils.data.Dataset):
         self.max_retries = cfg.DATA.MAX_DECODE_RETRIES
         self.uint8_train = cfg.DATA.UINT8_TRAIN_PIPELINE
         csv = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
-        self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX)
+        self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX, cfg.MODEL.NUM_CLASSES)
         if split == "test":
             self.num_clips, self.num_crops = cfg.TEST.NUM_ENSEMBLE_VIEWS, cfg.TEST.NUM_SPATIAL_CROPS
         else:

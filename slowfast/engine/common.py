@@ -46,11 +46,16 @@ def forward(model, inputs, extra: dict, device: torch.device) -> torch.Tensor:
 def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
     """Resume from OUTPUT_DIR (TRAIN.AUTO_RESUME) or initialise from TRAIN.CHECKPOINT_FILE_PATH.
 
-    Returns the number of completed epochs to start after.
+    Auto-resume takes the newest checkpoint that can be read (`cu.resume_latest`: unreadable newer ones
+    are reported and renamed aside, nothing is fully unpickled); temporary files of an interrupted save
+    are removed first. Returns the number of completed epochs to start after.
     """
-    last = cu.last_checkpoint(cfg.OUTPUT_DIR) if cfg.TRAIN.AUTO_RESUME else None
+    if du.is_master():
+        cu.remove_stale_temp_files(cfg.OUTPUT_DIR)
+    du.barrier()
+    last, epoch = (cu.resume_latest(cfg.OUTPUT_DIR, model, optimizer, scaler, set_aside_unreadable=du.is_master())
+                   if cfg.TRAIN.AUTO_RESUME else (None, 0))
     if last:
-        epoch = cu.load_checkpoint(last, model, optimizer, scaler=scaler)
         logger.info("resumed from %s (epoch %d done)", last, epoch)
         return epoch
     path = cfg.TRAIN.CHECKPOINT_FILE_PATH
@@ -59,7 +64,7 @@ def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
         epoch = cu.load_checkpoint(
             path, model, None if reset else optimizer, checkpoint_type=cfg.TRAIN.CHECKPOINT_TYPE,
             allow_partial=cfg.TRAIN.CHECKPOINT_PARTIAL_LOAD, expected_dropped=("head.",),
-            inflate=cfg.TRAIN.CHECKPOINT_INFLATE,
+            inflate=cfg.TRAIN.CHECKPOINT_INFLATE, allow_unsafe=cfg.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE,
         )
         logger.info("initialised from %s%s", path, " (epoch reset)" if reset else f" (epoch {epoch})")
         return 0 if reset else epoch
@@ -68,15 +73,17 @@ def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
 
 def load_weights_for_testing(cfg, model) -> str:
     """Load TEST.CHECKPOINT_FILE_PATH, else the latest checkpoint in OUTPUT_DIR, else
-    TRAIN.CHECKPOINT_FILE_PATH; returns the path used. Raises when there is nothing to test."""
+    TRAIN.CHECKPOINT_FILE_PATH; returns the path used. Raises when there is nothing to test.
+    TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE applies to the two named files only, never to OUTPUT_DIR's."""
+    unsafe = cfg.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE
     candidates = [
-        (cfg.TEST.CHECKPOINT_FILE_PATH, cfg.TEST.CHECKPOINT_TYPE),
-        (cu.last_checkpoint(cfg.OUTPUT_DIR), "pytorch"),
-        (cfg.TRAIN.CHECKPOINT_FILE_PATH, cfg.TRAIN.CHECKPOINT_TYPE),
+        (cfg.TEST.CHECKPOINT_FILE_PATH, cfg.TEST.CHECKPOINT_TYPE, unsafe),
+        (cu.last_checkpoint(cfg.OUTPUT_DIR), "pytorch", False),
+        (cfg.TRAIN.CHECKPOINT_FILE_PATH, cfg.TRAIN.CHECKPOINT_TYPE, unsafe),
     ]
-    for path, kind in candidates:
+    for path, kind, allow_unsafe in candidates:
         if path:
-            cu.load_checkpoint(path, model, checkpoint_type=kind)
+            cu.load_checkpoint(path, model, checkpoint_type=kind, allow_unsafe=allow_unsafe)
             logger.info("testing weights from %s", path)
             return path
     raise FileNotFoundError(

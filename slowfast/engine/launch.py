@@ -18,6 +18,19 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 
+class DeviceUnavailableError(RuntimeError):
+    """NUM_GPUS asks for more GPUs than this machine has (a configuration error)."""
+
+
+def check_devices(cfg) -> None:
+    """Raises DeviceUnavailableError when NUM_GPUS asks for more GPUs than this machine has."""
+    if cfg.NUM_GPUS > 0 and torch.cuda.is_available() and torch.cuda.device_count() < cfg.NUM_GPUS:
+        raise DeviceUnavailableError(f"NUM_GPUS is {cfg.NUM_GPUS} but only {torch.cuda.device_count()} GPUs are visible")
+    if cfg.NUM_GPUS > 0 and not torch.cuda.is_available():
+        raise DeviceUnavailableError(f"NUM_GPUS is {cfg.NUM_GPUS} but CUDA is not available on this machine; set "
+                                     "NUM_GPUS 0 to run on CPU")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,10 +66,7 @@ def launch_job(cfg, job: Callable, init_method: str | None = None) -> None:
             dist.destroy_process_group()
         return
     per_machine = cfg.NUM_GPUS if cfg.NUM_GPUS > 0 else cfg.NUM_PROCESSES
-    if cfg.NUM_GPUS > 0 and torch.cuda.is_available() and torch.cuda.device_count() < cfg.NUM_GPUS:
-        raise RuntimeError(f"NUM_GPUS is {cfg.NUM_GPUS} but only {torch.cuda.device_count()} GPUs are visible")
-    if cfg.NUM_GPUS > 0 and not torch.cuda.is_available():
-        raise RuntimeError("NUM_GPUS > 0 but CUDA is not available; set NUM_GPUS 0 to run on CPU")
+    check_devices(cfg)
     if per_machine * cfg.NUM_SHARDS == 1:
         job(cfg)
         return

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from slowfast.config.loader import world_size
 from slowfast.datasets.build import build_loader, shuffle_loader
+from slowfast.datasets.validation import UnreadableDataError
 from slowfast.engine import acceleration as accel
 from slowfast.engine.common import device_for, forward, load_weights_for_training, setup_run
 from slowfast.models import build_model
@@ -103,6 +104,7 @@ def train_epoch(cfg, model, loader, optimizer, scaler, meter: TrainMeter, epoch:
             top1, top5 = topk_errors(preds.detach().float(), labels)
             loss_v, top1, top5 = du.all_reduce_mean([loss.item(), top1, top5], device)
         meter.update(loss_v, lr, labels.shape[0], top1, top5, replaced=extra.get("retries", 0))
+        check_replaced(cfg, meter.replaced_videos, epoch)
         if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == n_iters:
             stats = {**meter.iter_stats(epoch, it, world_size(cfg)), **accel.peak_memory_stats(device)}
             logger.info(progress_line(stats))
@@ -110,10 +112,24 @@ def train_epoch(cfg, model, loader, optimizer, scaler, meter: TrainMeter, epoch:
             tb.add_scalars({"loss": loss_v, "lr": lr, **({"top1_err": top1, "top5_err": top5} if top1 is not None
                                                           else {})}, epoch * n_iters + it, "train/")
     stats = {**meter.epoch_stats(epoch), **accel.peak_memory_stats(device)}
+    what = "unreadable videos"
+    if cfg.DETECTION.ENABLE:  # AVA: key frames with a missing or unreadable frame file
+        stats["replaced_keyframes"] = stats.pop("replaced_videos")
+        what = "key frames with unreadable frame files"
     log_json_stats(stats, logger)
-    if stats["replaced_videos"]:
-        logger.warning("epoch %d: %d unreadable videos were replaced by others", epoch + 1, stats["replaced_videos"])
+    replaced = stats.get("replaced_videos", stats.get("replaced_keyframes"))
+    if replaced:
+        logger.warning("epoch %d: %d %s were replaced by others (see the warnings above for their paths)",
+                       epoch + 1, replaced, what)
     return stats
+
+
+def check_replaced(cfg, replaced: int, epoch: int) -> None:
+    """Stop training once more AVA key frames than AVA.MAX_REPLACED_KEYFRAMES were replaced in this epoch."""
+    limit = cfg.AVA.MAX_REPLACED_KEYFRAMES
+    if cfg.DETECTION.ENABLE and 0 <= limit < replaced:
+        raise UnreadableDataError(f"{replaced} AVA key frames of epoch {epoch + 1} had missing or unreadable frame "
+                                  f"files (more than AVA.MAX_REPLACED_KEYFRAMES = {limit}); check the frames folder")
 
 
 @torch.no_grad()

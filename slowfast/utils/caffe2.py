@@ -41,7 +41,8 @@ from typing import Iterable, Mapping
 import numpy as np
 import torch
 
-from slowfast.utils.checkpoint import CheckpointError, atomic_write
+from slowfast.utils import safe_pickle
+from slowfast.utils.checkpoint import CheckpointReadError, atomic_write, refuse_or_warn
 
 logger = logging.getLogger(__name__)
 
@@ -161,18 +162,27 @@ def state_dict_to_blobs(state_dict: Mapping[str, torch.Tensor]) -> dict[str, np.
     return blobs
 
 
-def _load_pickle(path: str) -> dict:
-    """Unpickle a Caffe2 checkpoint (latin1 for Python 2 pickles) and return its blob dict."""
+def _load_pickle(path: str, allow_unsafe: bool = False) -> dict:
+    """Unpickle a Caffe2 checkpoint (latin1 for Python 2 pickles) with the restricted unpickler of
+    `slowfast.utils.safe_pickle` (numpy arrays, dicts, numbers, strings) and return its blob dict.
+    A file naming any other global is refused unless `allow_unsafe` (TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE)."""
     if not os.path.isfile(path):
-        raise CheckpointError(f"checkpoint not found: {path}")
+        raise CheckpointReadError(f"checkpoint not found: {path}")
     try:
         with open(path, "rb") as f:
-            data = pickle.load(f, encoding="latin1")
+            data = safe_pickle.load(f, encoding="latin1")
+    except safe_pickle.ForbiddenGlobal as e:
+        refuse_or_warn(path, "Caffe2 checkpoint", e, allow_unsafe)
+        try:
+            with open(path, "rb") as f:
+                data = pickle.load(f, encoding="latin1")
+        except Exception as e2:  # noqa: BLE001
+            raise CheckpointReadError(f"cannot read Caffe2 checkpoint {path}: {e2}") from e2
     except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
-        raise CheckpointError(f"cannot read Caffe2 checkpoint {path}: {e}") from e
+        raise CheckpointReadError(f"cannot read Caffe2 checkpoint {path}: {e}") from e
     blobs = data.get("blobs", data) if isinstance(data, dict) else None
     if not isinstance(blobs, dict) or not any(isinstance(v, np.ndarray) for v in blobs.values()):
-        raise CheckpointError(f"{path}: not a Caffe2 checkpoint (expected a dict with 'blobs' of numpy arrays)")
+        raise CheckpointReadError(f"{path}: not a Caffe2 checkpoint (expected a dict with 'blobs' of numpy arrays)")
     return blobs
 
 
@@ -207,15 +217,17 @@ def _fill_num_batches_tracked(state: dict, model_state_dict: Mapping[str, torch.
     return filled
 
 
-def read_caffe2_checkpoint(path: str, model_state_dict: Mapping[str, torch.Tensor] | None = None) -> dict:
+def read_caffe2_checkpoint(path: str, model_state_dict: Mapping[str, torch.Tensor] | None = None,
+                           allow_unsafe: bool = False) -> dict:
     """Read a Caffe2 `.pkl` into our checkpoint layout
     `{"model_state", "optimizer_state": None, "epoch": 0, "cfg": None, "skipped", "c2_names"}`.
 
     Blob names are converted by `c2_to_pytorch_name`; names outside the table keep their Caffe2 name
     (they then show up as "unexpected" in the key report). Given the model's state dict, blobs whose
     shape differs only by singleton dimensions are reshaped and missing BN batch counters are set to 0.
+    Nothing in the file is run: see `_load_pickle`.
     """
-    blobs = _load_pickle(path)
+    blobs = _load_pickle(path, allow_unsafe)
     state: dict[str, torch.Tensor] = {}
     skipped, c2_names = [], {}
     for name, value in blobs.items():

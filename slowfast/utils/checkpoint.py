@@ -4,18 +4,27 @@ half-written checkpoint. Loading reports missing, unexpected and shape-mismatche
 and fails unless a partial load is allowed. Caffe2 `.pkl` files load through the name mapping of
 `slowfast.utils.caffe2` (checkpoint_type "caffe2"); 2D ImageNet kernels can be inflated to 3D
 (`inflate_state`).
+
+Reading never runs code from a file (SECURITY.md, `load_pickled`): `torch.load(weights_only=True)`,
+then the restricted unpickler of `slowfast.utils.safe_pickle` for legacy files, else a refusal that
+names TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE. Auto-resume (`resume_latest`) takes the newest readable
+checkpoint and renames unreadable newer ones to `*.corrupt`.
 """
 from __future__ import annotations
 
 import logging
 import os
+import pickle
 import re
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 import torch
 import torch.nn as nn
+import yaml
 
-from slowfast.utils.io import atomic_write
+from slowfast.utils import safe_pickle
+from slowfast.utils.io import TEMP_PREFIX, atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +34,11 @@ _NAME = re.compile(r"^checkpoint_epoch_(\d{5,})\.pyth$")
 
 class CheckpointError(RuntimeError):
     """A checkpoint cannot be read or does not fit the model; the message names the file."""
+
+
+class CheckpointReadError(CheckpointError):
+    """The file itself cannot be read: missing, truncated, not a checkpoint, or refused because
+    unpickling it could run code. (A readable file that does not fit the model is a CheckpointError.)"""
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -53,6 +67,62 @@ def last_checkpoint(output_dir: str) -> str | None:
     """The checkpoint with the highest epoch in OUTPUT_DIR/checkpoints, or None."""
     ckpts = list_checkpoints(output_dir)
     return ckpts[-1] if ckpts else None
+
+
+def remove_stale_temp_files(output_dir: str) -> list[str]:
+    """Delete the temporary files that an interrupted `atomic_write` left in OUTPUT_DIR/checkpoints
+    (`.tmp_*`: never a finished checkpoint, which only exists after the rename). Returns their paths."""
+    d = checkpoint_dir(output_dir)
+    removed = []
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        path = os.path.join(d, name)
+        if name.startswith(TEMP_PREFIX) and os.path.isfile(path):
+            try:
+                os.remove(path)
+            except OSError as e:
+                logger.warning("cannot remove the stale temporary file %s: %s", path, e)
+                continue
+            removed.append(path)
+    if removed:
+        logger.warning("removed %d temporary files of an interrupted checkpoint save: %s", len(removed),
+                       ", ".join(removed))
+    return removed
+
+
+def set_aside(path: str) -> str:
+    """Rename an unreadable checkpoint to `<path>.corrupt` (`.corrupt.1`, ... when taken): kept for
+    inspection, no longer picked by auto-resume. Returns the new path."""
+    target, n = path + ".corrupt", 0
+    while os.path.exists(target):
+        n += 1
+        target = f"{path}.corrupt.{n}"
+    os.replace(path, target)
+    return target
+
+
+def resume_latest(output_dir: str, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                  scaler: Any = None, set_aside_unreadable: bool = True) -> tuple[str | None, int]:
+    """Auto-resume: load the newest checkpoint of OUTPUT_DIR/checkpoints that can be read.
+
+    A newer file that cannot be read (truncated by a crash while copying, a full disk, refused content)
+    is reported with its path and reason and renamed aside (`set_aside`, only when
+    `set_aside_unreadable`: the master process) so that the next start does not trip over it; nothing is
+    deleted. Files are never fully unpickled here. A readable checkpoint that does not fit the model
+    raises CheckpointError (a configuration problem, not a damaged file).
+    Returns (path, completed epochs), or (None, 0) when no checkpoint can be read.
+    """
+    for path in reversed(list_checkpoints(output_dir)):
+        try:
+            return path, load_checkpoint(path, model, optimizer, scaler=scaler)
+        except CheckpointReadError as e:
+            note = ""
+            if set_aside_unreadable and os.path.exists(path):
+                try:
+                    note = f"; renamed to {set_aside(path)}"
+                except OSError as e2:
+                    note = f"; it could not be renamed aside ({e2})"
+            logger.error("auto-resume: skipping unreadable checkpoint %s (%s)%s", path, e, note)
+    return None, 0
 
 
 def atomic_torch_save(obj: Any, path: str) -> None:
@@ -87,25 +157,112 @@ def save_checkpoint(
     return path
 
 
-def read_checkpoint(path: str) -> dict:
-    """Read a `.pyth` file into its dict; a bare state dict is wrapped as {"model_state": ...}."""
-    if not os.path.isfile(path):
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        # Tensors, dicts, numbers and strings only: a checkpoint cannot run code when it is read.
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as safe_error:  # noqa: BLE001
-        try:
-            data = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
-            raise CheckpointError(f"cannot read checkpoint {path}: {e}") from e
-        logger.warning("%s holds objects other than tensors and plain containers (%s); it was loaded with "
-                       "full unpickling: only do this with files you trust", path, str(safe_error).splitlines()[0])
-    if isinstance(data, dict) and "model_state" in data:
+UNSAFE_OPT_IN = "TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE True"
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def _unsupported_global(error: BaseException) -> str:
+    """The reason torch's weights-only unpickler gives ("Unsupported global: GLOBAL os.system ..."), else
+    the first line of the error."""
+    m = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
+    return f"it refers to {m.group(1)}" if m else _first_line(error)
+
+
+def refuse_or_warn(path: str, what: str, error: Exception, allow_unsafe: bool) -> None:
+    """The restricted unpickler refused `path`: raise CheckpointReadError naming the global and the opt-in,
+    or, with `allow_unsafe`, warn that the file is about to be fully unpickled."""
+    if not allow_unsafe:
+        raise CheckpointReadError(
+            f"refusing to unpickle {what} {path}: {error}; unpickling it fully could run code stored in the "
+            f"file. If you trust the file, set {UNSAFE_OPT_IN} to load it anyway") from error
+    logger.warning("%s: %s; fully unpickling it because TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE is True (this "
+                   "runs any code stored in the file)", path, error)
+
+
+def _legacy_to_plain(data: Any) -> Any:
+    """A legacy checkpoint in our layout: the config node as YAML text (as our files and PySlowFast's
+    newer ones store it), numpy arrays of the model state as tensors."""
+    if not isinstance(data, dict):
         return data
+    data = dict(data)
+    if isinstance(data.get("cfg"), safe_pickle.ConfigNode):
+        data["cfg"] = yaml.safe_dump(safe_pickle.config_to_plain(data["cfg"]), default_flow_style=False)
+    state = data.get("model_state")
+    if isinstance(state, dict):
+        data["model_state"] = {k: torch.from_numpy(np.array(v, copy=True)) if isinstance(v, np.ndarray) else v
+                               for k, v in state.items()}
+    return data
+
+
+def load_pickled(path: str, allow_unsafe: bool = False) -> Any:
+    """Unpickle a `.pyth` file without running code from it.
+
+    1. `torch.load(weights_only=True)`: tensors, numbers, strings and plain containers (our files).
+    2. Otherwise the restricted unpickler of `slowfast.utils.safe_pickle` (PySlowFast's older files with
+       numpy arrays and a CfgNode as `cfg`; the node comes back as YAML text).
+    3. A file that needs anything else is refused (CheckpointReadError naming the file, the offending
+       global and the opt-in), unless `allow_unsafe` (TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE): then it is
+       fully unpickled, with a warning.
+    """
+    if not os.path.isfile(path):
+        raise CheckpointReadError(f"checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        weights_only_error = e
+    except Exception as e:  # noqa: BLE001 - a truncated zip, random bytes, ...: a bad file
+        raise CheckpointReadError(f"cannot read checkpoint {path}: {_first_line(e)}") from e
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False, pickle_module=safe_pickle)
+    except safe_pickle.ForbiddenGlobal as e:
+        refuse_or_warn(path, "checkpoint", e, allow_unsafe)
+        try:
+            return torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as e2:  # noqa: BLE001
+            raise CheckpointReadError(f"cannot read checkpoint {path}: {_first_line(e2)}") from e2
+    except Exception as e:  # noqa: BLE001
+        raise CheckpointReadError(f"cannot read checkpoint {path}: {_unsupported_global(weights_only_error)}; "
+                                  f"{_first_line(e)}") from e
+    logger.info("%s: legacy checkpoint (numpy arrays or a config node) read with the restricted unpickler", path)
+    try:
+        return _legacy_to_plain(data)
+    except (RecursionError, ValueError, TypeError, yaml.YAMLError) as e:  # a crafted, e.g. self-containing, cfg
+        raise CheckpointReadError(f"cannot read checkpoint {path}: its cfg or model state is malformed "
+                                  f"({_first_line(e)})") from e
+
+
+def read_checkpoint(path: str, allow_unsafe: bool = False) -> dict:
+    """Read a `.pyth` file into its dict (see `load_pickled`); a bare state dict is wrapped as
+    {"model_state": ...}. The stored `cfg` is YAML text (or None)."""
+    data = load_pickled(path, allow_unsafe)
+    if isinstance(data, dict) and "model_state" in data:
+        return check_layout(data, path)
     if isinstance(data, dict) and data and all(isinstance(v, torch.Tensor) for v in data.values()):
         return {"model_state": data, "optimizer_state": None, "epoch": 0, "cfg": None}
-    raise CheckpointError(f"{path}: not a checkpoint (expected a dict with 'model_state')")
+    raise CheckpointReadError(f"{path}: not a checkpoint (expected a dict with 'model_state')")
+
+
+def check_layout(data: dict, path: str) -> dict:
+    """Raise CheckpointReadError unless `model_state` maps names to tensors, `epoch` is a whole number
+    and `optimizer_state` is a dict or None (a damaged or crafted file fails here, naming the field)."""
+    state = data["model_state"]
+    if not isinstance(state, dict):
+        raise CheckpointReadError(f"{path}: 'model_state' is a {type(state).__name__}, expected a dict of tensors")
+    bad = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointReadError(f"{path}: 'model_state' entry {bad[0]!r} is not a named tensor "
+                                  f"({len(bad)} such entries)")
+    epoch = data.get("epoch")
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0):
+        raise CheckpointReadError(f"{path}: 'epoch' is {epoch!r}, expected a number of completed epochs")
+    if data.get("optimizer_state") is not None and not isinstance(data["optimizer_state"], dict):
+        raise CheckpointReadError(f"{path}: 'optimizer_state' is a {type(data['optimizer_state']).__name__}, "
+                                  "expected a dict")
+    return data
 
 
 def compare_state_dicts(model_state: dict, ckpt_state: dict) -> dict[str, list]:
@@ -231,14 +388,16 @@ def plain_bn_to_sub_bn(ckpt_state: Mapping[str, torch.Tensor], model_state: Mapp
     return out
 
 
-def read_any_checkpoint(path: str, checkpoint_type: str = "pytorch", model_state: Mapping | None = None) -> dict:
-    """Read a "pytorch" `.pyth` or a "caffe2" `.pkl` checkpoint into the `.pyth` dict layout."""
+def read_any_checkpoint(path: str, checkpoint_type: str = "pytorch", model_state: Mapping | None = None,
+                        allow_unsafe: bool = False) -> dict:
+    """Read a "pytorch" `.pyth` or a "caffe2" `.pkl` checkpoint into the `.pyth` dict layout, without
+    running code from the file unless `allow_unsafe` (see `load_pickled`)."""
     if checkpoint_type == "pytorch":
-        return read_checkpoint(path)
+        return read_checkpoint(path, allow_unsafe)
     if checkpoint_type == "caffe2":
         from slowfast.utils.caffe2 import read_caffe2_checkpoint  # caffe2.py imports this module
 
-        return read_caffe2_checkpoint(path, model_state)
+        return read_caffe2_checkpoint(path, model_state, allow_unsafe)
     raise CheckpointError(f"unsupported checkpoint_type {checkpoint_type!r} for {path}; use 'pytorch' or 'caffe2'")
 
 
@@ -251,21 +410,28 @@ def load_checkpoint(
     scaler: Any = None,
     expected_dropped: Iterable[str] = (),
     inflate: bool = False,
+    allow_unsafe: bool = False,
 ) -> int:
     """Load a checkpoint into `model` (and `optimizer`, `scaler` when given and present).
 
     checkpoint_type: "pytorch" for `.pyth` files (PySlowFast layout), "caffe2" for Caffe2 `.pkl` files
     (names converted by `slowfast.utils.caffe2`). `inflate`: turn 2D kernels into 3D (`inflate_state`).
-    Returns the stored epoch (completed epochs), 0 when the file has none.
+    `allow_unsafe`: fully unpickle a file that the restricted readers refuse (TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE).
+    Returns the stored epoch (completed epochs), 0 when the file has none. A file that cannot be read
+    raises CheckpointReadError before the model is touched.
     """
     model_state = unwrap(model).state_dict()
-    data = read_any_checkpoint(path, checkpoint_type, model_state)
+    data = read_any_checkpoint(path, checkpoint_type, model_state, allow_unsafe)
     state = plain_bn_to_sub_bn(strip_wrapper_prefix(data["model_state"]), model_state)
     if inflate:
         state = inflate_state(state, model_state)
     load_state(model, state, path, allow_partial, expected_dropped)
-    if optimizer is not None and data.get("optimizer_state"):
-        optimizer.load_state_dict(data["optimizer_state"])
-    if scaler is not None and data.get("scaler_state"):
-        scaler.load_state_dict(data["scaler_state"])
+    try:
+        if optimizer is not None and data.get("optimizer_state"):
+            optimizer.load_state_dict(data["optimizer_state"])
+        if scaler is not None and data.get("scaler_state"):
+            scaler.load_state_dict(data["scaler_state"])
+    except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: the optimizer / grad-scaler state does not fit (another "
+                              f"SOLVER.OPTIMIZING_METHOD or parameter set?): {_first_line(e)}") from e
     return int(data.get("epoch") or 0)

@@ -8,6 +8,9 @@ import os
 import tempfile
 from typing import IO, Callable
 
+# Name prefix of the temporary files of `atomic_write` (a crash can leave one behind).
+TEMP_PREFIX = ".tmp_"
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -21,7 +24,7 @@ def atomic_write(path, write: Callable[[IO], None], mode: str = "wb") -> None:
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=os.path.splitext(path)[1], dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=os.path.splitext(path)[1], dir=folder)
     text = {} if "b" in mode else dict(encoding="utf-8", newline="\n")
     try:
         with os.fdopen(fd, mode, **text) as f:

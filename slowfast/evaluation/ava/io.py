@@ -64,11 +64,13 @@ class AvaFormatError(ValueError):
 class LabelMap:
     """Classes of a label map, in file order.
 
-    ids: int64 [C] class ids (>= 1, unique); names: C unique names.
+    ids: int64 [C] class ids (>= 1, unique); names: C unique names; lines: the
+    1-based line of each class's block (for messages that name the line).
     """
 
     ids: np.ndarray
     names: List[str]
+    lines: List[int] = field(default_factory=list)
 
     def name_of(self) -> Dict[int, str]:
         return dict(zip(self.ids.tolist(), self.names))
@@ -248,7 +250,7 @@ def read_labelmap(path) -> LabelMap:
         names.append(name)
     if not ids:
         raise AvaFormatError("%s: the label map has no classes" % where)
-    return LabelMap(np.array(ids, dtype=np.int64), names)
+    return LabelMap(np.array(ids, dtype=np.int64), names, [seen_ids[i] for i in ids])
 
 
 # ----------------------------------------------------------------------------

@@ -1,0 +1,279 @@
+"""Kinetics-style datasets -> the files :mod:`slowfast.datasets.kinetics` reads.
+
+Input, either:
+
+* a folder tree ``SRC/SPLIT/CLASS/video.*`` (Kinetics' own layout; ``SPLIT`` is ``train``, ``val`` or
+  ``test``; ``validate`` / ``validation`` count as ``val``; other folders are ignored), or
+* the official annotation CSVs (``label,youtube_id,time_start,time_end,split``, header line first;
+  the test CSVs lack ``label``) with a folder of downloaded clips named
+  ``<youtube_id>_<time_start:06d>_<time_end:06d>.mp4`` (the ActivityNet crawler's naming), found
+  anywhere under the folder (flat, or in one folder per class), with any video extension.
+
+Output in ``OUT``:
+
+* ``{train,val,test}.csv``: ``path label`` lines (space-separated; paths relative to ``OUT``, which is
+  how the loader reads them, or absolute with ``absolute_paths``); a split without videos gets no file;
+* ``classnames.json``: ``{class name: id}``, ids in sorted order of the official names (the official
+  class lists are alphabetical; folder names are read with ``_`` as a space, which is how the crawler
+  turns the names into folders).  Pass an existing ``classnames.json`` to keep its ids;
+* ``bad_videos.txt``: ``path<TAB>reason`` for every listed video that is missing, empty, cannot be
+  decoded (or re-encoded), has no label, or whose path has whitespace (the CSV reader splits on it);
+  these are left out of the CSVs and counted in the summary;
+* with ``short_side``: ``videos/SPLIT/CLASS/<name>.mp4``, re-encoded copies with that short side
+  (H.264, same frame rate, every frame kept; see :func:`slowfast.data_prep.video_io.resize_video`),
+  made in parallel; finished copies are skipped, so an interrupted run resumes where it stopped;
+* ``prepare_kinetics.json``: the summary.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from slowfast.data_prep.video_io import (is_video_file, list_files, probe_video, resize_video, run_parallel,
+                                         write_report)
+from slowfast.datasets.decoder import VideoDecodeError
+from slowfast.utils.io import write_json_atomic, write_text_atomic
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "validate": "val", "validation": "val",
+                 "test": "test", "testing": "test"}
+
+
+@dataclass
+class Clip:
+    """One listed video: split, class name (``None`` when unlabelled), source path, output stem, and
+    where it was listed (for reports)."""
+
+    split: str
+    label: Optional[str]
+    src: str
+    stem: str
+    where: str
+
+
+def official_name(folder: str) -> str:
+    """Class name of a class folder (the crawler writes ``"air drumming"`` as ``air_drumming``)."""
+    return folder.replace("_", " ")
+
+
+def clip_file_name(youtube_id: str, start: int, end: int, ext: str = ".mp4") -> str:
+    """``<youtube_id>_<start:06d>_<end:06d><ext>``, the name the official download scripts give a clip."""
+    return f"{youtube_id}_{start:06d}_{end:06d}{ext}"
+
+
+# --------------------------------------------------------------------------- reading the input
+
+
+def scan_tree(src: str) -> List[Clip]:
+    """Every video file (and dangling link) of ``src/SPLIT/CLASS/``, sorted by split, class, name."""
+    clips = []
+    for split_dir in sorted(os.listdir(src)):
+        split = SPLIT_ALIASES.get(split_dir.lower())
+        if split is None or not os.path.isdir(os.path.join(src, split_dir)):
+            continue
+        for class_dir in sorted(os.listdir(os.path.join(src, split_dir))):
+            folder = os.path.join(src, split_dir, class_dir)
+            if not os.path.isdir(folder):
+                continue
+            for path in list_files(folder, is_video_file):
+                stem = os.path.splitext(os.path.relpath(path, folder))[0]
+                clips.append(Clip(split, official_name(class_dir), path, stem, path))
+    if not clips:
+        raise FileNotFoundError(f"{src}: no videos in SPLIT/CLASS/ folders (SPLIT one of {', '.join(SPLITS)})")
+    return clips
+
+
+def split_of_file(path: str) -> Optional[str]:
+    name = os.path.basename(path).lower()
+    for word, split in SPLIT_ALIASES.items():
+        if word in name:
+            return split
+    return None
+
+
+def read_annotations(csv_path: str, clip_dir: str, index: Optional[Dict[str, str]] = None) -> Tuple[List[Clip], List[Tuple[str, str]]]:
+    """Clips of an official annotation CSV and the ``(where, reason)`` of rows that do not parse.
+
+    ``index`` maps clip stems to files (see :func:`index_clips`); a clip not in it is expected at
+    ``clip_dir/<name>.mp4`` (and reported missing later).  The split is the ``split`` column, else the
+    file name (``kinetics_400_val.csv`` -> val).
+    """
+    index = index if index is not None else index_clips(clip_dir)
+    clips, bad = [], []
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = {"youtube_id", "time_start", "time_end"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{csv_path} line 1: header {reader.fieldnames} lacks {sorted(missing)} "
+                             "(expected label,youtube_id,time_start,time_end,split)")
+        for row in reader:
+            where = f"{csv_path} line {reader.line_num}"
+            try:
+                start, end = int(float(row["time_start"])), int(float(row["time_end"]))
+            except (TypeError, ValueError):
+                bad.append((where, f"time_start/time_end not numbers: {row.get('time_start')!r}, {row.get('time_end')!r}"))
+                continue
+            split = SPLIT_ALIASES.get((row.get("split") or "").strip().lower()) or split_of_file(csv_path)
+            if split is None:
+                bad.append((where, f"unknown split {row.get('split')!r}"))
+                continue
+            stem = clip_file_name(row["youtube_id"].strip(), start, end, ext="")
+            label = (row.get("label") or "").strip() or None
+            clips.append(Clip(split, label, index.get(stem, os.path.join(clip_dir, stem + ".mp4")), stem, where))
+    return clips, bad
+
+
+def index_clips(clip_dir: str) -> Dict[str, str]:
+    """``{file stem: path}`` of every video under ``clip_dir`` (first in sorted order on repeats)."""
+    out: Dict[str, str] = {}
+    for path in list_files(clip_dir, is_video_file):
+        out.setdefault(os.path.splitext(os.path.basename(path))[0], path)
+    return out
+
+
+def class_ids(clips: Sequence[Clip], classnames: Optional[str] = None) -> Dict[str, int]:
+    """``{name: id}``: from the ``classnames`` JSON when given, else the sorted names of ``clips``."""
+    if classnames:
+        with open(classnames, encoding="utf-8") as f:
+            return {str(k): int(v) for k, v in json.load(f).items()}
+    return {name: i for i, name in enumerate(sorted({c.label for c in clips if c.label is not None}))}
+
+
+# --------------------------------------------------------------------------- checking and re-encoding
+
+
+def _process(job: tuple) -> Tuple[Optional[str], str]:
+    """Worker: ``(src, dst, short_side, gop, crf, full_decode)`` -> ``(reason or None, what was done)``."""
+    src, dst, short_side, gop, crf, full_decode = job
+    if dst is None:
+        return probe_video(src, full_decode), "probed"
+    if os.path.isfile(dst):
+        return None, "resumed"
+    reason = probe_video(src, full_decode=False)
+    if reason:
+        return reason, "probed"
+    try:
+        resize_video(src, dst, short_side, gop=gop, crf=crf)
+    except VideoDecodeError as err:
+        return err.reason, "failed"
+    return None, "resized"
+
+
+def prepare_kinetics(out: str, src: Optional[str] = None, annotations: Sequence[str] = (), clip_dir: Optional[str] = None,
+                     short_side: Optional[int] = None, workers: int = 1, absolute_paths: bool = False,
+                     gop: Optional[int] = None, crf: int = 18, classnames: Optional[str] = None,
+                     full_decode: bool = False) -> dict:
+    """Write the files of the module docstring into ``out``; returns the summary.
+
+    Args:
+        src: the ``SPLIT/CLASS/`` tree (or, with ``annotations``, the folder of downloaded clips when
+            ``clip_dir`` is not given).
+        annotations: official annotation CSVs.
+        short_side: re-encode to this short side (``None``: list the videos where they are).
+        workers: parallel processes.
+        gop, crf: key-frame interval (frames) and quality of the re-encoded copies.
+        classnames: an existing ``classnames.json`` whose ids to keep.
+        full_decode: decode every frame when checking (default: open and decode the first frame).
+    """
+    os.makedirs(out, exist_ok=True)
+    bad: List[Tuple[str, str]] = []
+    if annotations:
+        clip_dir = clip_dir or src
+        if not clip_dir:
+            raise ValueError("prepare_kinetics: annotations need the folder of downloaded clips (src or clip_dir)")
+        index, clips = index_clips(clip_dir), []
+        for path in annotations:
+            more, unparsed = read_annotations(path, clip_dir, index)
+            clips += more
+            bad += unparsed
+    elif src:
+        clips = scan_tree(src)
+    else:
+        raise ValueError("prepare_kinetics: give a SPLIT/CLASS/ tree (src) or annotation CSVs")
+    ids = class_ids(clips, classnames)
+
+    jobs, listed = [], []
+    for clip in clips:
+        if clip.label is None:
+            bad.append((clip.src, f"no label ({clip.where}; the official test lists have none)"))
+        elif clip.label not in ids:
+            bad.append((clip.src, f"class {clip.label!r} is not in {classnames}"))
+        else:
+            dst = None
+            if short_side:
+                dst = os.path.join(out, "videos", clip.split, clip.label.replace(" ", "_"), clip.stem + ".mp4")
+            jobs.append((clip.src, dst, short_side, gop, crf, full_decode))
+            listed.append(clip)
+    done: Dict[str, int] = {"probed": 0, "resized": 0, "resumed": 0, "failed": 0}
+    rows: Dict[str, List[Tuple[str, int]]] = {s: [] for s in SPLITS}
+    results = dict(run_parallel(_process, jobs, workers, "resizing" if short_side else "checking videos"))
+    for i, clip in enumerate(listed):
+        reason, what = results[i]
+        done[what] += 1
+        path = jobs[i][1] or clip.src
+        if reason is None and any(ch.isspace() for ch in _csv_path(path, out, absolute_paths)):
+            reason = "path contains whitespace (the CSV reader splits on it); rename it or re-encode with --short-side"
+        if reason:
+            bad.append((clip.src, reason))
+        else:
+            rows[clip.split].append((_csv_path(path, out, absolute_paths), ids[clip.label]))
+
+    for split, lines in rows.items():
+        if lines:
+            write_text_atomic(os.path.join(out, f"{split}.csv"), "".join(f"{p} {label}\n" for p, label in lines))
+    write_json_atomic(os.path.join(out, "classnames.json"), ids)
+    write_report(os.path.join(out, "bad_videos.txt"),
+                 "videos left out of the CSVs: path<TAB>reason", bad)
+    summary = {"videos": {s: len(v) for s, v in rows.items()}, "bad_videos": len(bad), "classes": len(ids),
+               "resized": done["resized"], "resumed": done["resumed"], "out": os.path.abspath(out)}
+    write_json_atomic(os.path.join(out, "prepare_kinetics.json"), summary)
+    logger.info("Kinetics preparation: %s", summary)
+    return summary
+
+
+def _csv_path(path: str, out: str, absolute: bool) -> str:
+    return os.path.abspath(path) if absolute else os.path.relpath(os.path.abspath(path), os.path.abspath(out))
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv=None) -> int:
+    """``tools/prepare_kinetics.py``: see the module docstring; prints the summary as JSON last."""
+    import argparse
+
+    from slowfast.utils.logging import setup_logging
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--src", help="SPLIT/CLASS/ tree, or with --annotations the folder of downloaded clips")
+    p.add_argument("--out", required=True, help="output folder for the CSVs, classnames.json and bad_videos.txt")
+    p.add_argument("--annotations", nargs="+", default=[], help="official label,youtube_id,time_start,time_end,split CSVs")
+    p.add_argument("--clips", help="folder of the downloaded clips (default: --src)")
+    p.add_argument("--short-side", type=int, default=None, help="re-encode copies with this short side (e.g. 256)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes")
+    p.add_argument("--absolute-paths", action="store_true", help="absolute paths in the CSVs (default: relative to --out)")
+    p.add_argument("--gop", type=int, default=None, help="key-frame interval of the copies in frames (default: 1 s)")
+    p.add_argument("--crf", type=int, default=18, help="libx264 quality of the copies (lower = better)")
+    p.add_argument("--classnames", help="existing classnames.json whose ids to keep (e.g. preparing val after train)")
+    p.add_argument("--full-decode", action="store_true", help="decode every frame when checking (slow)")
+    args = p.parse_args(argv)
+    if not args.src and not args.annotations:
+        p.error("give --src (a SPLIT/CLASS/ tree) or --annotations with --src/--clips")
+    setup_logging()
+    try:
+        summary = prepare_kinetics(args.out, src=args.src, annotations=args.annotations, clip_dir=args.clips,
+                                   short_side=args.short_side, workers=args.workers,
+                                   absolute_paths=args.absolute_paths, gop=args.gop, crf=args.crf,
+                                   classnames=args.classnames, full_decode=args.full_decode)
+    except (OSError, ValueError) as err:
+        print(f"prepare_kinetics: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, sort_keys=True))
+    return 0
