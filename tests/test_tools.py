@@ -20,14 +20,27 @@ def test_model_info_prints_stage_shapes_and_ends_with_json():
     assert set(last) == {"gflops", "params_m"} and last["gflops"] > 0
 
 
-def test_benchmark_reports_decode_loader_and_step_rates(tmp_path):
-    out = run_tool("tools/benchmark.py", "--cfg", "configs/Synthetic/SLOWFAST_TINY.yaml", "--iters", "2",
-                   "--decode-clips", "2", "--json", "DATA.PATH_TO_DATA_DIR", str(tmp_path / "data"),
+def test_benchmark_reports_model_loader_and_training_loop_rates_as_json(tmp_path):
+    """--what all on the tiny config: inference (eval vs optimised), training step (contiguous vs default
+    memory format), one-process clip building, loader clips/s and worker RSS per worker count, training loop."""
+    out = run_tool("tools/benchmark.py", "--cfg", "configs/Synthetic/SLOWFAST_TINY.yaml", "--what", "all",
+                   "--iters", "2", "--batch", "2", "--workers", "0", "1", "--decode-clips", "2", "--threads", "1",
+                   "--json",
+                   "--flops-cache", str(tmp_path / "flops.json"), "DATA.PATH_TO_DATA_DIR", str(tmp_path / "data"),
                    "SYNTHETIC.NUM_TRAIN", "12", "SYNTHETIC.NUM_VAL", "2", "SYNTHETIC.NUM_TEST", "2",
                    "TRAIN.BATCH_SIZE", "4", "DATA_LOADER.NUM_WORKERS", "0")
     res = json.loads(out.strip().splitlines()[-1])
-    assert res["decode"]["whole_over_windowed"] > 0 and res["loader_clips_per_s"] > 0
-    assert res["step"]["clips_per_s"] > 0 and res["step"]["batch_per_process"] == 4
+    inf, step = res["model"]["inference"], res["model"]["train_step"]
+    assert inf["eval"]["clips_per_s"] > 0 and inf["optimized"]["clips_per_s"] > 0 and inf["speedup"] > 0
+    assert inf["optimized"]["gflop_per_s"] == inf["optimized"]["clips_per_s"] * res["model"]["gflops_per_view"]["test"]
+    assert step["default"]["memory_format"] == "channels_last_3d" and step["contiguous"]["clips_per_s"] > 0
+    loader = res["loader"]
+    assert loader["single_process"]["clips_per_s"] > 0 and loader["decode"]["whole_over_windowed"] > 0
+    assert set(loader["workers"]) == {"0", "1"} and loader["workers"]["1"]["clips_per_s"] > 0
+    assert 0 < loader["workers"]["1"]["worker_peak_rss_gib"] < 4
+    assert res["train"]["clips_per_s"] > 0 and res["train"]["clips"] == 2 * 4
+    assert json.load(open(tmp_path / "flops.json"))  # the FLOP count was cached
+    assert "inference:" in out and "loader / step:" in out
 
 
 def test_run_net_rejects_unknown_flags_and_bad_keys():

@@ -64,7 +64,7 @@ _C.TRAIN.CHECKPOINT_EPOCH_RESET = False
 _C.TRAIN.CHECKPOINT_PARTIAL_LOAD = False
 # Fully unpickle TRAIN/TEST.CHECKPOINT_FILE_PATH files the restricted readers refuse (can run code in them; see SECURITY.md).
 _C.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE = False
-# Mixed precision (autocast + GradScaler) on CUDA.
+# Mixed precision on CUDA: bfloat16 autocast where the GPU supports it, else float16 + GradScaler.
 _C.TRAIN.MIXED_PRECISION = False
 
 # ---------------------------------------------------------------------------------------------
@@ -87,6 +87,8 @@ _C.TEST.NUM_ENSEMBLE_VIEWS = 10
 _C.TEST.NUM_SPATIAL_CROPS = 3
 # File name (inside OUTPUT_DIR) for saved per-video scores / predictions; "" = the default name.
 _C.TEST.SAVE_RESULTS_PATH = ""
+# Test with slowfast.models.optimize_for_inference (BN folded into convs, channels_last_3d); same scores.
+_C.TEST.OPTIMIZE_MODEL = True
 
 # ---------------------------------------------------------------------------------------------
 # ResNet backbone
@@ -150,6 +152,10 @@ _C.MODEL.FC_INIT_STD = 0.01
 _C.MODEL.STEM_DIM = 64
 # Head pooling: "train_crop" (PySlowFast: fixed kernel of the training-crop feature map, grid scores averaged) or "global".
 _C.MODEL.HEAD_POOLING = "train_crop"
+# Memory format of 5-D weights: "auto" (channels_last_3d on CPU and CUDA), "channels_last_3d", "contiguous".
+_C.MODEL.MEMORY_FORMAT = "auto"
+# Train through torch.compile(model) (slow first iterations; checkpoints keep the plain key names).
+_C.MODEL.COMPILE = False
 
 # ---------------------------------------------------------------------------------------------
 # SlowFast
@@ -212,6 +218,8 @@ _C.DATA.TEMPORAL_SAMPLING = "pyslowfast"
 _C.DATA.SLOW_PATHWAY_SAMPLING = "linspace"
 # Validation view: "random" (PySlowFast: a training-style random view) or "fixed" (test clip 0 of 1, centre crop).
 _C.DATA.VAL_VIEW = "random"
+# Kinetics training views on uint8 frames (crop of the jittered resize only, OpenCV); False = float resize then crop.
+_C.DATA.UINT8_TRAIN_PIPELINE = True
 
 # ---------------------------------------------------------------------------------------------
 # Built-in synthetic Kinetics-format dataset (generated when DATA.GENERATE_SYNTHETIC is set)

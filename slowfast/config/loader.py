@@ -235,6 +235,7 @@ _CHOICES = {
     "TRAIN.CHECKPOINT_TYPE": ("pytorch", "caffe2"),
     "TEST.CHECKPOINT_TYPE": ("pytorch", "caffe2"),
     "AVA.EVAL_VERSION": ("2018", "2019", "2020"),
+    "MODEL.MEMORY_FORMAT": ("auto", "channels_last_3d", "contiguous"),
     "DEMO.CROP": ("center", "full"),
     "DEMO.DETECTOR": ("", "torchvision"),
     "AVA.PREPROCESS": ("pyslowfast", "exact"),

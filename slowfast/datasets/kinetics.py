@@ -35,6 +35,7 @@ from slowfast.config.loader import num_pathways
 from slowfast.datasets import transforms as T
 from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.decoder import VideoDecodeError, sample_clip, sample_clip_pyslowfast
+from slowfast.datasets.fast_train_clip import train_clip
 from slowfast.datasets.sampling import pack_pathway_output
 from slowfast.datasets.validation import check_label_range, raise_problems, read_video_list_rows, resolve_video_path
 
@@ -82,6 +83,7 @@ class Kinetics(torch.utils.data.Dataset):
         self.sample_clip = sample_clip_pyslowfast if cfg.DATA.TEMPORAL_SAMPLING == "pyslowfast" else sample_clip
         self.slow_sampling = cfg.DATA.SLOW_PATHWAY_SAMPLING
         self.random_view = split == "train" or (split == "val" and cfg.DATA.VAL_VIEW == "random")
+        self.uint8_train = cfg.DATA.UINT8_TRAIN_PIPELINE
         csv = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
         self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX, cfg.MODEL.NUM_CLASSES)
         if split == "test":
@@ -108,6 +110,9 @@ class Kinetics(torch.utils.data.Dataset):
         path, _ = self.videos[video_idx]
         clip_idx = -1 if self.random_view else view // self.num_crops
         frames = self.sample_clip(path, clip_idx, self.num_clips, self.num_frames, self.sampling_rate, self.target_fps)
+        if self.random_view and self.uint8_train:  # same random draws as below, only the crop is computed (uint8)
+            return train_clip(frames, self.jitter, self.train_crop, 0.5 if self.random_flip else 0.0, self.mean,
+                              self.std, self.reverse_channels)
         clip = T.color_normalization(T.frames_to_clip(frames), self.mean, self.std)
         if self.random_view:
             clip, _ = T.random_short_side_scale_jitter(clip, self.jitter[0], self.jitter[1])

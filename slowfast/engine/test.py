@@ -18,10 +18,12 @@ import numpy as np
 import torch
 
 from slowfast.datasets.build import build_loader
+from slowfast.engine.acceleration import keep_freed_memory
 from slowfast.engine.common import device_for, forward, load_weights_for_testing, setup_run
 from slowfast.evaluation.classification import VideoAggregator
 from slowfast.evaluation.ensemble import VideoScores, write_video_scores
 from slowfast.models import build_model
+from slowfast.models.optimize import inference_model
 from slowfast.utils import distributed as du
 from slowfast.utils.complexity import count_flops, dummy_inputs
 from slowfast.utils.io import write_json_atomic
@@ -37,10 +39,10 @@ def run_classification_test(cfg, model) -> dict:
     loader = build_loader(cfg, "test")
     dataset = loader.dataset
     agg = VideoAggregator(dataset.num_videos, cfg.MODEL.NUM_CLASSES, cfg.DATA.ENSEMBLE_METHOD)
-    model.eval()
+    net = inference_model(cfg, model)  # TEST.OPTIMIZE_MODEL: BN folded, channels_last_3d (same scores)
     n_batches = len(loader)
     for i, (inputs, labels, index, extra) in enumerate(loader):
-        scores = forward(model, inputs, extra, device).float().cpu()
+        scores = forward(net, inputs, extra, device).float().cpu()
         agg.add(index.numpy(), scores.numpy(), labels.numpy(), extra["failed"].numpy())
         if (i + 1) % cfg.LOG_PERIOD == 0 or i + 1 == n_batches:
             logger.info("test iter %d/%d", i + 1, n_batches)
@@ -72,6 +74,7 @@ def run_classification_test(cfg, model) -> dict:
 def test(cfg) -> dict:
     """Test the configured model; writes OUTPUT_DIR/results.json on the master process."""
     setup_run(cfg)
+    keep_freed_memory()  # large activations reuse freed heap instead of fresh zero-filled pages
     model = build_model(cfg, device=device_for(cfg))
     ckpt = load_weights_for_testing(cfg, model)
     if cfg.DETECTION.ENABLE:

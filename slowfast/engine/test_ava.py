@@ -22,6 +22,7 @@ from slowfast.datasets.ava import VAL_SECOND_STRIDE, resolve_dirs
 from slowfast.datasets.build import build_dataset, build_loader
 from slowfast.engine.common import device_for, forward
 from slowfast.evaluation.ava import evaluate, read_labelmap, write_detections_csv
+from slowfast.models.optimize import inference_model
 from slowfast.utils import distributed as du
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def run_ava_inference(cfg, model, split: str = "test", write: bool = True) -> di
     detections_file; other processes return {}.
     """
     views = test_views(cfg)
+    model = inference_model(cfg, model)  # TEST.OPTIMIZE_MODEL: BN folded, channels_last_3d (same scores)
     sums: dict = {}
     video_names = None
     for scale, flip in views:

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from slowfast.config.loader import world_size
 from slowfast.datasets.build import build_loader, shuffle_loader
 from slowfast.datasets.validation import UnreadableDataError
+from slowfast.engine import acceleration as accel
 from slowfast.engine.common import device_for, forward, load_weights_for_training, setup_run
 from slowfast.models import build_model
 from slowfast.models.norm import aggregate_sub_bn_stats, is_batch_norm
@@ -81,12 +82,11 @@ def train_epoch(cfg, model, loader, optimizer, scaler, meter: TrainMeter, epoch:
     device = device_for(cfg)
     meter.reset()
     n_iters = len(loader)
-    amp = scaler.is_enabled()
     for it, (inputs, labels, _, extra) in enumerate(loader):
         lr = lr_at(cfg, epoch + it / n_iters)
         set_lr(optimizer, lr)
         labels = labels.to(device, non_blocking=True)
-        with torch.autocast(device_type="cuda", enabled=amp):
+        with accel.autocast(cfg, device):  # TRAIN.MIXED_PRECISION: bf16 / fp16 on CUDA
             preds = forward(model, inputs, extra, device)
             loss = compute_loss(cfg, preds, labels)
         if not math.isfinite(loss.item()):
@@ -106,12 +106,12 @@ def train_epoch(cfg, model, loader, optimizer, scaler, meter: TrainMeter, epoch:
         meter.update(loss_v, lr, labels.shape[0], top1, top5, replaced=extra.get("retries", 0))
         check_replaced(cfg, meter.replaced_videos, epoch)
         if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == n_iters:
-            stats = meter.iter_stats(epoch, it, world_size(cfg))
+            stats = {**meter.iter_stats(epoch, it, world_size(cfg)), **accel.peak_memory_stats(device)}
             logger.info(progress_line(stats))
             log_json_stats(stats, logger)
             tb.add_scalars({"loss": loss_v, "lr": lr, **({"top1_err": top1, "top5_err": top5} if top1 is not None
                                                           else {})}, epoch * n_iters + it, "train/")
-    stats = meter.epoch_stats(epoch)
+    stats = {**meter.epoch_stats(epoch), **accel.peak_memory_stats(device)}
     what = "unreadable videos"
     if cfg.DETECTION.ENABLE:  # AVA: key frames with a missing or unreadable frame file
         stats["replaced_keyframes"] = stats.pop("replaced_videos")
@@ -194,14 +194,16 @@ def prepare_bn_for_evaluation(cfg, model, loader, precise: bool) -> None:
 def train(cfg) -> None:
     """Train MODEL on TRAIN.DATASET as configured; checkpoints go to OUTPUT_DIR/checkpoints."""
     setup_run(cfg)
+    accel.keep_freed_memory()  # large activations reuse freed heap instead of fresh zero-filled pages
     device = device_for(cfg)
     model = build_model(cfg, device=device)
+    accel.configure_backends(device)  # cudnn.benchmark on CUDA
     if du.is_master() and cfg.LOG_MODEL_INFO:
         from slowfast.utils.complexity import model_summary
 
         logger.info("model: %s", model_summary(model, cfg))
     optimizer = build_optimizer(cfg, model)
-    scaler = torch.amp.GradScaler("cuda", enabled=cfg.TRAIN.MIXED_PRECISION and device.type == "cuda")
+    scaler = accel.grad_scaler(cfg, device)  # enabled for fp16 autocast only
     start_epoch = load_weights_for_training(cfg, model, optimizer, scaler)
     if du.get_world_size() > 1:
         if cfg.BN.NORM_TYPE == "sync_batchnorm":
@@ -211,6 +213,7 @@ def train(cfg) -> None:
         model = nn.parallel.DistributedDataParallel(
             model, device_ids=[device] if device.type == "cuda" else None,
             find_unused_parameters=cfg.DETECTION.ENABLE)
+    step_model = accel.maybe_compile(cfg, model)  # MODEL.COMPILE; checkpoints are written from `model`
     train_loader = build_loader(cfg, "train")
     val_loader = build_loader(cfg, "val") if cfg.TRAIN.EVAL_PERIOD > 0 and not cfg.DETECTION.ENABLE else None
     meter = TrainMeter(len(train_loader), cfg.SOLVER.MAX_EPOCH, window=max(cfg.LOG_PERIOD, 1))
@@ -219,7 +222,7 @@ def train(cfg) -> None:
                 cfg.SOLVER.MAX_EPOCH, len(train_loader), du.get_world_size())
     for epoch in range(start_epoch, cfg.SOLVER.MAX_EPOCH):
         seed_epoch(cfg, train_loader, epoch)
-        train_epoch(cfg, model, train_loader, optimizer, scaler, meter, epoch, tb)
+        train_epoch(cfg, step_model, train_loader, optimizer, scaler, meter, epoch, tb)
         last = epoch + 1 == cfg.SOLVER.MAX_EPOCH
         eval_due = cfg.TRAIN.EVAL_PERIOD > 0 and ((epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last)
         prepare_bn_for_evaluation(cfg, model, train_loader, cfg.BN.USE_PRECISE_STATS and (eval_due or last))

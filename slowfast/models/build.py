@@ -6,6 +6,7 @@ import torch.nn as nn
 from fvcore.common.registry import Registry
 
 from slowfast.config.loader import stage_depths
+from slowfast.models.conv import apply_memory_format, preferred_memory_format
 from slowfast.models.init import init_weights
 from slowfast.models.norm import get_norm
 from slowfast.models.video_net import DetectionSpec, VideoNet, VideoNetSpec
@@ -118,9 +119,20 @@ def ResNet(cfg) -> nn.Module:  # noqa: N802
     return _video_net(cfg)
 
 
+def memory_format_for(cfg, device: torch.device | str) -> torch.memory_format:
+    """MODEL.MEMORY_FORMAT: "auto" = the device's preferred format (channels_last_3d on CPU and CUDA),
+    "channels_last_3d" or "contiguous"."""
+    choice = cfg.MODEL.MEMORY_FORMAT
+    if choice == "auto":
+        return preferred_memory_format(device)
+    return torch.channels_last_3d if choice == "channels_last_3d" else torch.contiguous_format
+
+
 def build_model(cfg, device: torch.device | str | None = None) -> nn.Module:
     """Build MODEL.MODEL_NAME from the registry and move it to `device` (default: the current GPU when
-    NUM_GPUS > 0, else CPU). Pass device="meta" to build without allocating weights."""
+    NUM_GPUS > 0, else CPU), in the memory format of MODEL.MEMORY_FORMAT for that device (on CPU with
+    channels_last_3d, the convolutions run as 2-D ones: `slowfast.models.conv`; same results, same
+    state-dict keys; inputs may be contiguous). Pass device="meta" to build without allocating weights."""
     name = cfg.MODEL.MODEL_NAME
     try:
         builder = MODEL_REGISTRY.get(name)
@@ -133,4 +145,6 @@ def build_model(cfg, device: torch.device | str | None = None) -> nn.Module:
     if device is None:
         device = torch.device("cuda", torch.cuda.current_device()) if cfg.NUM_GPUS > 0 and torch.cuda.is_available() \
             else torch.device("cpu")
-    return model.to(device)
+    model = model.to(device)
+    apply_memory_format(model, memory_format_for(cfg, device), device)
+    return model

@@ -43,7 +43,7 @@ class SubBatchNorm3d(nn.Module):
             b, c, t, h, w = x.shape
             if b % self.num_splits:
                 raise ValueError(f"SubBatchNorm3d: batch {b} not divisible by num_splits {self.num_splits}")
-            x = self.split_bn(x.view(b // self.num_splits, c * self.num_splits, t, h, w)).view(b, c, t, h, w)
+            x = self.split_bn(x.reshape(b // self.num_splits, c * self.num_splits, t, h, w)).view(b, c, t, h, w)
         else:
             x = self.bn(x)
         return x * self.weight.view(1, -1, 1, 1, 1) + self.bias.view(1, -1, 1, 1, 1)

@@ -1,0 +1,80 @@
+"""Device-dependent speed settings of the training loop, chosen from the config and the device: mixed
+precision (TRAIN.MIXED_PRECISION), cuDNN autotuning, torch.compile (MODEL.COMPILE), the CPU allocator,
+and peak-memory figures for the stats lines. (The model's memory format, MODEL.MEMORY_FORMAT, is set by
+`build_model`.)
+
+None of these changes what is computed beyond floating-point rounding (and the reduced precision that
+AMP asks for): the loss curve of a run is the same with and without them.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import resource
+import sys
+
+import torch
+import torch.nn as nn
+
+logger = logging.getLogger(__name__)
+
+
+def amp_dtype(cfg, device: torch.device) -> torch.dtype | None:
+    """Autocast dtype for TRAIN.MIXED_PRECISION on CUDA: bfloat16 where the GPU supports it (no loss
+    scaling needed), else float16 (with a GradScaler). None = full precision (also always on CPU)."""
+    if not cfg.TRAIN.MIXED_PRECISION or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def grad_scaler(cfg, device: torch.device) -> torch.amp.GradScaler:
+    """A GradScaler that is enabled only for float16 autocast (bfloat16 has float32's range)."""
+    return torch.amp.GradScaler("cuda", enabled=amp_dtype(cfg, device) == torch.float16)
+
+
+def autocast(cfg, device: torch.device):
+    """The autocast context of a training or evaluation step (a no-op without mixed precision)."""
+    dtype = amp_dtype(cfg, device)
+    return torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def configure_backends(device: torch.device) -> None:
+    """cuDNN autotuning on CUDA (fixed training shapes: the fastest algorithm is picked once per shape)."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory for reuse instead of returning every large block to the
+    system: activations of video models are tens of MB each, above malloc's mmap threshold, so by default
+    each one is a fresh mapping whose pages the kernel zero-fills on first touch, every iteration.
+    Process-wide; returns False (and changes nothing) where glibc is not the allocator."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**30))
+    except (OSError, AttributeError):
+        return False
+
+
+def maybe_compile(cfg, model: nn.Module) -> nn.Module:
+    """torch.compile(model) when MODEL.COMPILE, else `model`. The compiled module shares the parameters
+    of `model`; checkpoints are written from `model` itself (state-dict keys without a compile prefix)."""
+    if not cfg.MODEL.COMPILE:
+        return model
+    logger.info("compiling the model with torch.compile (the first iterations are slow)")
+    return torch.compile(model)
+
+
+def peak_memory_stats(device: torch.device) -> dict:
+    """Peak memory so far, for the stats lines: `max_rss_gib` of this process (CPU RAM) and, on CUDA,
+    `peak_mem_gib` (the most memory tensors occupied on the GPU)."""
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    out = {"max_rss_gib": round(rss_kib / 2**20, 3)}
+    if device.type == "cuda":
+        out["peak_mem_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
+    return out

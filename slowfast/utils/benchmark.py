@@ -1,0 +1,307 @@
+"""Speed of a config on this machine, as rates and ratios to the unoptimised path (never asserted).
+
+`run_benchmark(cfg, what, ...)` returns a JSON-able dict; tools/benchmark.py is its command line.
+
+- model: inference clips/s of the model in eval mode and of `optimize_for_inference` (ratio = speed-up),
+  training-step clips/s (forward + backward + SGD on random inputs of the training shape) with contiguous
+  weights and with the training loop's memory format; achieved GFLOP/s from fvcore's forward FLOPs
+  (a training step counted as 3x the forward, the usual backward = 2x forward estimate). FLOPs come from
+  the cache in docs/flops_cache.json (`slowfast.utils.repro.CostCache`), computed and added when missing.
+- loader: clips/s of one process building training clips (dataset[i], no DataLoader, 1 torch thread;
+  for AVA configs this is AVA clip loading from JPEG frames), of the DataLoader with each worker count,
+  and the peak RSS of one loader worker; for Kinetics configs also the windowed vs whole-video decode cost.
+- train: clips/s of the training loop end to end (DataLoader + step), to compare with the two above.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import torch
+
+from slowfast.config import world_size
+from slowfast.engine import acceleration as accel
+from slowfast.engine.common import device_for, forward
+from slowfast.models import build_model, optimize_for_inference
+from slowfast.models.build import memory_format_for
+
+WHATS = ("model", "loader", "train")
+FLOPS_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                           "docs", "flops_cache.json")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _rate(fn, iters: int, clips_per_call: int, device: torch.device, warmup: int = 1) -> float:
+    """Clips per second of `fn()` over `iters` timed calls after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    t = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    _sync(device)
+    return iters * clips_per_call / (time.perf_counter() - t)
+
+
+def forward_gflops(cfg, size: int, cache_path: str | None = FLOPS_CACHE) -> float:
+    """fvcore GFLOPs of one `size`^2 view (cached by config, size and model source)."""
+    from slowfast.utils.repro import CostCache, compute_cost, cost_key
+
+    cache = CostCache(cache_path)
+    key = cost_key(cfg, size)
+    entry = cache.get(key)
+    if entry is None:
+        entry = compute_cost(cfg, size)
+        cache.put(key, entry)
+        cache.save()
+    return float(entry["gflops"])
+
+
+def _random_batch(cfg, size: int, batch: int, device: torch.device):
+    from slowfast.utils.complexity import dummy_inputs
+
+    inputs = dummy_inputs(cfg, size, batch=batch, device=device)
+    for x in inputs[0]:
+        x.normal_()
+    return inputs[0], ({"boxes": inputs[1]} if cfg.DETECTION.ENABLE else {})
+
+
+def contiguous_cfg(cfg):
+    """`cfg` with MODEL.MEMORY_FORMAT contiguous: the unoptimised model (plain 3-D convolutions)."""
+    cfg = cfg.clone()
+    cfg.defrost()
+    cfg.MODEL.MEMORY_FORMAT = "contiguous"
+    cfg.freeze()
+    return cfg
+
+
+def bench_inference(cfg, iters: int, batch: int, size: int, gflops: float) -> dict:
+    """Eval-mode clips/s of the unoptimised model (contiguous, BN layers) and of optimize_for_inference."""
+    device = device_for(cfg)
+    model = build_model(contiguous_cfg(cfg), device=device).eval()
+    xs, extra = _random_batch(cfg, size, batch, device)
+    out = {"batch": batch, "size": size}
+    with torch.no_grad():
+        for name, net in (("eval", model), ("optimized", optimize_for_inference(model, cfg))):
+            rate = _rate(lambda: forward(net, xs, extra, device), iters, batch, device)
+            out[name] = {"clips_per_s": rate, "gflop_per_s": rate * gflops}
+    out["speedup"] = out["optimized"]["clips_per_s"] / out["eval"]["clips_per_s"]
+    return out
+
+
+def bench_train_step(cfg, iters: int, batch: int, size: int, gflops: float) -> dict:
+    """Training-step clips/s of the model built with MODEL.MEMORY_FORMAT contiguous ("contiguous") and as
+    `build_model(cfg)` returns it ("default"); inputs arrive contiguous, as from the loader."""
+    from slowfast.engine.train import compute_loss
+    from slowfast.solver import build_optimizer
+
+    device = device_for(cfg)
+    xs, extra = _random_batch(cfg, size, batch, device)
+    n_out = len(extra["boxes"]) if cfg.DETECTION.ENABLE else batch
+    labels = torch.zeros(n_out, cfg.MODEL.NUM_CLASSES, device=device) if cfg.DETECTION.ENABLE \
+        else torch.arange(n_out, device=device) % cfg.MODEL.NUM_CLASSES
+    out = {"batch": batch, "size": size}
+    for name in ("contiguous", "default"):
+        torch.manual_seed(0)
+        model = build_model(cfg if name == "default" else contiguous_cfg(cfg), device=device).train()
+        fmt = memory_format_for(cfg, device) if name == "default" else torch.contiguous_format
+        optimizer = build_optimizer(cfg, model)
+        scaler = accel.grad_scaler(cfg, device)
+
+        def step():
+            with accel.autocast(cfg, device):
+                loss = compute_loss(cfg, forward(model, xs, extra, device), labels)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        rate = _rate(step, iters, batch, device)
+        out[name] = {"clips_per_s": rate, "gflop_per_s": rate * 3 * gflops,
+                     "memory_format": str(fmt).replace("torch.", ""), **accel.peak_memory_stats(device)}
+        del model, optimizer
+    out["speedup"] = out["default"]["clips_per_s"] / out["contiguous"]["clips_per_s"]
+    return out
+
+
+def bench_model(cfg, iters: int, batch: int | None = None, flops_cache: str | None = FLOPS_CACHE) -> dict:
+    test_size, train_size = cfg.DATA.TEST_CROP_SIZE, cfg.DATA.TRAIN_CROP_SIZE
+    per_process = batch or max(1, cfg.TRAIN.BATCH_SIZE // world_size(cfg))
+    g_test = forward_gflops(cfg, test_size, flops_cache)
+    g_train = g_test if train_size == test_size else forward_gflops(cfg, train_size, flops_cache)
+    return {
+        "gflops_per_view": {"test": g_test, "train": g_train},
+        "inference": bench_inference(cfg, iters, per_process, test_size, g_test),
+        "train_step": bench_train_step(cfg, iters, per_process, train_size, g_train),
+    }
+
+
+def worker_peak_rss_gib(parent: int | None = None) -> list[float]:
+    """Peak resident memory (VmHWM, GiB) of each live child process of `parent` (default: this one)."""
+    parent = parent or os.getpid()
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0").strip()) == parent and "VmHWM" in fields:
+            out.append(int(fields["VmHWM"].split()[0]) / 2**20)
+    return out
+
+
+def bench_single_process(cfg, dataset, n: int) -> dict:
+    """Training clips/s built by one process with 1 torch thread (dataset[i], as a loader worker does)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        dataset[0]  # warm-up (file cache, lazy imports)
+        t = time.perf_counter()
+        for i in range(1, n + 1):
+            dataset[i % len(dataset)]
+        return {"clips_per_s": n / (time.perf_counter() - t), "clips": n}
+    finally:
+        torch.set_num_threads(threads)
+
+
+def bench_loader_workers(cfg, workers: int, batches: int) -> dict:
+    """DataLoader clips/s with `workers` workers (start-up not counted) and the workers' peak RSS."""
+    from slowfast.datasets.build import build_loader, shuffle_loader
+
+    cfg = cfg.clone()
+    cfg.defrost()
+    cfg.DATA_LOADER.NUM_WORKERS = workers
+    cfg.freeze()
+    loader = build_loader(cfg, "train")
+    shuffle_loader(loader, 0, cfg.RNG_SEED)
+    it = iter(loader)
+    skip = max(1, workers)  # start-up: each worker's first batch (prefetched while the others start)
+    for _ in range(min(skip, len(loader))):
+        next(it)
+    n, t = 0, time.perf_counter()
+    for _ in range(min(batches, len(loader) - skip)):
+        inputs, *_ = next(it)
+        n += inputs[0].shape[0]
+    rate = n / max(time.perf_counter() - t, 1e-9) if n else None  # None: too few batches to time
+    rss = worker_peak_rss_gib() if workers > 0 else []
+    del it
+    return {"clips_per_s": rate, "clips": n, "worker_peak_rss_gib": max(rss) if rss else None}
+
+
+def bench_decode(cfg, dataset, n: int) -> dict:
+    """Seconds per clip of the windowed decoder (seek + the sampled window) and of decoding whole videos."""
+    from slowfast.datasets.decoder import decode_window, get_video_info, sample_clip
+
+    paths = [dataset.videos[i % len(dataset.videos)][0] for i in range(n)]
+    t = time.perf_counter()
+    for p in paths:
+        sample_clip(p, -1, 1, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, cfg.DATA.TARGET_FPS)
+    windowed = (time.perf_counter() - t) / n
+    t = time.perf_counter()
+    for p in paths:
+        decode_window(p, 0.0, get_video_info(p).duration + 1.0)
+    whole = (time.perf_counter() - t) / n
+    return {"windowed_s_per_clip": windowed, "whole_video_s_per_clip": whole, "whole_over_windowed": whole / windowed}
+
+
+def bench_loader(cfg, iters: int, workers=(1, 2, 4), decode_clips: int = 8) -> dict:
+    from slowfast.datasets.build import build_dataset
+
+    dataset = build_dataset(cfg.TRAIN.DATASET, cfg, "train")
+    out = {"dataset": cfg.TRAIN.DATASET, "single_process": bench_single_process(cfg, dataset, iters)}
+    if not cfg.DETECTION.ENABLE and hasattr(dataset, "videos"):
+        out["decode"] = bench_decode(cfg, dataset, decode_clips)
+    out["workers"] = {str(w): bench_loader_workers(cfg, w, iters) for w in workers}
+    return out
+
+
+def bench_train_loop(cfg, iters: int) -> dict:
+    """End-to-end training clips/s: DataLoader (DATA_LOADER.NUM_WORKERS) + step, as the training loop runs."""
+    from slowfast.datasets.build import build_loader, shuffle_loader
+    from slowfast.engine.train import compute_loss
+    from slowfast.solver import build_optimizer
+
+    device = device_for(cfg)
+    model = build_model(cfg, device=device).train()
+    optimizer = build_optimizer(cfg, model)
+    scaler = accel.grad_scaler(cfg, device)
+    loader = build_loader(cfg, "train")
+    shuffle_loader(loader, 0, cfg.RNG_SEED)
+    n, t = 0, None
+    for i, (inputs, labels, _, extra) in enumerate(loader):
+        if i > iters:
+            break
+        if i == 1:  # the first iteration (worker start-up) is not counted
+            _sync(device)
+            t = time.perf_counter()
+        with accel.autocast(cfg, device):
+            loss = compute_loss(cfg, forward(model, inputs, extra, device), labels.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        if i >= 1:
+            n += inputs[0].shape[0]
+    _sync(device)
+    rate = n / (time.perf_counter() - t) if t is not None and n else 0.0
+    return {"clips_per_s": rate, "clips": n, "workers": cfg.DATA_LOADER.NUM_WORKERS, **accel.peak_memory_stats(device)}
+
+
+def run_benchmark(cfg, what: str = "all", iters: int = 5, batch: int | None = None, workers=(1, 2, 4),
+                  decode_clips: int = 8, flops_cache: str | None = FLOPS_CACHE) -> dict:
+    """Measure `what` ("model", "loader", "train" or "all") for `cfg`; see the module docstring."""
+    if what not in WHATS + ("all",):
+        raise ValueError(f"--what {what!r}: choose one of {list(WHATS) + ['all']}")
+    device = device_for(cfg)
+    out = {"device": str(device), "torch_threads": torch.get_num_threads(),
+           "keep_freed_memory": accel.keep_freed_memory()}
+    accel.configure_backends(device)
+    if what in ("loader", "all"):  # first: the loader's workers fork a process without a model in it
+        out["loader"] = bench_loader(cfg, iters, workers, decode_clips)
+    if what in ("model", "all"):
+        out["model"] = bench_model(cfg, iters, batch, flops_cache)
+    if what in ("train", "all"):
+        out["train"] = bench_train_loop(cfg, iters)
+    if "loader" in out and "model" in out:
+        best = max(w["clips_per_s"] or 0.0 for w in out["loader"]["workers"].values())
+        out["loader_over_step"] = best / out["model"]["train_step"]["default"]["clips_per_s"]
+    return out
+
+
+def summary_lines(res: dict) -> list[str]:
+    """Human-readable lines of a run_benchmark result."""
+    lines = []
+    if "loader" in res:
+        ld = res["loader"]
+        lines.append(f"loader: one process {ld['single_process']['clips_per_s']:.2f} clips/s (1 thread)")
+        if "decode" in ld:
+            d = ld["decode"]
+            lines.append(f"decode: {d['windowed_s_per_clip'] * 1e3:.1f} ms/clip windowed, "
+                         f"{d['whole_video_s_per_clip'] * 1e3:.1f} ms/clip whole video "
+                         f"(x{d['whole_over_windowed']:.2f})")
+        for w, r in ld["workers"].items():
+            rss = f", worker peak RSS {r['worker_peak_rss_gib']:.2f} GiB" if r["worker_peak_rss_gib"] else ""
+            rate = f"{r['clips_per_s']:.2f} clips/s" if r["clips_per_s"] else "too few batches to time"
+            lines.append(f"loader: {rate} with {w} worker(s){rss}")
+    if "model" in res:
+        inf, st = res["model"]["inference"], res["model"]["train_step"]
+        lines.append(f"inference: {inf['eval']['clips_per_s']:.3f} -> {inf['optimized']['clips_per_s']:.3f} clips/s "
+                     f"optimized (x{inf['speedup']:.2f}), {inf['optimized']['gflop_per_s']:.3g} GFLOP/s")
+        lines.append(f"train step: {st['contiguous']['clips_per_s']:.3f} contiguous -> "
+                     f"{st['default']['clips_per_s']:.3f} clips/s {st['default']['memory_format']} "
+                     f"(x{st['speedup']:.2f}), "
+                     f"{st['default']['gflop_per_s']:.3g} GFLOP/s")
+    if "train" in res:
+        lines.append(f"training loop: {res['train']['clips_per_s']:.3f} clips/s end to end "
+                     f"({res['train']['workers']} worker(s))")
+    if "loader_over_step" in res:
+        r = res["loader_over_step"]
+        lines.append(f"loader / step: {r:.2f} ({'input-bound' if r < 1 else 'compute-bound'})")
+    return lines
