@@ -109,11 +109,19 @@ def test_sharded_evaluation_sees_each_item_exactly_once():
 
 
 def test_view_aggregation_counts_each_video_once_across_processes():
-    a, b = VideoAggregator(2, 3), VideoAggregator(2, 3)
-    a.add([0, 0, 1], [[1, 0, 0], [0.5, 0.5, 0], [0, 0, 1]], [0, 0, 2])
-    b.add([1, 0], [[0, 1, 0], [0, 0, 1]], [2, 0], failed=[False, True])
-    a.merge(b)
-    np.testing.assert_allclose(a.video_scores(), [[0.75, 0.25, 0], [0, 0.5, 0.5]])
+    """DATA.ENSEMBLE_METHOD "sum" adds the decoded views' scores as PySlowFast's TestMeter does; "mean"
+    divides by the number of decoded views; "max" takes the element-wise max."""
+    def views(method):
+        a, b = VideoAggregator(2, 3, method), VideoAggregator(2, 3, method)
+        a.add([0, 0, 1], [[1, 0, 0], [0.5, 0.5, 0], [0, 0, 1]], [0, 0, 2])
+        b.add([1, 0], [[0, 1, 0], [0, 0, 1]], [2, 0], failed=[False, True])
+        a.merge(b)
+        return a
+
+    np.testing.assert_allclose(views("sum").video_scores(), [[1.5, 0.5, 0], [0, 1, 1]])
+    np.testing.assert_allclose(views("mean").video_scores(), [[0.75, 0.25, 0], [0, 0.5, 0.5]])
+    np.testing.assert_allclose(views("max").video_scores(), [[1, 0.5, 0], [0, 1, 1]])
+    a = views("sum")
     r = a.results(expected_views=3)
     assert r["num_videos"] == 2 and r["num_failed_views"] == 1 and r["videos_with_missing_views"] == 1
     assert r["top1_acc"] == 50.0 and r["top5_acc"] == 100.0 and r["avg_err"] == 25.0

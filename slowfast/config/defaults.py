@@ -204,7 +204,7 @@ _C.DATA.RANDOM_FLIP = True
 _C.DATA.DECODING_BACKEND = "pyav"
 # Feed frames as BGR instead of RGB (some Caffe2 checkpoints expect BGR).
 _C.DATA.REVERSE_INPUT_CHANNEL = False
-# How the test views of one video are combined: "sum" (average) or "max".
+# How the test views of one video are combined: "sum" (PySlowFast's TestMeter), "mean" (sum / decoded views) or "max".
 _C.DATA.ENSEMBLE_METHOD = "sum"
 # Multi-label video classification (PySlowFast key, e.g. Charades); not supported yet: must stay False.
 _C.DATA.MULTI_LABEL = False

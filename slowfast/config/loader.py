@@ -226,7 +226,7 @@ _CHOICES = {
     "SOLVER.LR_POLICY": ("cosine", "steps_with_relative_lrs"),
     "SOLVER.OPTIMIZING_METHOD": ("sgd", "adamw"),
     "BN.NORM_TYPE": ("batchnorm", "sub_batchnorm", "sync_batchnorm"),
-    "DATA.ENSEMBLE_METHOD": ("sum", "max"),
+    "DATA.ENSEMBLE_METHOD": ("sum", "mean", "max"),
     "DATA.DECODING_BACKEND": ("pyav",),
     "DATA.TEMPORAL_SAMPLING": ("pyslowfast", "timestamps"),
     "DATA.SLOW_PATHWAY_SAMPLING": ("linspace", "stride"),

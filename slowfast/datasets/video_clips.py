@@ -130,18 +130,19 @@ def classification_frames(container, info: VideoInfo, plan: ClipPlan, i: int, nu
 def classification_inputs(cfg, frames: torch.Tensor) -> List[torch.Tensor]:
     """Test-time view of uint8 ``T x H x W x 3`` frames -> per-pathway ``C x T_p x H x W`` inputs.
 
-    Short side ``DATA.TEST_CROP_SIZE``, then the centre ``TEST_CROP_SIZE`` square (``DEMO.CROP
-    center``, the single-crop test view) or the whole frame (``DEMO.CROP full``); channels reversed when
-    ``DATA.REVERSE_INPUT_CHANNEL``; normalised with ``DATA.MEAN`` / ``DATA.STD``.
+    As the Kinetics test view (:class:`slowfast.datasets.kinetics.Kinetics`): normalised with
+    ``DATA.MEAN`` / ``DATA.STD`` first, short side ``DATA.TEST_CROP_SIZE``, then the centre
+    ``TEST_CROP_SIZE`` square (``DEMO.CROP center``, the single-crop test view) or the whole frame
+    (``DEMO.CROP full``); channels reversed when ``DATA.REVERSE_INPUT_CHANNEL``; pathways packed with
+    ``DATA.SLOW_PATHWAY_SAMPLING``.
     """
-    clip = T.frames_to_clip(frames)
+    clip = T.color_normalization(T.frames_to_clip(frames), cfg.DATA.MEAN, cfg.DATA.STD)
     clip, _ = T.short_side_scale(clip, cfg.DATA.TEST_CROP_SIZE)
     if cfg.DEMO.CROP == "center":
         clip, _ = T.uniform_crop(clip, cfg.DATA.TEST_CROP_SIZE, 1)
     if cfg.DATA.REVERSE_INPUT_CHANNEL:
         clip = clip.flip(0)
-    clip = T.color_normalization(clip, cfg.DATA.MEAN, cfg.DATA.STD)
-    return pack_pathway_output(clip, cfg.SLOWFAST.ALPHA, num_pathways(cfg))
+    return pack_pathway_output(clip, cfg.SLOWFAST.ALPHA, num_pathways(cfg), cfg.DATA.SLOW_PATHWAY_SAMPLING)
 
 
 def detection_frames(container, info: VideoInfo, second: float, cfg, turns: int = 0) -> torch.Tensor:
@@ -167,7 +168,7 @@ def detection_inputs(cfg, frames: torch.Tensor, boxes: np.ndarray) -> Tuple[List
     if cfg.AVA.BGR:
         clip = clip.flip(0)
     clip = T.color_normalization(clip, cfg.DATA.MEAN, cfg.DATA.STD)
-    inputs = pack_pathway_output(clip, cfg.SLOWFAST.ALPHA, num_pathways(cfg))
+    inputs = pack_pathway_output(clip, cfg.SLOWFAST.ALPHA, num_pathways(cfg), cfg.DATA.SLOW_PATHWAY_SAMPLING)
     return inputs, torch.cat([torch.zeros(len(px), 1), px], dim=1)
 
 

@@ -1,7 +1,7 @@
 """The model for inference on users' videos (demo, feature extraction): built, loaded, in eval mode.
 
-:func:`load_eval_model` is the single place where that model is prepared; inference speed-ups
-(``slowfast.models.optimize_for_inference``) belong in :func:`prepare_for_inference`.
+:func:`load_eval_model` is the single place where that model is prepared; :func:`prepare_for_inference`
+applies ``slowfast.models.optimize_for_inference`` when ``TEST.OPTIMIZE_MODEL`` (as the test loops do).
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch
 
 from slowfast.engine.common import device_for
 from slowfast.models import build_model
+from slowfast.models.optimize import inference_model
 from slowfast.utils import checkpoint as cu
 
 logger = logging.getLogger(__name__)
@@ -39,9 +40,9 @@ def checkpoint_for(cfg) -> str:
 
 
 def prepare_for_inference(model: torch.nn.Module, cfg) -> torch.nn.Module:
-    """Eval mode. >>> The one hook for inference optimisation of the demo / feature model: wire
-    ``slowfast.models.optimize_for_inference(model, cfg)`` here. <<<"""
-    return model.eval()
+    """The demo / feature model: ``optimize_for_inference(model, cfg)`` (BN folded, inference layouts)
+    when ``TEST.OPTIMIZE_MODEL``, else ``model`` in eval mode; the same choice as the test loops."""
+    return inference_model(cfg, model)
 
 
 def load_eval_model(cfg):

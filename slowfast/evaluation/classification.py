@@ -1,7 +1,8 @@
 """Multi-view video classification: combine the views of each video, then top-k accuracy.
 
-Each video's score is the average (DATA.ENSEMBLE_METHOD "sum") or element-wise max ("max") of the
-softmax scores of its views; views that could not be decoded are left out. A video is counted once
+Each video's score is the sum (DATA.ENSEMBLE_METHOD "sum", PySlowFast's TestMeter), the average
+("mean") or the element-wise max ("max") of the softmax scores of its views; views that could not be
+decoded are left out. A video is counted once
 however many processes tested its views.
 """
 from __future__ import annotations
@@ -17,11 +18,12 @@ class VideoAggregator:
     """
 
     def __init__(self, num_videos: int, num_classes: int, method: str = "sum"):
-        if method not in ("sum", "max"):
+        if method not in ("sum", "mean", "max"):
             raise ValueError(f"unknown ensemble method {method!r}")
         self.method = method
         # "max" starts below any score (PySlowFast's TestMeter: -1e10), so scores < 0 (HEAD_ACT none) work too.
         self.scores = np.full((num_videos, num_classes), -np.inf if method == "max" else 0.0, dtype=np.float64)
+        self._adds = method != "max"  # "sum" and "mean" accumulate sums
         self.views = np.zeros(num_videos, dtype=np.int64)
         self.failed_views = np.zeros(num_videos, dtype=np.int64)
         self.labels = np.full(num_videos, -1, dtype=np.int64)
@@ -36,11 +38,11 @@ class VideoAggregator:
             if f:
                 self.failed_views[v] += 1
                 continue
-            self.scores[v] = self.scores[v] + s if self.method == "sum" else np.maximum(self.scores[v], s)
+            self.scores[v] = self.scores[v] + s if self._adds else np.maximum(self.scores[v], s)
             self.views[v] += 1
 
     def merge(self, other: "VideoAggregator") -> None:
-        if self.method == "sum":
+        if self._adds:
             self.scores += other.scores
         else:
             self.scores = np.maximum(self.scores, other.scores)
@@ -49,8 +51,8 @@ class VideoAggregator:
         self.labels = np.where(other.labels >= 0, other.labels, self.labels)
 
     def video_scores(self) -> np.ndarray:
-        """Per-video scores (N x C): the mean (sum method) or max over the decoded views."""
-        if self.method == "sum":
+        """Per-video scores (N x C): the sum, mean or max over the decoded views (the method)."""
+        if self.method == "mean":
             return self.scores / np.maximum(self.views, 1)[:, None]
         return self.scores
 

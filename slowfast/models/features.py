@@ -23,6 +23,10 @@ def feature_dim(model: nn.Module) -> int:
 
 
 def _projection(model: nn.Module) -> nn.Linear:
+    from slowfast.models.optimize import InferenceModel
+
+    if isinstance(model, InferenceModel):  # optimize_for_inference's wrapper: the optimised copy inside
+        model = model.model
     head = getattr(unwrap(model), "head", None)
     projection = getattr(head, "projection", None)
     if not isinstance(projection, nn.Linear):
