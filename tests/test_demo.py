@@ -237,22 +237,35 @@ def test_tools_demo_is_a_thin_wrapper_that_fails_in_one_line(tmp_path):
     assert run.returncode == 2 and run.stderr.strip().count("\n") == 0 and missing in run.stderr, run.stderr
 
 
-def test_the_ava_demo_view_is_the_ava_test_datasets_spatial_transform(ava_cfg):
-    """Boxes and pixels go through the AVA test pipeline (short side TEST_CROP_SIZE, full frame)."""
-    from slowfast.datasets import transforms as T
+def ava_test_view(cfg, frames_rgb, boxes):
+    """The AVA test dataset's view of these frames (``Ava._item`` on a dataset without files)."""
     from slowfast.datasets.ava import Ava
     from slowfast.datasets.sampling import pack_pathway_output
+
+    dataset = Ava.__new__(Ava)  # only the transform of a test-split dataset, without dataset files
+    dataset.cfg, dataset.split, dataset.is_train = cfg, "test", False
+    dataset.test_scale, dataset.test_flip = cfg.DATA.TEST_CROP_SIZE, False
+    dataset._keyframes = [(0, 0, 0, boxes.astype(np.float32), None)]
+    bgr_frames = frames_rgb.numpy()[..., ::-1].copy()
+    dataset._read_clip_frames = lambda index, bgr: bgr_frames if bgr else frames_rgb.numpy()
+    clip, px = dataset._item(0)
+    return pack_pathway_output(clip, cfg.SLOWFAST.ALPHA, 2, cfg.DATA.SLOW_PATHWAY_SAMPLING), px
+
+
+@pytest.mark.parametrize("preprocess", ["pyslowfast", "exact"])
+def test_the_ava_demo_view_is_the_ava_test_datasets_view(ava_cfg, preprocess):
+    """Boxes and pixels go through the AVA test pipeline of AVA.PREPROCESS (default: PySlowFast's cv2 path)."""
     from slowfast.datasets.video_clips import detection_inputs
 
     _, cfg = ava_cfg
-    dataset = Ava.__new__(Ava)  # only the transform of a test-split dataset, without dataset files
-    dataset.cfg, dataset.is_train, dataset.test_scale, dataset.test_flip = cfg, False, cfg.DATA.TEST_CROP_SIZE, False
+    cfg = cfg.clone()
+    cfg.defrost()
+    cfg.AVA.PREPROCESS = preprocess
+    cfg.freeze()
     frames = torch.from_numpy(textured_frames(cfg.DATA.NUM_FRAMES))
     boxes = np.array([[0.1, 0.2, 0.5, 0.9], [0.6, 0.0, 1.0, 0.4]])
     inputs, px = detection_inputs(cfg, frames, boxes)
-    clip, their_px = dataset._spatial_transform(T.frames_to_clip(frames),
-                                                torch.tensor(boxes, dtype=torch.float32) * torch.tensor([WIDTH, HEIGHT] * 2))
-    theirs = pack_pathway_output(T.color_normalization(clip, cfg.DATA.MEAN, cfg.DATA.STD), cfg.SLOWFAST.ALPHA, 2)
+    theirs, their_px = ava_test_view(cfg, frames, boxes)
     assert all(torch.equal(a, b) for a, b in zip(inputs, theirs))
     assert torch.equal(px[:, 1:], their_px) and (px[:, 0] == 0).all()
 

@@ -281,6 +281,20 @@ def pyslowfast_spatial(frames: np.ndarray, boxes: np.ndarray, split: str, cfg, t
     return frames, boxes
 
 
+def pyslowfast_view(frames_bgr: np.ndarray, boxes: np.ndarray, split: str, cfg, test_scale: int,
+                    test_flip: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The whole ``"pyslowfast"`` view: uint8 BGR ``T x H x W x 3`` frames and ``N x 4`` boxes normalised to
+    [0, 1] -> normalised ``C x T x H x W`` clip (RGB unless ``AVA.BGR``) and ``N x 4`` input-pixel boxes.
+    Used by the dataset and by the AVA demo (tools/demo.py), so both see the same pixels."""
+    height, width = frames_bgr.shape[1:3]
+    pixels = clamp_boxes_inclusive(np.asarray(boxes, np.float64).reshape(-1, 4) * np.array([width, height, width, height]),
+                                   height, width)
+    frames, pixels = pyslowfast_spatial(frames_bgr, pixels, split, cfg, test_scale, test_flip)
+    clip = normalize_frames(frames, cfg.DATA.MEAN, cfg.DATA.STD, reverse=not cfg.AVA.BGR)
+    pixels = clamp_boxes_inclusive(pixels, clip.shape[2], clip.shape[3])
+    return clip, torch.from_numpy(pixels).float()
+
+
 def normalize_frames(frames: np.ndarray, mean: Sequence[float], std: Sequence[float], reverse: bool) -> torch.Tensor:
     """uint8 ``T x H x W x C`` -> float32 ``C x T x H x W`` of ``(x / 255 - mean[c]) / std[c]`` over the
     channels in the frames' order, then the channel order reversed when ``reverse``."""
@@ -455,8 +469,7 @@ class Ava(torch.utils.data.Dataset):
     def load_clip(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """Key frame ``index`` before the ``"exact"`` spatial pipeline: ``C x T x H x W`` float clip in
         ``[0, 1]`` (RGB unless ``AVA.BGR``) and its ``N x 4`` boxes in pixels of the frame."""
-        video_idx, _, _, boxes, _ = self._keyframes[index]
-        paths = self._frames.frame_paths[video_idx]
+        boxes = self._keyframes[index][3]
         clip = T.frames_to_clip(torch.from_numpy(self._read_clip_frames(index, self.cfg.AVA.BGR)))
         height, width = clip.shape[2:]
         return clip, torch.from_numpy(boxes) * torch.tensor([width, height, width, height], dtype=torch.float32)
@@ -477,14 +490,8 @@ class Ava(torch.utils.data.Dataset):
 
     def _pyslowfast_item(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """``AVA.PREPROCESS "pyslowfast"``: normalised ``C x T x H x W`` clip and ``N x 4`` input-pixel boxes."""
-        boxes = self._keyframes[index][3]
         frames = self._read_clip_frames(index, bgr=True)  # as OpenCV reads them
-        height, width = frames.shape[1:3]
-        pixels = clamp_boxes_inclusive(boxes.astype(np.float64) * np.array([width, height, width, height]), height, width)
-        frames, pixels = pyslowfast_spatial(frames, pixels, self.split, self.cfg, self.test_scale, self.test_flip)
-        clip = normalize_frames(frames, self.cfg.DATA.MEAN, self.cfg.DATA.STD, reverse=not self.cfg.AVA.BGR)
-        pixels = clamp_boxes_inclusive(pixels, clip.shape[2], clip.shape[3])
-        return clip, torch.from_numpy(pixels).float()
+        return pyslowfast_view(frames, self._keyframes[index][3], self.split, self.cfg, self.test_scale, self.test_flip)
 
     def _item(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """Normalised ``C x T x H x W`` clip and ``N x 4`` input-pixel boxes of key frame ``index``."""

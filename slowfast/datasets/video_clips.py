@@ -157,17 +157,28 @@ def detection_frames(container, info: VideoInfo, second: float, cfg, turns: int 
 
 
 def detection_inputs(cfg, frames: torch.Tensor, boxes: np.ndarray) -> Tuple[List[torch.Tensor], torch.Tensor]:
-    """AVA test view: uint8 frames and ``N x 4`` normalised boxes -> (per-pathway inputs, ``N x 5``
-    boxes ``(0, x1, y1, x2, y2)`` in pixels of the resized clip). Short side ``DATA.TEST_CROP_SIZE`` on
-    the full frame; channels reversed when ``AVA.BGR`` (the model was trained on BGR frames)."""
-    clip = T.frames_to_clip(frames)
-    height, width = clip.shape[2:]
-    px = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4) * torch.tensor([width, height, width, height])
-    clip, px = T.short_side_scale(clip, cfg.DATA.TEST_CROP_SIZE, px)
-    px = T.clip_boxes_to_image(px, clip.shape[2], clip.shape[3])
-    if cfg.AVA.BGR:
-        clip = clip.flip(0)
-    clip = T.color_normalization(clip, cfg.DATA.MEAN, cfg.DATA.STD)
+    """AVA test view: uint8 RGB frames and ``N x 4`` normalised boxes -> (per-pathway inputs, ``N x 5``
+    boxes ``(0, x1, y1, x2, y2)`` in pixels of the resized clip), exactly as the AVA test dataset makes
+    it: ``AVA.PREPROCESS "pyslowfast"`` (default) through :func:`slowfast.datasets.ava.pyslowfast_view`
+    (on the frames in OpenCV's BGR order), ``"exact"`` through short side ``DATA.TEST_CROP_SIZE`` on the
+    full frame, channels reversed when ``AVA.BGR``."""
+    if cfg.AVA.PREPROCESS == "pyslowfast":
+        from slowfast.datasets.ava import pyslowfast_view
+
+        bgr = np.ascontiguousarray(frames.numpy()[..., ::-1])
+        boxes32 = np.asarray(boxes, np.float32)  # the dataset keeps CSV boxes as float32
+        clip, px = pyslowfast_view(bgr, boxes32, "test", cfg, cfg.DATA.TEST_CROP_SIZE, False)
+    else:
+        clip = T.frames_to_clip(frames)
+        height, width = clip.shape[2:]
+        px = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4) * torch.tensor([width, height, width, height])
+        clip, px = T.short_side_scale(clip, cfg.DATA.TEST_CROP_SIZE, px)
+        px = T.clip_boxes_to_image(px, clip.shape[2], clip.shape[3])
+        if cfg.AVA.BGR:
+            clip = clip.flip(0)
+        clip = T.color_normalization(clip, cfg.DATA.MEAN, cfg.DATA.STD)
+    if cfg.DATA.REVERSE_INPUT_CHANNEL:
+        clip = clip.flip(0).contiguous()
     inputs = pack_pathway_output(clip, cfg.SLOWFAST.ALPHA, num_pathways(cfg), cfg.DATA.SLOW_PATHWAY_SAMPLING)
     return inputs, torch.cat([torch.zeros(len(px), 1), px], dim=1)
 
