@@ -221,7 +221,9 @@ def test_our_test_command_gives_per_box_scores_of_the_pyslowfast_protocol(tmp_pa
     ava_io.write_box_csv(str(tmp_path / "annotations" / "ava_val_v2.2.csv"), [("vid_a", 902, proposals[0][2], 12, 0)])
     (tmp_path / "annotations" / "ava_val_excluded_timestamps_v2.2.csv").write_text("")
     out = tmp_path / "out"
+    # PySlowFast's detector geometry (res5 features at 1/16; the quick-start config uses 1/8).
     opts = ["DATA.NUM_FRAMES", 4, "DATA.SAMPLING_RATE", 3, "SLOWFAST.ALPHA", 4, "DATA.TEST_CROP_SIZE", 48,
+            "DETECTION.SPATIAL_SCALE_FACTOR", 16, "RESNET.SPATIAL_STRIDES", "[[1, 1], [2, 2], [2, 2], [1, 1]]",
             "DETECTION.ALIGNED", False, "DATA_LOADER.NUM_WORKERS", 0, "LOG_MODEL_INFO", False, "OUTPUT_DIR", str(out)]
     cfg = cfg_for(tmp_path, *opts)
     torch.manual_seed(0)
