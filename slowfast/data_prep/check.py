@@ -39,7 +39,7 @@ import cv2
 
 from slowfast.data_prep.video_io import probe_video
 from slowfast.datasets import ava_io
-from slowfast.datasets.ava import clip_frame_indices, resolve_dirs
+from slowfast.datasets.ava import annotation_path, clip_frame_indices, resolve_dirs
 from slowfast.datasets.validation import (Problem, check_label_range, read_video_list_rows, resolve_video_path,
                                           text_lines)
 from slowfast.evaluation.ava.io import AvaFormatError, read_exclusions, read_labelmap
@@ -92,14 +92,19 @@ def check_kinetics_csv(csv_path: str, num_classes: int, separator: str = " ", pr
     return sorted(out, key=lambda p: p.line or 0)
 
 
+def classnames_size(path: str) -> int:
+    """Number of classes in a ``classnames.json`` (name -> id) file; JSON errors propagate."""
+    with open(path, encoding="utf-8") as f:
+        return len(json.load(f))
+
+
 def check_kinetics(cfg, splits: Sequence[str], decode: bool = False, cheap: bool = False) -> List[Problem]:
     root, num_classes = cfg.DATA.PATH_TO_DATA_DIR, cfg.MODEL.NUM_CLASSES
     out = []
     names = os.path.join(root, "classnames.json")
     if os.path.isfile(names):
         try:
-            with open(names, encoding="utf-8") as f:
-                size = len(json.load(f))
+            size = classnames_size(names)
             if size != num_classes:
                 out.append(Problem(names, None, "num_classes_mismatch",
                                    f"{size} classes but MODEL.NUM_CLASSES is {num_classes} (set it to {size}, or 0)"))
@@ -260,8 +265,8 @@ def check_clip_frames(cfg, videos: Dict[str, VideoFrames], keys: Set[Tuple[str, 
 
 
 def check_ava(cfg, splits: Sequence[str], decode: bool = False, cheap: bool = False) -> List[Problem]:
-    frame_dir, list_dir, ann_dir = resolve_dirs(cfg)
-    ann = lambda name: name if os.path.isabs(name) else os.path.join(ann_dir, name)  # noqa: E731
+    frame_dir, list_dir, _ = resolve_dirs(cfg)
+    ann = lambda name: annotation_path(cfg, name)  # noqa: E731
     out: List[Problem] = []
     for split in splits:
         train = split == "train"
@@ -369,7 +374,7 @@ def resolve_num_classes(cfg):
         return cfg
     name = dataset_for(cfg, "train" if cfg.TRAIN.ENABLE else "test")
     if name == "ava" or cfg.DETECTION.ENABLE:
-        path = cfg.AVA.LABEL_MAP_FILE if os.path.isabs(cfg.AVA.LABEL_MAP_FILE) else os.path.join(resolve_dirs(cfg)[2], cfg.AVA.LABEL_MAP_FILE)
+        path = annotation_path(cfg, cfg.AVA.LABEL_MAP_FILE)
         try:
             num = max(label_map_ids(path))
         except (OSError, AvaFormatError) as err:
@@ -378,8 +383,7 @@ def resolve_num_classes(cfg):
     else:
         source = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "classnames.json")
         if os.path.isfile(source):
-            with open(source, encoding="utf-8") as f:
-                num = len(json.load(f))
+            num = classnames_size(source)
         else:
             source = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "train.csv")
             rows = read_video_list_rows(source, cfg.DATA.PATH_LABEL_SEPARATOR, ValueError, []) if os.path.isfile(source) else []

@@ -114,6 +114,11 @@ def resolve_dirs(cfg) -> Tuple[str, str, str]:
     )
 
 
+def annotation_path(cfg, name: str) -> str:
+    """AVA annotation file ``name`` (absolute, or in the annotation folder of :func:`resolve_dirs`)."""
+    return name if os.path.isabs(name) else os.path.join(resolve_dirs(cfg)[2], name)
+
+
 # --------------------------------------------------------------------------- box bookkeeping
 
 

@@ -18,7 +18,7 @@ import tempfile
 import numpy as np
 import torch
 
-from slowfast.datasets.ava import VAL_SECOND_STRIDE, resolve_dirs
+from slowfast.datasets.ava import VAL_SECOND_STRIDE, annotation_path
 from slowfast.datasets.build import build_dataset, build_loader
 from slowfast.engine.common import device_for, forward
 from slowfast.evaluation.ava import evaluate, read_labelmap, write_detections_csv
@@ -27,12 +27,6 @@ from slowfast.utils import distributed as du
 
 logger = logging.getLogger(__name__)
 DETECTIONS_NAME = "detections.csv"
-
-
-def annotation_path(cfg, name: str) -> str:
-    """AVA annotation file `name` in the annotation folder (the dataset's rule: AVA.ANNOTATION_DIR,
-    relative to DATA.PATH_TO_DATA_DIR, default `annotations`)."""
-    return name if os.path.isabs(name) else os.path.join(resolve_dirs(cfg)[2], name)
 
 
 def test_views(cfg) -> list[tuple[int, bool]]:
