@@ -35,6 +35,24 @@ def test_same_output_and_gradients_as_conv3d(case):
     torch.testing.assert_close(x2.grad, x.grad, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(fast.weight.grad, ref.weight.grad, atol=1e-4, rtol=1e-4)
     assert list(fast.state_dict()) == ["weight", "bias"]
+    with torch.no_grad():  # inference: temporal kernels take the 2-D form too (training uses 3-D ones)
+        c = fast(x)
+    assert c.is_contiguous(memory_format=torch.channels_last_3d) == (mode != "3d")
+    torch.testing.assert_close(c, a.detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_temporal_kernels_take_the_2d_form_only_without_autograd(monkeypatch):
+    calls = []
+    real = torch.nn.functional.conv2d
+    monkeypatch.setattr(torch.nn.functional, "conv2d", lambda *a, **k: calls.append(1) or real(*a, **k))
+    conv = nn.Conv3d(8, 6, (3, 1, 1), padding=(1, 0, 0))
+    use_2d_convolutions(conv)
+    x = torch.randn(1, 8, 4, 5, 5)
+    conv(x)
+    assert calls == []  # grad mode, weight requires grad: 3-D convolution (faster backward)
+    with torch.no_grad():
+        conv(x)
+    assert calls == [1]
 
 
 def test_every_slowfast_conv_but_the_fast_stem_becomes_2d():

@@ -11,6 +11,12 @@ oneDNN's 2-D kernels are much faster than its 3-D ones on this kind of CPU (meas
 2-core AVX2 machine, one thread: a 1x1x1 256->64 conv at 8x56^2 37 ms contiguous / 128 ms as a
 channels_last 3-D conv / 43 ms as a 2-D conv; a 3x1x1 32->8 conv at 32x56^2 98 / 138 / 5 ms).
 Other kernels (the 5x7x7 Fast stem) stay 3-D convolutions. The outputs are channels_last_3d.
+
+Under autograd (a training step) the `k x 1 x 1` kernels with k > 1 run as channels_last_3d 3-D
+convolutions instead: the backward pass of their `k x 1` 2-D form is slow in oneDNN. Measured forward +
+backward on SlowFast 8x8 R50 (224^2, batch 2, 2 threads, each layer timed alone): 1024->256 3x1x1 at
+8x14^2 185 ms as 2-D vs 111 ms 3-D; 640->256 3x1x1 at 8x28^2 616 vs 266 ms; summed over the network's
+convolutions 7.35 s (all 2-D) vs 6.02 s (this rule). Forward only, the two forms cost the same.
 """
 from __future__ import annotations
 
@@ -48,6 +54,8 @@ class Conv3dAs2d(nn.Conv3d):
             out = F.conv2d(frames, w.squeeze(2), self.bias, self.stride[1:], self.padding[1:], self.dilation[1:],
                            self.groups)
             return out.reshape(n, t, *out.shape[1:]).transpose(1, 2).contiguous(memory_format=CL3D)
+        if mode == "temporal" and self.kernel_size[0] > 1 and torch.is_grad_enabled() and w.requires_grad:
+            return super().forward(x).contiguous(memory_format=CL3D)  # see the module docstring
         if mode == "temporal":
             n, c, t, h, wd = x.shape
             out = F.conv2d(x.flatten(3), w.flatten(3), self.bias, (self.stride[0], 1), (self.padding[0], 0),
