@@ -191,3 +191,24 @@ def test_video_decode_error_survives_pickling_across_dataloader_workers():
 
     err = pickle.loads(pickle.dumps(VideoDecodeError("/data/x.mp4", "boom")))
     assert (err.path, err.reason) == ("/data/x.mp4", "boom")
+
+
+@pytest.mark.parametrize("width,height,pix_fmt", [(34, 26, "yuv420p"), (33, 25, "yuv444p")])
+def test_clip_rgb_conversion_is_pyav_to_ndarray_bit_for_bit(tmp_path, width, height, pix_fmt):
+    """The shared-context conversion (one swscale context per clip, written straight into the clip array)
+    gives exactly what `VideoFrame.to_ndarray(format="rgb24")` gives, repeated frames included."""
+    import av
+
+    from slowfast.datasets.decoder import _to_rgb_tensor
+
+    rng = np.random.default_rng(0)
+    noisy = rng.integers(0, 256, (12, height, width, 3), dtype=np.uint8)  # textures exercise the chroma filter
+    path = str(tmp_path / f"noise_{pix_fmt}.mp4")
+    write_video(path, noisy, 30, codec="libx264" if codec_available("libx264") else "mpeg4", gop=4)
+    with av.open(path) as container:
+        frames = list(container.decode(video=0))
+        index = [3, 0, 3, 7, 11, 11]
+        got = _to_rgb_tensor(container, frames, index)
+        want = np.stack([frames[i].to_ndarray(format="rgb24") for i in index])
+    assert got.dtype == torch.uint8 and tuple(got.shape) == want.shape
+    assert np.array_equal(got.numpy(), want)
