@@ -358,3 +358,17 @@ def test_synthetic_ava_is_ava_like_ten_of_eighty_classes_skewed_some_seen_only_i
     assert not np.array_equal(frame(talker, 0), frame(talker, 2))
     assert np.array_equal(frame(talker, 0), frame(talker, 8))
     assert np.array_equal(frame(still, 0), frame(still, 2))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_clip_normalisation_is_the_textbook_formula_bit_for_bit(reverse):
+    """(x / 255 - mean[c]) / std[c] in the frames' channel order, then channels reversed (AVA.BGR False):
+    the in-place form gives exactly the out-of-place formula's floats, for strided (flipped) frames too."""
+    from slowfast.datasets.ava import normalize_frames
+
+    frames = np.random.default_rng(0).integers(0, 256, (3, 5, 7, 3), dtype=np.uint8)[:, :, ::-1]
+    mean, std = [0.45, 0.4, 0.35], [0.225, 0.2, 0.25]
+    x = torch.from_numpy(frames.copy()).permute(3, 0, 1, 2).float() / 255.0
+    want = (x - torch.tensor(mean).view(3, 1, 1, 1)) / torch.tensor(std).view(3, 1, 1, 1)
+    got = normalize_frames(frames, mean, std, reverse)
+    assert torch.equal(got, want.flip(0) if reverse else want) and got.is_contiguous()
