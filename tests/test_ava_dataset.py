@@ -372,3 +372,41 @@ def test_clip_normalisation_is_the_textbook_formula_bit_for_bit(reverse):
     want = (x - torch.tensor(mean).view(3, 1, 1, 1)) / torch.tensor(std).view(3, 1, 1, 1)
     got = normalize_frames(frames, mean, std, reverse)
     assert torch.equal(got, want.flip(0) if reverse else want) and got.is_contiguous()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_training_crop_is_resize_then_crop_then_flip_up_to_uint8_rounding_with_the_same_draws(seed):
+    """AVA training views compute only the crop of the jittered resize: same random scale, offsets and flip
+    as PySlowFast's resize / crop / flip steps (same torch draws, same order), same boxes, pixels within
+    OpenCV's rounding of the full resize."""
+    from slowfast.datasets.ava import (crop_frames, cv2_short_side_scale, flip_frames_inclusive, jitter_scale,
+                                       train_crop)
+
+    rng = np.random.default_rng(seed)
+    smooth = cv2.resize(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (96, 72), interpolation=cv2.INTER_CUBIC)
+    frames = np.stack([np.roll(smooth, t, axis=1) for t in range(4)])  # 4 x 72 x 96 x 3
+    boxes = np.array([[3.0, 5.0, 40.0, 60.0], [50.0, 0.0, 95.0, 71.0]])
+    jitter, size = ([48, 72], 40) if seed % 2 else ([72, 72], 72)  # the second: short side kept, no crop in y
+    torch.manual_seed(seed)
+    got, got_boxes = train_crop(frames, boxes, jitter, size, random_flip=True)
+    torch.manual_seed(seed)
+    want, want_boxes = cv2_short_side_scale(frames, jitter_scale(*jitter), boxes)
+    height, width = want.shape[1:3]
+    y = int(torch.randint(0, height - size, ()).item()) if height > size else 0
+    x = int(torch.randint(0, width - size, ()).item()) if width > size else 0
+    want, want_boxes = crop_frames(want, x, y, size, want_boxes)
+    if torch.rand(()).item() < 0.5:
+        want, want_boxes = flip_frames_inclusive(want, want_boxes)
+    assert got.shape == want.shape == (4, size, size, 3)
+    np.testing.assert_allclose(got_boxes, want_boxes, rtol=0, atol=1e-9)
+    diff = np.abs(got.astype(int) - want.astype(int))
+    assert diff.max() <= 3 and diff.mean() < 0.6, (diff.max(), diff.mean())
+    if jitter[0] == jitter[1] == min(frames.shape[1:3]):
+        assert diff.max() == 0  # no resize: an exact crop
+
+
+def test_a_training_crop_larger_than_the_jittered_frame_is_an_error_naming_the_keys():
+    from slowfast.datasets.ava import train_crop
+
+    with pytest.raises(ValueError, match="DATA.TRAIN_CROP_SIZE 64"):
+        train_crop(np.zeros((2, 40, 50, 3), np.uint8), np.zeros((1, 4)), [32, 32], 64, random_flip=False)

@@ -22,10 +22,14 @@ def test_model_info_prints_stage_shapes_and_ends_with_json():
 
 def test_benchmark_reports_model_loader_and_training_loop_rates_as_json(tmp_path):
     """--what all on the tiny config: inference (eval vs optimised), training step (contiguous vs default
-    memory format), one-process clip building, loader clips/s and worker RSS per worker count, training loop."""
+    memory format), one-process clip building, loader clips/s and worker RSS per worker count, training loop,
+    and the Kinetics training clip from a given video with the decode limit of that video."""
+    from slowfast.utils.benchmark_media import make_benchmark_video
+
+    video = make_benchmark_video(str(tmp_path / "media" / "v.mp4"), seconds=2, width=64, height=48)
     out = run_tool("tools/benchmark.py", "--cfg", "configs/Synthetic/SLOWFAST_TINY.yaml", "--what", "all",
                    "--iters", "2", "--batch", "2", "--workers", "0", "1", "--decode-clips", "2", "--threads", "1",
-                   "--json",
+                   "--json", "--video", video,
                    "--flops-cache", str(tmp_path / "flops.json"), "DATA.PATH_TO_DATA_DIR", str(tmp_path / "data"),
                    "SYNTHETIC.NUM_TRAIN", "12", "SYNTHETIC.NUM_VAL", "2", "SYNTHETIC.NUM_TEST", "2",
                    "TRAIN.BATCH_SIZE", "4", "DATA_LOADER.NUM_WORKERS", "0")
@@ -41,6 +45,23 @@ def test_benchmark_reports_model_loader_and_training_loop_rates_as_json(tmp_path
     assert res["train"]["clips_per_s"] > 0 and res["train"]["clips"] == 2 * 4
     assert json.load(open(tmp_path / "flops.json"))  # the FLOP count was cached
     assert "inference:" in out and "loader / step:" in out
+    clip = res["clip"]["kinetics"]
+    assert clip["video"] == video and clip["clips_per_s"] > 0 and clip["decode_limit_windows_per_s"] > 0
+    assert clip["fraction_of_decode_limit"] == clip["clips_per_s"] / clip["decode_limit_windows_per_s"]
+    assert "kinetics training clip:" in out
+
+
+def test_ava_clip_loading_benchmark_reads_jpeg_frames_and_builds_train_and_test_views(tmp_path):
+    from slowfast.config import load_config
+    from slowfast.utils.benchmark import bench_clip
+    from slowfast.utils.benchmark_media import make_benchmark_frames
+
+    paths = make_benchmark_frames(str(tmp_path / "frames"), num_frames=12, width=64, height=48)
+    assert [os.path.basename(p) for p in paths[:2]] == ["frame_000001.jpg", "frame_000002.jpg"]
+    cfg = load_config(os.path.join(ROOT, "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"), ["NUM_GPUS", "0"])
+    res = bench_clip(cfg, 2, frames=str(tmp_path / "frames"))["ava"]
+    assert res["frames"] == cfg.DATA.NUM_FRAMES and res["frame_size"] == [48, 64]
+    assert res["train"]["clips_per_s"] > 0 and res["test"]["clips_per_s"] > 0 and res["read_ms_per_clip"] > 0
 
 
 def test_run_net_rejects_unknown_flags_and_bad_keys():

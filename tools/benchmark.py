@@ -2,9 +2,9 @@
 """Speed of a config on this machine: model inference / training step, loader, training loop.
 
     python tools/benchmark.py --cfg configs/Kinetics/K400/SLOWFAST_8x8_R50.yaml --what model [--iters 5]
-        [--batch 2] [--workers 1 2 4] [--json] [KEY VALUE ...]
+        [--batch 2] [--workers 1 2 4] [--video V.mp4] [--frames DIR] [--json] [KEY VALUE ...]
 
---what model|loader|train|all (see slowfast/utils/benchmark.py for what each measures). Rates are
+--what model|loader|train|clip|all (see slowfast/utils/benchmark.py for what each measures). Rates are
 clips/s with ratios to the unoptimised path (plain eval model, contiguous training weights); GFLOP/s
 from the fvcore FLOPs cached in docs/flops_cache.json. Nothing is asserted: these are measurements.
 """
@@ -34,6 +34,8 @@ def main(argv=None) -> None:
     parser.add_argument("--decode-clips", type=int, default=8, help="clips timed for the decoder")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores on CPU)")
     parser.add_argument("--flops-cache", default=FLOPS_CACHE, help="JSON cache of fvcore FLOPs ('' = none)")
+    parser.add_argument("--video", default=None, help="--what clip: your own video (default: a generated 340x256 one)")
+    parser.add_argument("--frames", default=None, help="--what clip, AVA configs: a folder of JPEG frames")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of all numbers")
     parser.add_argument("opts", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -43,7 +45,7 @@ def main(argv=None) -> None:
     if args.threads or cfg.NUM_GPUS == 0:
         torch.set_num_threads(args.threads or os.cpu_count() or 1)
     res = {"config": args.cfg, **run_benchmark(cfg, args.what, args.iters, args.batch, tuple(args.workers),
-                                              args.decode_clips, args.flops_cache or None)}
+                                              args.decode_clips, args.flops_cache or None, args.video, args.frames)}
     for line in summary_lines(res):
         print(line)
     if args.json:

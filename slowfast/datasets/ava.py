@@ -54,7 +54,8 @@ A short-side resize to ``S`` is ``cv2.resize(INTER_LINEAR)`` of the uint8 frames
 ``S x floor(long * S / short)`` (skipped when the short side is already ``S``), boxes multiplied by the
 long side's factor.  train: ``S = round(1 / U(1 / max, 1 / min))`` over ``DATA.TRAIN_JITTER_SCALES``,
 random ``DATA.TRAIN_CROP_SIZE`` crop (offsets in ``[0, H - size)``), horizontal flip with p = 0.5
-(``DATA.RANDOM_FLIP``); val: ``S = test_scale`` then the centre ``S x S`` crop (offset
+(``DATA.RANDOM_FLIP``), only the crop of the resize computed (:func:`train_crop`: pixels within uint8
+rounding of resize-then-crop); val: ``S = test_scale`` then the centre ``S x S`` crop (offset
 ``ceil((H - S) / 2)``); test: ``S = test_scale`` on the full frame (default ``DATA.TEST_CROP_SIZE``).
 A flip maps ``x -> W - 1 - x``.  Then ``/ 255``, ``(x - DATA.MEAN[c]) / DATA.STD[c]`` over the channels
 in file order, channels reversed to RGB unless ``AVA.BGR`` (and again when ``DATA.REVERSE_INPUT_CHANNEL``),
@@ -83,6 +84,7 @@ from slowfast.datasets import ava_io
 from slowfast.datasets import transforms as T
 from slowfast.datasets.ava_io import Box, BoxRow, Key
 from slowfast.datasets.build import DATASET_REGISTRY
+from slowfast.datasets.fast_train_clip import crop_of_resize
 from slowfast.datasets.sampling import pack_pathway_output
 from slowfast.datasets.validation import UnreadableDataError, raise_problems
 from slowfast.evaluation.ava.metrics import iou_matrix
@@ -223,19 +225,24 @@ def clamp_boxes_inclusive(boxes: np.ndarray, height: int, width: int) -> np.ndar
     return out
 
 
+def short_side_size(height: int, width: int, size: int) -> Tuple[int, int, float]:
+    """``(new_h, new_w, factor)`` of a short-side resize to ``size``: long side ``floor(long * size / short)``,
+    boxes times ``factor = new_long / long`` (both axes; PySlowFast's ``cv2_transform.scale`` rule)."""
+    if width < height:
+        new_h = int(math.floor(height / width * size))
+        return new_h, size, new_h / height
+    new_w = int(math.floor(width / height * size))
+    return size, new_w, new_w / width
+
+
 def cv2_short_side_scale(frames: np.ndarray, size: int, boxes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Short side to ``size``, long side ``floor(long * size / short)``, by ``cv2.resize(INTER_LINEAR)`` of
-    each uint8 frame; boxes times ``new_long / long`` (both axes).  Unchanged when the short side is already
-    ``size``.  (PySlowFast: ``cv2_transform.scale`` / ``scale_boxes``.)"""
+    """Short side to ``size`` (:func:`short_side_size`) by ``cv2.resize(INTER_LINEAR)`` of each uint8 frame;
+    boxes scaled.  Unchanged when the short side is already ``size``.  (PySlowFast: ``cv2_transform.scale``
+    / ``scale_boxes``.)"""
     height, width = frames.shape[1:3]
     if min(height, width) == size:
         return frames, boxes
-    if width < height:
-        new_w, new_h = size, int(math.floor(height / width * size))
-        factor = new_h / height
-    else:
-        new_w, new_h = int(math.floor(width / height * size)), size
-        factor = new_w / width
+    new_h, new_w, factor = short_side_size(height, width, size)
     resized = np.stack([cv2.resize(f, (new_w, new_h), interpolation=cv2.INTER_LINEAR) for f in frames])
     return resized, boxes * factor
 
@@ -260,22 +267,37 @@ def flip_frames_inclusive(frames: np.ndarray, boxes: np.ndarray) -> Tuple[np.nda
     return np.ascontiguousarray(frames[:, :, ::-1]), flipped
 
 
+def train_crop(frames: np.ndarray, boxes: np.ndarray, jitter: Sequence[int], size: int,
+               random_flip: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``"pyslowfast"`` training view: short side to :func:`jitter_scale`, a random ``size`` crop
+    (offsets ``torch.randint(0, H - size)``, 0 where the side is ``size``), a flip with p = 0.5; the same
+    random draws in the same order as PySlowFast.  Only the crop of the resized frames is computed
+    (:func:`slowfast.datasets.fast_train_clip.crop_of_resize`: bilinear samples at the positions the full
+    ``cv2.resize`` would read, flipped in the same pass), so pixels agree with resize-then-crop up to
+    uint8 rounding, and exactly when no resize is needed. ``T x H x W x 3`` uint8 -> ``T x size x size x 3``."""
+    height, width = frames.shape[1:3]
+    scale = jitter_scale(*jitter)
+    new_h, new_w, factor = short_side_size(height, width, scale) if min(height, width) != scale \
+        else (height, width, 1.0)
+    if new_h < size or new_w < size:
+        raise ValueError(f"AVA training crop {size} is larger than the {new_w}x{new_h} jittered frame "
+                         f"(DATA.TRAIN_JITTER_SCALES {list(jitter)}, DATA.TRAIN_CROP_SIZE {size})")
+    y = int(torch.randint(0, new_h - size, ()).item()) if new_h > size else 0
+    x = int(torch.randint(0, new_w - size, ()).item()) if new_w > size else 0
+    flip = bool(random_flip and torch.rand(()).item() < 0.5)
+    boxes = boxes * factor - np.array([x, y, x, y], dtype=np.float64)
+    if flip:
+        boxes[:, [0, 2]] = size - 1 - boxes[:, [2, 0]]
+    return crop_of_resize(np.ascontiguousarray(frames), (new_h, new_w), (y, x), size, flip), boxes
+
+
 def pyslowfast_spatial(frames: np.ndarray, boxes: np.ndarray, split: str, cfg, test_scale: int,
                        test_flip: bool) -> Tuple[np.ndarray, np.ndarray]:
     """The ``"pyslowfast"`` spatial pipeline of the module docstring (after the boxes' scaling to pixels and
     clamping) on uint8 frames; -> ``(frames, boxes)``, boxes not yet clamped to the output."""
     data = cfg.DATA
     if split == "train":
-        frames, boxes = cv2_short_side_scale(frames, jitter_scale(*data.TRAIN_JITTER_SCALES), boxes)
-        size = data.TRAIN_CROP_SIZE
-        height, width = frames.shape[1:3]
-        if (height, width) != (size, size):
-            y = int(torch.randint(0, height - size, ()).item()) if height > size else 0
-            x = int(torch.randint(0, width - size, ()).item()) if width > size else 0
-            frames, boxes = crop_frames(frames, x, y, size, boxes)
-        if data.RANDOM_FLIP and torch.rand(()).item() < 0.5:
-            frames, boxes = flip_frames_inclusive(frames, boxes)
-        return frames, boxes
+        return train_crop(frames, boxes, data.TRAIN_JITTER_SCALES, data.TRAIN_CROP_SIZE, data.RANDOM_FLIP)
     frames, boxes = cv2_short_side_scale(frames, test_scale, boxes)
     if split == "val" and cfg.AVA.VAL_CENTER_CROP:
         height, width = frames.shape[1:3]
@@ -304,16 +326,19 @@ def normalize_frames(frames: np.ndarray, mean: Sequence[float], std: Sequence[fl
     """uint8 ``T x H x W x C`` -> float32 ``C x T x H x W`` of ``(x / 255 - mean[c]) / std[c]`` over the
     channels in the frames' order, then the channel order reversed when ``reverse``.
 
-    Computed as one uint8 -> float copy (channels already reversed, with their means and deviations) and
-    three in-place passes: the same arithmetic per element, so the same bits, without the five full-size
-    float temporaries of the out-of-place form (116 -> 20 ms for a 32 x 256 x 455 clip)."""
+    Computed channel by channel: one uint8 -> float copy into the output (reading the channels in the
+    order asked for) and three in-place passes. Each element sees the same arithmetic as the out-of-place
+    form, so the floats are the same bits, without its five full-size temporaries (a 32 x 256 x 455 clip:
+    116 -> 20 ms; a 32 x 224^2 one with the channels reversed: 14.5 -> 6.4 ms)."""
+    pixels = torch.from_numpy(np.ascontiguousarray(frames))
+    c = pixels.shape[-1]
     mean_t = torch.tensor(mean, dtype=torch.float32)
     std_t = torch.tensor(std, dtype=torch.float32)
-    pixels = torch.from_numpy(np.ascontiguousarray(frames))
-    if reverse:
-        pixels, mean_t, std_t = pixels.flip(-1), mean_t.flip(0), std_t.flip(0)
-    clip = pixels.permute(3, 0, 1, 2).to(torch.float32, memory_format=torch.contiguous_format)
-    return clip.div_(255.0).sub_(mean_t.view(-1, 1, 1, 1)).div_(std_t.view(-1, 1, 1, 1))
+    clip = torch.empty((c,) + tuple(pixels.shape[:-1]), dtype=torch.float32)
+    for k in range(c):
+        ch = c - 1 - k if reverse else k
+        clip[k].copy_(pixels[..., ch]).div_(255.0).sub_(mean_t[ch]).div_(std_t[ch])
+    return clip
 
 
 def read_frames(paths: Sequence[str], bgr: bool = False) -> np.ndarray:

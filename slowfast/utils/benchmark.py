@@ -11,6 +11,12 @@
   for AVA configs this is AVA clip loading from JPEG frames), of the DataLoader with each worker count,
   and the peak RSS of one loader worker; for Kinetics configs also the windowed vs whole-video decode cost.
 - train: clips/s of the training loop end to end (DataLoader + step), to compare with the two above.
+- clip: clips/s of one process (1 torch thread) building the config's training clip from media that need
+  no dataset (`slowfast.utils.benchmark_media`, or `video=` / `frames=` of your own): for Kinetics-style
+  configs the Kinetics dataset's item from a 10 s 340x256 H.264 video (decode the window, jitter, crop,
+  flip, normalise, pack), with the raw decode limit of that video (sequential decode + RGB, in windows/s)
+  and the fraction of it reached; for detection configs AVA clip loading from 640x360 JPEG frames (read
+  the clip's frames, train view; and the test view), as the AVA dataset does.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from slowfast.engine.common import device_for, forward
 from slowfast.models import build_model, optimize_for_inference
 from slowfast.models.build import memory_format_for
 
-WHATS = ("model", "loader", "train")
+WHATS = ("model", "loader", "train", "clip")
 FLOPS_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                            "docs", "flops_cache.json")
 
@@ -222,6 +228,94 @@ def bench_loader(cfg, iters: int, workers=(1, 2, 4), decode_clips: int = 8) -> d
     return out
 
 
+def _median_s(fn, n: int) -> float:
+    fn()  # warm-up (file cache, lazy imports, first allocations)
+    times = []
+    for _ in range(max(1, n)):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return sorted(times)[len(times) // 2]
+
+
+def decode_limit_frames_per_s(video: str, repeats: int = 3) -> float:
+    """Frames/s of decoding `video` start to end and converting every frame to RGB (1 thread; median)."""
+    import av
+
+    def decode_all():
+        with av.open(video) as container:
+            stream = container.streams.video[0]
+            stream.codec_context.thread_count = 1
+            return sum(1 for frame in container.decode(stream) if frame.to_ndarray(format="rgb24") is not None)
+
+    with av.open(video) as container:
+        num_frames = sum(1 for _ in container.decode(video=0))
+    return num_frames / _median_s(decode_all, repeats)
+
+
+def bench_kinetics_clip(cfg, iters: int, video: str) -> dict:
+    """The Kinetics dataset's training item built from `video` alone (see the module docstring)."""
+    import tempfile
+
+    from slowfast.datasets.kinetics import Kinetics
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "train.csv"), "w") as f:
+            f.write(f"{os.path.abspath(video)} 0\n")
+        cfg = cfg.clone()
+        cfg.defrost()
+        cfg.DATA.PATH_TO_DATA_DIR, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR = tmp, "", " "
+        cfg.MODEL.NUM_CLASSES = max(1, cfg.MODEL.NUM_CLASSES)
+        cfg.freeze()
+        dataset = Kinetics(cfg, "train")
+    s = _median_s(lambda: dataset[0], iters)
+    window = cfg.DATA.NUM_FRAMES * cfg.DATA.SAMPLING_RATE
+    limit = decode_limit_frames_per_s(video) / window
+    return {"video": video, "clips_per_s": 1.0 / s, "ms_per_clip": 1e3 * s, "window_frames": window,
+            "decode_limit_windows_per_s": limit, "fraction_of_decode_limit": 1.0 / s / limit}
+
+
+def bench_ava_clip(cfg, iters: int, frame_paths: list) -> dict:
+    """AVA clip loading of one key frame from `frame_paths` (the JPEG frames of one video)."""
+    import numpy as np
+
+    from slowfast.datasets.ava import clip_frame_indices, pyslowfast_view, read_frames
+
+    index = clip_frame_indices(len(frame_paths) // 2, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, len(frame_paths))
+    paths = [frame_paths[i] for i in index]
+    boxes = np.array([[0.1, 0.2, 0.45, 0.95], [0.5, 0.1, 0.8, 0.9]])
+    scale = cfg.DATA.TEST_CROP_SIZE
+    out = {"frames": len(paths), "frame_size": list(read_frames(paths[:1]).shape[1:3])}
+    for split in ("train", "test"):
+        s = _median_s(lambda: pyslowfast_view(read_frames(paths, bgr=True), boxes, split, cfg, scale, False), iters)
+        out[split] = {"clips_per_s": 1.0 / s, "ms_per_clip": 1e3 * s}
+    out["read_ms_per_clip"] = 1e3 * _median_s(lambda: read_frames(paths, bgr=True), iters)
+    return out
+
+
+def bench_clip(cfg, iters: int, video: str | None = None, frames: str | None = None,
+               media_dir: str | None = None) -> dict:
+    """One process, 1 torch thread: the config's training clip from benchmark media (module docstring)."""
+    from slowfast.utils.benchmark_media import make_benchmark_frames, make_benchmark_video
+
+    media_dir = media_dir or os.path.join(cfg.OUTPUT_DIR, "benchmark_media")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if cfg.DETECTION.ENABLE:
+            if frames:
+                paths = sorted(os.path.join(frames, n) for n in os.listdir(frames) if n.lower().endswith(".jpg"))
+                if not paths:
+                    raise FileNotFoundError(f"--frames {frames}: no .jpg files in it")
+            else:
+                paths = make_benchmark_frames(os.path.join(media_dir, "ava_frames"))
+            return {"ava": bench_ava_clip(cfg, iters, paths)}
+        video = video or make_benchmark_video(os.path.join(media_dir, "kinetics_340x256_10s.mp4"))
+        return {"kinetics": bench_kinetics_clip(cfg, iters, video)}
+    finally:
+        torch.set_num_threads(threads)
+
+
 def bench_train_loop(cfg, iters: int) -> dict:
     """End-to-end training clips/s: DataLoader (DATA_LOADER.NUM_WORKERS) + step, as the training loop runs."""
     from slowfast.datasets.build import build_loader, shuffle_loader
@@ -255,7 +349,8 @@ def bench_train_loop(cfg, iters: int) -> dict:
 
 
 def run_benchmark(cfg, what: str = "all", iters: int = 5, batch: int | None = None, workers=(1, 2, 4),
-                  decode_clips: int = 8, flops_cache: str | None = FLOPS_CACHE) -> dict:
+                  decode_clips: int = 8, flops_cache: str | None = FLOPS_CACHE, video: str | None = None,
+                  frames: str | None = None) -> dict:
     """Measure `what` ("model", "loader", "train" or "all") for `cfg`; see the module docstring."""
     if what not in WHATS + ("all",):
         raise ValueError(f"--what {what!r}: choose one of {list(WHATS) + ['all']}")
@@ -263,6 +358,8 @@ def run_benchmark(cfg, what: str = "all", iters: int = 5, batch: int | None = No
     out = {"device": str(device), "torch_threads": torch.get_num_threads(),
            "keep_freed_memory": accel.keep_freed_memory()}
     accel.configure_backends(device)
+    if what in ("clip", "all"):
+        out["clip"] = bench_clip(cfg, max(iters, 10), video, frames)
     if what in ("loader", "all"):  # first: the loader's workers fork a process without a model in it
         out["loader"] = bench_loader(cfg, iters, workers, decode_clips)
     if what in ("model", "all"):
@@ -290,6 +387,16 @@ def summary_lines(res: dict) -> list[str]:
             rss = f", worker peak RSS {r['worker_peak_rss_gib']:.2f} GiB" if r["worker_peak_rss_gib"] else ""
             rate = f"{r['clips_per_s']:.2f} clips/s" if r["clips_per_s"] else "too few batches to time"
             lines.append(f"loader: {rate} with {w} worker(s){rss}")
+    if "clip" in res and "kinetics" in res["clip"]:
+        k = res["clip"]["kinetics"]
+        lines.append(f"kinetics training clip: {k['clips_per_s']:.2f} clips/s ({k['ms_per_clip']:.1f} ms, 1 thread); "
+                     f"decode limit {k['decode_limit_windows_per_s']:.1f} windows/s of {k['window_frames']} frames, "
+                     f"{100 * k['fraction_of_decode_limit']:.0f}% of it")
+    if "clip" in res and "ava" in res["clip"]:
+        a = res["clip"]["ava"]
+        lines.append(f"ava clip loading ({a['frames']} JPEG frames of {a['frame_size'][1]}x{a['frame_size'][0]}): "
+                     f"train {a['train']['clips_per_s']:.2f} clips/s, test {a['test']['clips_per_s']:.2f} clips/s "
+                     f"(reading {a['read_ms_per_clip']:.1f} ms of it)")
     if "model" in res:
         inf, st = res["model"]["inference"], res["model"]["train_step"]
         lines.append(f"inference: {inf['eval']['clips_per_s']:.3f} -> {inf['optimized']['clips_per_s']:.3f} clips/s "
