@@ -106,6 +106,42 @@ def test_a_key_frame_whose_proposals_are_all_dropped_is_logged_by_name_and_skipp
     assert "v,0904" in caplog.text
 
 
+def test_a_training_split_whose_videos_are_all_unknown_to_the_frame_lists_is_an_error_naming_files_and_counts(tmp_path):
+    write_layout(tmp_path, {"v": grey_video()}, [("x", KEY, A, 3, 0), ("x", KEY, B, 7, 1), ("y", KEY, A, 3, 0)],
+                 train_proposals=[("x", KEY, A, -1, 0.95)])
+    ann = tmp_path / "annotations"
+    with pytest.raises(AvaFormatError) as caught:
+        Ava(ava_cfg(tmp_path), "train")
+    message = str(caught.value)
+    assert message.startswith("AVA train has no key frames: annotation file(s) "
+                              f"{ann / 'ava_train_v2.2.csv'}, {ann / 'ava_train_predicted_boxes.csv'} "
+                              f"with frame list(s) {tmp_path / 'frame_lists' / 'train.csv'}: ")
+    assert "of their 4 box rows none is left (4 rows of videos not in the frame lists (stats 'unknown_video_boxes'))" in message
+
+
+def test_a_test_split_whose_proposals_are_all_below_the_score_threshold_is_an_error(tmp_path):
+    write_layout(tmp_path, {"v": grey_video()}, val_proposals=[("v", KEY, A, -1, 0.5), ("v", KEY + 1, B, -1, 0.79)])
+    with pytest.raises(AvaFormatError, match=r"^AVA test has no key frames: annotation file\(s\) \S*ava_val_predicted_boxes"
+                       r"\.csv with .*: of their 2 box rows none is left \(2 proposals scored below "
+                       r"AVA\.DETECTION_SCORE_THRESH = 0\.8 \(stats 'low_score_proposals'\); 2 key frames left without"):
+        Ava(ava_cfg(tmp_path), "test")
+    # val also skips the seconds not divisible by 4; 903 is none of them
+    write_layout(tmp_path, {"v": grey_video()}, val_proposals=[("v", KEY, A, -1, 0.9)])
+    with pytest.raises(AvaFormatError, match=r"^AVA val has no key frames: .*: of their 1 box rows none is left \(1 rows "
+                       r"of seconds not divisible by 4 \(val without AVA\.FULL_TEST_ON_VAL\)\)$"):
+        Ava(ava_cfg(tmp_path), "val")
+    assert len(Ava(ava_cfg(tmp_path, "AVA.FULL_TEST_ON_VAL", True), "val")) == 1
+
+
+def test_an_empty_box_csv_is_an_error_not_an_empty_dataset(tmp_path):
+    write_layout(tmp_path, {"v": grey_video()})
+    with pytest.raises(AvaFormatError, match=r"^AVA train has no key frames: .*ava_train_v2\.2\.csv.*: the annotation "
+                       r"file\(s\) have no box rows$"):
+        Ava(ava_cfg(tmp_path), "train")
+    with pytest.raises(AvaFormatError, match=r"^AVA test has no key frames: .*ava_val_predicted_boxes\.csv.*no box rows$"):
+        Ava(ava_cfg(tmp_path), "test")
+
+
 # --------------------------------------------------------------------------- clips and boxes
 
 

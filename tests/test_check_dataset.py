@@ -208,6 +208,20 @@ def test_ava_box_rows_of_a_video_not_in_the_frame_lists(ava):
         f"{path}:{n}: video ghost_video is not in the frame lists (its rows are skipped)"]
 
 
+def test_ava_box_files_without_a_key_frame_of_a_known_video(ava):
+    """What the loader refuses (an AVA split without key frames) is a problem of the checker too."""
+    path = ava / "annotations/ava_train_v2.2.csv"
+    rows = open(path).read().splitlines()
+    open(path, "w").write("".join(f"ghost_video{line[line.index(','):]}\n" for line in rows))
+    found = problems(AVA_TINY, ava, splits=["train"])
+    assert found[0] == f"{path}:1: video ghost_video is not in the frame lists (its rows are skipped)"
+    assert found[1:] == [f"{path}: no key frame: no row of {path} is a key frame of a video of the frame lists "
+                         "(the loader refuses a split without key frames)"]
+    open(path, "w").write("")
+    assert len(problems(AVA_TINY, ava, splits=["train"])) == 1
+    assert problems(AVA_TINY, ava, "AVA.TRAIN_NEGATIVE_PROPOSALS", "True", splits=["train"]) == []
+
+
 def test_ava_missing_proposals_file(ava):
     path = ava / "annotations/ava_val_predicted_boxes.csv"
     os.remove(path)

@@ -99,3 +99,14 @@ def test_an_input_error_raised_in_a_spawned_process_is_one_line_too():
     assert user_error_line(ProcessRaisedException(text, 1, 123)) == "error: /d/train.csv line 4: gap in video 'v'"
     bug = text.replace("slowfast.datasets.ava_io.AvaFormatError", "ZeroDivisionError")
     assert user_error_line(ProcessRaisedException(bug, 1, 123)) is None
+
+
+def test_an_input_error_raised_in_a_dataloader_worker_is_one_line_too():
+    """The DataLoader re-raises a worker's error with its class but the worker's traceback as the message."""
+    from slowfast.datasets.validation import UnreadableDataError
+    from slowfast.engine.cli import user_error_line
+
+    text = ("Caught UnreadableDataError in DataLoader worker process 0.\nOriginal Traceback (most recent call last):\n"
+            "  File ...\nslowfast.datasets.validation.UnreadableDataError: 3 unreadable videos in a row (last: /d/a.mp4)\n")
+    assert user_error_line(UnreadableDataError(text)) == "error: 3 unreadable videos in a row (last: /d/a.mp4)"
+    assert user_error_line(UnreadableDataError("2 frames: x")) == "error: 2 frames: x"

@@ -2,6 +2,8 @@
 training and multi-view testing, on tiny synthetic videos."""
 import json
 import os
+import pickle
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -10,8 +12,10 @@ import torch
 
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset, build_loader
+from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
 from slowfast.datasets.synthetic import codec_available, make_kinetics_synthetic, write_video
+from slowfast.datasets.validation import UnreadableDataError
 from slowfast.evaluation.classification import VideoAggregator
 from slowfast.utils import checkpoint as cu
 from slowfast.utils.distributed import ShardedEvalSampler
@@ -98,6 +102,30 @@ def test_corrupt_video_is_replaced_in_training_and_flagged_in_testing(data_dir, 
     loader = build_loader(cfg, "test", dataset=test_ds)
     failed = torch.cat([b[3]["failed"] for b in loader])
     assert failed.sum() == 6 and len(failed) == 12
+
+
+def test_a_training_video_still_unreadable_after_max_decode_retries_is_a_one_line_input_error(tmp_path, capsys):
+    """The data error type of AVA's replaced key frames (exit status 2, one line), not a bare RuntimeError,
+    also when raised in a DataLoader worker."""
+    bad, worse = tmp_path / "bad.mp4", tmp_path / "worse.mp4"
+    for path in (bad, worse):
+        path.write_bytes(b"\x00not a video at all" * 10)
+    for split in ("train", "val", "test"):
+        (tmp_path / f"{split}.csv").write_text(f"{bad} 1\n{worse} 2\n")
+    opts = tiny_opts(str(tmp_path), tmp_path / "out", "DATA.MAX_DECODE_RETRIES", "2")
+    ds = build_dataset("kinetics", load_config(TINY, opts), "train")
+    message = r"^3 unreadable videos in a row \(last: .*(bad|worse)\.mp4: .*\); check the dataset \(DATA\.MAX_DECODE_RETRIES = 2\)$"
+    with pytest.raises(UnreadableDataError, match=message) as caught:
+        ds[0]
+    assert isinstance(caught.value.__cause__, VideoDecodeError) and caught.value.__cause__.path in (str(bad), str(worse))
+    assert caught.value.__cause__.path in str(caught.value)
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert type(copy) is UnreadableDataError and str(copy) == str(caught.value)
+    from slowfast.engine.cli import main
+
+    assert main(["--cfg", TINY, *opts, "DATA_LOADER.NUM_WORKERS", "1", "TRAIN.BATCH_SIZE", "1", "TEST.ENABLE", "False"]) == 2
+    first, *rest = capsys.readouterr().err.strip().splitlines()
+    assert re.match("^error: " + message[1:], first) and "Traceback" not in first and len(rest) == 1
 
 
 # ------------------------------------------------------------------------------------------- eval

@@ -18,7 +18,8 @@ label map, ground truth, exclusions), box-CSV rows that do not parse, action ids
 ``[0, 1]``, timestamps outside ``AVA.KEYFRAME_START_SEC..AVA.KEYFRAME_END_SEC``, boxes outside the frame
 or without area; not cheap: frame lists with a bad header, gaps or repeated frame ids, names other than
 ``<video>/<video>_%06d.jpg``, box rows of videos the frame lists lack, key frames past a video's end,
-exclusions naming unknown videos, missing JPEGs of the key-frame clips (unreadable ones with ``decode``).
+exclusions naming unknown videos, a split whose box files give no key frame of those videos, missing
+JPEGs of the key-frame clips (unreadable ones with ``decode``).
 
 ``MODEL.NUM_CLASSES 0`` means "from the dataset": :func:`resolve_num_classes` takes the largest id of
 ``AVA.LABEL_MAP_FILE`` (AVA's 60 evaluated classes go up to id 80, so 80) or the size of Kinetics'
@@ -287,6 +288,12 @@ def check_ava(cfg, splits: Sequence[str], decode: bool = False, cheap: bool = Fa
             out += check_box_csv(ann(name), False, cfg, videos, keys if train else None)
         for name in proposals:
             out += check_box_csv(ann(name), True, cfg, videos, None if train else keys)
+        box_files = [ann(name) for name in (cfg.AVA.TRAIN_GT_BOX_LISTS if train else proposals)]
+        negatives = train and cfg.AVA.TRAIN_NEGATIVE_PROPOSALS  # proposals alone make key frames then
+        if videos is not None and not keys and not negatives and box_files and all(os.path.isfile(f) for f in box_files):
+            out.append(Problem(box_files[0], None, "no_keyframes", "no key frame: no row of "
+                               f"{', '.join(box_files)} is a key frame of a video of the frame lists (the loader "
+                               "refuses a split without key frames)"))
         if not train or cfg.MODEL.NUM_CLASSES == 0:
             out += check_label_map(ann(cfg.AVA.LABEL_MAP_FILE), cfg.MODEL.NUM_CLASSES)
         if not train and cfg.AVA.EVAL_VERSION != "2020":

@@ -27,6 +27,10 @@ Key seconds outside AVA's annotated 902..1798 are skipped (PySlowFast's ``AVA_VA
 in ``stats["keyframes_outside_valid_seconds"]``.  Excluded timestamps are not removed here: the
 evaluator ignores them.
 
+A split left without any key frame (an empty box CSV, every row of videos the frame lists lack, every
+proposal below the threshold, ...) raises ``AvaFormatError`` naming the split, the files and the counts
+of what was dropped.
+
 Problems that do not stop the run are counted in ``dataset.stats`` (a ``Counter``): ``clipped_boxes``,
 ``degenerate_boxes``, ``unknown_video_boxes``, ``empty_keyframes``, ``keyframes_out_of_range``,
 ``keyframes_outside_valid_seconds``, ``low_score_proposals``, ``unmatched_proposals``, ``replaced_keyframes``,
@@ -412,12 +416,15 @@ class Ava(torch.utils.data.Dataset):
         self.test_flip = test_flip
         self.num_classes = cfg.MODEL.NUM_CLASSES
         self.stats: Counter = Counter()
+        self._rows_read = self._rows_off_stride = 0  # for the error of a split without key frames
         frame_dir, list_dir, ann_dir = resolve_dirs(cfg)
-        lists = cfg.AVA.TRAIN_LISTS if self.is_train else cfg.AVA.TEST_LISTS
-        self._frames = ava_io.read_frame_lists([os.path.join(list_dir, f) for f in lists], frame_dir)
+        lists = [os.path.join(list_dir, f) for f in (cfg.AVA.TRAIN_LISTS if self.is_train else cfg.AVA.TEST_LISTS)]
+        self._frames = ava_io.read_frame_lists(lists, frame_dir)
         self.video_names: List[str] = self._frames.video_names
         key_boxes = self._load_train_boxes(ann_dir) if self.is_train else self._load_test_boxes(ann_dir)
         self._keyframes = self._make_keyframes(key_boxes)
+        if not self._keyframes:
+            raise ava_io.AvaFormatError(self._no_keyframes_message(lists))
         self.num_boxes = sum(len(k[3]) for k in self._keyframes)
         logger.info("AVA %s: %d key frames, %d boxes, %d videos; %s", split, len(self._keyframes), self.num_boxes,
                     len(self.video_names), dict(self.stats) or "no input problems")
@@ -429,7 +436,9 @@ class Ava(torch.utils.data.Dataset):
         rows = []
         for name in names:
             path = os.path.join(ann_dir, name)
+            degenerate = self.stats["degenerate_boxes"]
             file_rows = ava_io.read_box_csv(path, proposals=proposals, stats=self.stats)
+            self._rows_read += len(file_rows) + self.stats["degenerate_boxes"] - degenerate
             _check_actions(file_rows, path, self.num_classes)
             rows += drop_unknown_videos(file_rows, known, path, self.stats)
         return rows
@@ -445,7 +454,9 @@ class Ava(torch.utils.data.Dataset):
     def _load_test_boxes(self, ann_dir: str) -> KeyBoxes:
         rows = self._read_rows(ann_dir, self.cfg.AVA.TEST_PREDICT_BOX_LISTS, proposals=True)
         if self.split == "val" and not self.cfg.AVA.FULL_TEST_ON_VAL:
-            rows = [r for r in rows if r.sec % VAL_SECOND_STRIDE == 0]
+            kept = [r for r in rows if r.sec % VAL_SECOND_STRIDE == 0]
+            self._rows_off_stride += len(rows) - len(kept)
+            rows = kept
         ava = self.cfg.AVA
         boxes = group_boxes(keep_confident(rows, ava.DETECTION_SCORE_THRESH, self.stats, ava.DETECTION_SCORE_STRICT))
         empty = sorted({(r.video, r.sec) for r in rows} - set(boxes))
@@ -476,6 +487,37 @@ class Ava(torch.utils.data.Dataset):
             box_array = np.asarray(list(boxes), dtype=np.float32).reshape(-1, 4)
             out.append((idx, sec, frame, box_array, labels_to_multi_hot(list(boxes.values()), self.num_classes)))
         return out
+
+    def annotation_files(self) -> List[str]:
+        """The box CSVs this split reads (:func:`annotation_path`)."""
+        ava = self.cfg.AVA
+        names = list(ava.TRAIN_GT_BOX_LISTS) + list(ava.TRAIN_PREDICT_BOX_LISTS) if self.is_train else ava.TEST_PREDICT_BOX_LISTS
+        return [annotation_path(self.cfg, name) for name in names]
+
+    def _no_keyframes_message(self, frame_lists: Sequence[str]) -> str:
+        """Why the split has no key frame: the files read and, in the order they were dropped, the counts of
+        ``stats`` (and of val's skipped seconds) that account for it."""
+        ava = self.cfg.AVA
+        files = ", ".join(self.annotation_files()) or "(none: the config lists no box file)"
+        head = f"AVA {self.split} has no key frames: annotation file(s) {files} with frame list(s) {', '.join(frame_lists)}"
+        if not self._rows_read:
+            return f"{head}: the annotation file(s) have no box rows"
+        below = "at or below" if ava.DETECTION_SCORE_STRICT else "below"
+        counts = [
+            (self.stats["degenerate_boxes"], "boxes without area", "degenerate_boxes"),
+            (self.stats["unknown_video_boxes"], "rows of videos not in the frame lists", "unknown_video_boxes"),
+            (self._rows_off_stride, f"rows of seconds not divisible by {VAL_SECOND_STRIDE} (val without "
+             "AVA.FULL_TEST_ON_VAL)", None),
+            (self.stats["low_score_proposals"], f"proposals scored {below} AVA.DETECTION_SCORE_THRESH = "
+             f"{ava.DETECTION_SCORE_THRESH:g}", "low_score_proposals"),
+            (self.stats["unmatched_proposals"], "proposals matching no ground-truth box", "unmatched_proposals"),
+            (self.stats["empty_keyframes"], "key frames left without a proposal", "empty_keyframes"),
+            (self.stats["keyframes_outside_valid_seconds"], "key frames outside AVA.KEYFRAME_START_SEC.."
+             f"KEYFRAME_END_SEC = {ava.KEYFRAME_START_SEC}..{ava.KEYFRAME_END_SEC}", "keyframes_outside_valid_seconds"),
+            (self.stats["keyframes_out_of_range"], "key frames past the end of their video", "keyframes_out_of_range"),
+        ]
+        dropped = "; ".join(f"{n} {what}" + (f" (stats {key!r})" if key else "") for n, what, key in counts if n)
+        return f"{head}: of their {self._rows_read} box rows none is left ({dropped or 'no dropped rows counted'})"
 
     # ----------------------------------------------------------------- items
 

@@ -19,9 +19,10 @@ Sampling (report, section 3), by default exactly PySlowFast's (`slowfast/dataset
   item i is view (i % views) of video (i // views), view v = clip v // crops, crop v % crops.
 
 A video that cannot be decoded is logged with its path. In training it is replaced by another random
-video (at most DATA.MAX_DECODE_RETRIES times; the number of replacements travels with the batch so the
-loop can count them). In val/test the view is returned as zeros with `failed` set, and the test loop
-leaves it out of the video's average and reports it.
+video, at most DATA.MAX_DECODE_RETRIES times in a row (then an `UnreadableDataError` naming the last
+video stops the run: a one-line error from tools/run_net.py); the number of replacements travels with
+the batch so the loop can count them. In val/test the view is returned as zeros with `failed` set, and
+the test loop leaves it out of the video's average and reports it.
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.decoder import VideoDecodeError, sample_clip, sample_clip_pyslowfast
 from slowfast.datasets.fast_train_clip import train_clip
 from slowfast.datasets.sampling import pack_pathway_output
-from slowfast.datasets.validation import check_label_range, raise_problems, read_video_list_rows, resolve_video_path
+from slowfast.datasets.validation import (UnreadableDataError, check_label_range, raise_problems, read_video_list_rows,
+                                          resolve_video_path)
 
 logger = logging.getLogger(__name__)
 
@@ -146,8 +148,9 @@ class Kinetics(torch.utils.data.Dataset):
                     break
                 retries += 1
                 if retries > self.max_retries:
-                    raise RuntimeError(
-                        f"{retries} unreadable videos in a row (last: {e.path}); check the dataset") from e
+                    raise UnreadableDataError(
+                        f"{retries} unreadable videos in a row (last: {e.path}: {e.reason}); check the dataset "
+                        f"(DATA.MAX_DECODE_RETRIES = {self.max_retries})") from e
                 video_idx = int(torch.randint(len(self.videos), (1,)).item())
         label = self.videos[video_idx][1]
         inputs = pack_pathway_output(clip, self.alpha, self.num_pathways, self.slow_sampling)

@@ -60,15 +60,29 @@ def parse_with_overrides(parser: argparse.ArgumentParser, argv=None):
     return args
 
 
+def _raised_elsewhere(text: str) -> tuple[str, str]:
+    """``(class name, message)`` of the last line, ``module.ErrorClass: message``, of a traceback text."""
+    last = [ln for ln in text.strip().splitlines() if ln.strip()][-1]
+    name, _, message = last.partition(": ")
+    return name.rpartition(".")[2], message
+
+
 def user_error_line(error: BaseException) -> str | None:
     """The one line to print for an input error, None for anything else. An error raised in a spawned
-    process arrives as text ending in `module.ErrorClass: message`; its class is looked up by name."""
+    process arrives as text ending in `module.ErrorClass: message`; its class is looked up by name. One
+    raised in a DataLoader worker is re-raised with its class but with the worker's traceback as the
+    message (`Caught ErrorClass in DataLoader worker process N. Original Traceback ...`); its last line
+    is the original message."""
     if isinstance(error, USER_ERRORS):
-        return f"{'config error' if isinstance(error, ConfigError) else 'error'}: {error}"
+        text = str(error)
+        if text.startswith(f"Caught {type(error).__name__} in DataLoader worker"):
+            name, message = _raised_elsewhere(text)
+            if name == type(error).__name__:
+                text = message
+        return f"{'config error' if isinstance(error, ConfigError) else 'error'}: {text}"
     if type(error).__name__ == "ProcessRaisedException":
-        last = [ln for ln in str(error).strip().splitlines() if ln.strip()][-1]
-        name, _, message = last.partition(": ")
-        if name.rpartition(".")[2] in {cls.__name__ for cls in USER_ERRORS}:
+        name, message = _raised_elsewhere(str(error))
+        if name in {cls.__name__ for cls in USER_ERRORS}:
             return f"error: {message}"
     return None
 
