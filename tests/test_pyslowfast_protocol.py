@@ -337,3 +337,35 @@ def test_a_container_without_a_stored_frame_count_is_decoded_whole_and_sampled_o
         start = (90 - span) * clip_idx / 10
         expected = [min(math.floor(start + (span - 1) * k / 15), 89) for k in range(16)]
         assert read_indices(sample_clip_pyslowfast(path, clip_idx, 10, 16, 2, 30)) == expected
+
+
+@pytest.mark.parametrize("rate", ["25", "29.97", "30", "short", "textured"])
+def test_a_clip_decodes_only_the_frames_it_needs_with_the_full_decodes_pixels(videos, rate, tmp_path, monkeypatch):
+    """Frames the clip does not take and that no other frame references (H.264 non-reference B-frames)
+    are not decoded; every clip (10 test clips and random training windows) is bit-identical to the plain
+    decode of the whole range."""
+    from slowfast.datasets import decoder
+    from slowfast.utils.benchmark_media import make_benchmark_video
+
+    path = videos.get(rate) or make_benchmark_video(str(tmp_path / "textured.mp4"), seconds=4, width=96, height=64)
+    counts = []
+    real = decoder._selective_range_frames
+
+    def spy(container, stream, start_pts, end_pts, pick):
+        out = real(container, stream, start_pts, end_pts, pick)
+        assert out is not None  # these streams take the selective path
+        counts.append((out.num_decoded, out.num_packets, sum(f is not None for f in out.frames)))
+        return out
+
+    clips = [(i, 10) for i in range(10)] + [(-1, 1)] * 4
+    monkeypatch.setattr(decoder, "_selective_range_frames", spy)
+    torch.manual_seed(0)
+    fast = [sample_clip_pyslowfast(path, c, n, 32, 2, 30) for c, n in clips]
+    monkeypatch.setattr(decoder, "_selective_range_frames", lambda *args: None)
+    torch.manual_seed(0)
+    plain = [sample_clip_pyslowfast(path, c, n, 32, 2, 30) for c, n in clips]
+    assert all(torch.equal(a, b) for a, b in zip(fast, plain))
+    assert len(counts) == len(clips)
+    assert all(kept <= decoded <= packets for decoded, packets, kept in counts)
+    # A clip at stride 2 leaves frames out, and x264 makes some of them non-reference: skipped.
+    assert sum(d for d, _, _ in counts) < 0.9 * sum(p for _, p, _ in counts)

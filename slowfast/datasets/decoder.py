@@ -26,7 +26,7 @@ Typical use by a dataset::
 import math
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import av
 from av.video.reformatter import VideoReformatter
@@ -437,6 +437,66 @@ def _pts_range_frames(container, stream, start_pts: int, end_pts: int) -> List:
     return kept
 
 
+class SelectiveDecode(NamedTuple):
+    frames: List  # the range's frames: av.VideoFrame where picked, None elsewhere
+    index: List[int]  # pick(len(frames))
+    num_packets: int  # packets given to the decoder (from the seek point on)
+    num_decoded: int  # frames it produced (the others were skipped)
+
+
+def _selective_range_frames(container, stream, start_pts: int, end_pts: int,
+                            pick: Callable[[int], Sequence[int]]) -> Optional[SelectiveDecode]:
+    """:func:`_pts_range_frames` decoding only what the clip needs: the range's ``M`` frames with those of
+    ``index = pick(M)`` decoded (:class:`SelectiveDecode`), or ``None`` when the stream does not allow it
+    (then the caller decodes the plain way).
+
+    The range's frames are known from the packets' timestamps before decoding: every frame with
+    ``start_pts <= pts <= end_pts`` plus the first one after (presentation order, as the plain decoder
+    returns them). A packet whose frame is not picked is decoded with ``skip_frame = NONREF``: the decoder
+    drops it if no other frame references it (H.264 non-reference B-frames, about half the frames of an
+    x264 stream), which leaves every other frame bit-identical. Any surprise (a packet without timestamps,
+    frames out of order, a picked frame not produced) returns ``None``."""
+    _seek_pts(container, stream, max(start_pts - _REFERENCE_SEEK_MARGIN, 0), float(start_pts * stream.time_base))
+    packets, after = [], None  # after: the smallest pts past end_pts seen so far
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:  # the demuxer's end-of-stream marker
+                continue
+            if packet.pts is None or packet.dts is None:
+                return None
+            if after is not None and packet.dts > after:
+                break  # decode timestamps only grow and pts >= dts: no later frame can fall in the range
+            packets.append(packet)
+            if packet.pts > end_pts:
+                after = packet.pts if after is None else min(after, packet.pts)
+        in_range = sorted({p.pts for p in packets if start_pts <= p.pts <= end_pts})
+        range_pts = in_range + ([after] if after is not None else [])
+        if not range_pts:
+            return None
+        index = [int(i) for i in pick(len(range_pts))]
+        wanted = {range_pts[i] for i in index}
+        context = stream.codec_context
+        decoded, last, num_decoded = {}, None, 0
+        try:
+            for packet in packets + [None]:  # None flushes the decoder's delayed frames
+                if packet is not None:
+                    context.skip_frame = "DEFAULT" if packet.pts in wanted else "NONREF"
+                for frame in context.decode(packet):
+                    if frame.pts is None or (last is not None and frame.pts <= last):
+                        return None
+                    last, num_decoded = frame.pts, num_decoded + 1
+                    if frame.pts in wanted:
+                        decoded[frame.pts] = frame
+        finally:
+            context.skip_frame = "DEFAULT"
+            context.flush_buffers()
+    except av.FFmpegError as err:
+        raise VideoDecodeError(_container_path(container), f"decoding failed after pts {start_pts} ({err})") from err
+    if len(decoded) != len(wanted):
+        return None
+    return SelectiveDecode([decoded.get(pts) for pts in range_pts], index, len(packets), num_decoded)
+
+
 def _all_frames(container, stream) -> List:
     _rewind(container, stream)
     try:
@@ -494,9 +554,17 @@ def sample_clip_pyslowfast(
             size = max(1.0, math.ceil(sampling_rate * (num_frames - 1) / target_fps * fps))
             first, last = reference_window(stream.frames, size, clip_idx, num_clips, rng)
             pts_per_frame = stream.duration / stream.frames
-            frames = _pts_range_frames(container, stream, int(first * pts_per_frame), int(last * pts_per_frame))
+            first_pts, last_pts = int(first * pts_per_frame), int(last * pts_per_frame)
+
+            def pick(m: int) -> List[int]:  # step 3 on the m frames of the range
+                return reference_indices(*reference_window(m, span, 0, 1), num_frames, m).tolist()
+
+            selective = _selective_range_frames(container, stream, first_pts, last_pts, pick)
+            if selective is not None:
+                return _to_rgb_tensor(container, selective.frames, selective.index)
+            frames = _pts_range_frames(container, stream, first_pts, last_pts)
             if not frames:
                 raise VideoDecodeError(_container_path(container), f"no frames decoded from frame {first:.1f} on")
-            start, end = reference_window(len(frames), span, 0, 1)
+            return _to_rgb_tensor(container, frames, pick(len(frames)))
         index = reference_indices(start, end, num_frames, len(frames))
         return _to_rgb_tensor(container, frames, index.tolist())
