@@ -89,3 +89,22 @@ def test_slurm_submission_through_submitit_runs_the_job(tmp_path):
     results_path = job.result()
     results = json.load(open(results_path))
     assert results["num_videos"] == 2 and results["views"] == 1
+
+
+def test_loader_and_model_parts_of_a_stock_config_without_its_dataset(tmp_path):
+    """--video V: the loader is timed on a Kinetics split made of V (a stock config needs no data);
+    --model-parts inference: only the inference half of --what model."""
+    from slowfast.config import load_config
+    from slowfast.utils.benchmark import run_benchmark, summary_lines
+    from slowfast.utils.benchmark_media import make_benchmark_video
+
+    video = make_benchmark_video(str(tmp_path / "v.mp4"), seconds=2, width=64, height=48)
+    cfg = load_config(os.path.join(ROOT, "configs/Synthetic/SLOWFAST_TINY.yaml"),
+                      ["NUM_GPUS", "0", "DATA.PATH_TO_DATA_DIR", str(tmp_path / "absent"), "TRAIN.BATCH_SIZE", "2"])
+    res = run_benchmark(cfg, "loader", iters=2, workers=(0,), decode_clips=1, video=video)
+    assert res["loader_video"] == video and not os.path.exists(tmp_path / "absent")
+    assert res["loader"]["single_process"]["clips_per_s"] > 0 and res["loader"]["workers"]["0"]["clips_per_s"] > 0
+    res = run_benchmark(cfg, "model", iters=1, batch=1, flops_cache=str(tmp_path / "f.json"),
+                        model_parts=("inference",))
+    assert set(res["model"]) == {"gflops_per_view", "inference"}
+    assert any(line.startswith("inference:") for line in summary_lines(res))

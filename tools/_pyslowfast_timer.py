@@ -2,7 +2,7 @@
 PYTHONPATH puts a PySlowFast checkout first (its package is also called `slowfast`, so this file imports
 nothing from this project). Prints one JSON line.
 
-    python tools/_pyslowfast_timer.py {infer|train|clip|ava} CONFIG_YAML ITERS [MEDIA...]
+    python tools/_pyslowfast_timer.py {infer|train|clip|ava} CONFIG_YAML ITERS [MEDIA...] [--opts KEY VALUE ...]
 
 - infer / train: its `build_model(cfg)` (NUM_GPUS 0), batch 2 of random 224^2 clips, eval + no_grad
   forward, or forward + CrossEntropy + backward + its `construct_optimizer` step; median seconds of ITERS.
@@ -115,12 +115,15 @@ def ava_clip_rates(cfg, iters, paths):
 
 
 def main():
-    what, cfg_path, iters = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    media = sys.argv[4:]
+    argv = sys.argv[1:]
+    opts = argv[argv.index("--opts") + 1:] if "--opts" in argv else []
+    argv = argv[:argv.index("--opts")] if "--opts" in argv else argv
+    what, cfg_path, iters, media = argv[0], argv[1], int(argv[2]), argv[3:]
     from slowfast.config.defaults import get_cfg
 
     cfg = get_cfg()
     cfg.merge_from_file(cfg_path)
+    cfg.merge_from_list(opts)
     cfg.NUM_GPUS = 0
     if what in ("infer", "train"):
         res = {"clips_per_s": model_rate(cfg, what, iters, torch.get_num_threads())}

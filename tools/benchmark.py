@@ -21,7 +21,7 @@ import torch  # noqa: E402
 
 from slowfast.config import load_config  # noqa: E402
 from slowfast.datasets.prepare import prepare_data  # noqa: E402
-from slowfast.utils.benchmark import FLOPS_CACHE, WHATS, run_benchmark, summary_lines  # noqa: E402
+from slowfast.utils.benchmark import FLOPS_CACHE, MODEL_PARTS, WHATS, run_benchmark, summary_lines  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -34,18 +34,22 @@ def main(argv=None) -> None:
     parser.add_argument("--decode-clips", type=int, default=8, help="clips timed for the decoder")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores on CPU)")
     parser.add_argument("--flops-cache", default=FLOPS_CACHE, help="JSON cache of fvcore FLOPs ('' = none)")
-    parser.add_argument("--video", default=None, help="--what clip: your own video (default: a generated 340x256 one)")
+    parser.add_argument("--video", default=None, help="--what clip: your own video (default: a generated 340x256 one); "
+                        "--what loader / train: time them on a Kinetics split made of this video")
     parser.add_argument("--frames", default=None, help="--what clip, AVA configs: a folder of JPEG frames")
+    parser.add_argument("--model-parts", nargs="+", choices=list(MODEL_PARTS), default=list(MODEL_PARTS),
+                        help="--what model: which of the two to time")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of all numbers")
     parser.add_argument("opts", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     cfg = load_config(args.cfg, args.opts)
-    if args.what in ("loader", "train", "all"):
+    if args.what in ("loader", "train", "all") and not args.video:
         prepare_data(cfg)
     if args.threads or cfg.NUM_GPUS == 0:
         torch.set_num_threads(args.threads or os.cpu_count() or 1)
     res = {"config": args.cfg, **run_benchmark(cfg, args.what, args.iters, args.batch, tuple(args.workers),
-                                              args.decode_clips, args.flops_cache or None, args.video, args.frames)}
+                                              args.decode_clips, args.flops_cache or None, args.video, args.frames,
+                                              tuple(args.model_parts))}
     for line in summary_lines(res):
         print(line)
     if args.json:

@@ -7,7 +7,8 @@
   weights and with the training loop's memory format; achieved GFLOP/s from fvcore's forward FLOPs
   (a training step counted as 3x the forward, the usual backward = 2x forward estimate). FLOPs come from
   the cache in docs/flops_cache.json (`slowfast.utils.repro.CostCache`), computed and added when missing.
-- loader: clips/s of one process building training clips (dataset[i], no DataLoader, 1 torch thread;
+- loader: (with `video=`: on a Kinetics split made of that video, for stock configs without their data)
+  clips/s of one process building training clips (dataset[i], no DataLoader, 1 torch thread;
   for AVA configs this is AVA clip loading from JPEG frames), of the DataLoader with each worker count,
   and the peak RSS of one loader worker; for Kinetics configs also the windowed vs whole-video decode cost.
 - train: clips/s of the training loop end to end (DataLoader + step), to compare with the two above.
@@ -20,7 +21,9 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import time
 
 import torch
@@ -136,16 +139,21 @@ def bench_train_step(cfg, iters: int, batch: int, size: int, gflops: float) -> d
     return out
 
 
-def bench_model(cfg, iters: int, batch: int | None = None, flops_cache: str | None = FLOPS_CACHE) -> dict:
+MODEL_PARTS = ("inference", "train_step")
+
+
+def bench_model(cfg, iters: int, batch: int | None = None, flops_cache: str | None = FLOPS_CACHE,
+                parts=MODEL_PARTS) -> dict:
     test_size, train_size = cfg.DATA.TEST_CROP_SIZE, cfg.DATA.TRAIN_CROP_SIZE
     per_process = batch or max(1, cfg.TRAIN.BATCH_SIZE // world_size(cfg))
     g_test = forward_gflops(cfg, test_size, flops_cache)
     g_train = g_test if train_size == test_size else forward_gflops(cfg, train_size, flops_cache)
-    return {
-        "gflops_per_view": {"test": g_test, "train": g_train},
-        "inference": bench_inference(cfg, iters, per_process, test_size, g_test),
-        "train_step": bench_train_step(cfg, iters, per_process, train_size, g_train),
-    }
+    out = {"gflops_per_view": {"test": g_test, "train": g_train}}
+    if "inference" in parts:
+        out["inference"] = bench_inference(cfg, iters, per_process, test_size, g_test)
+    if "train_step" in parts:
+        out["train_step"] = bench_train_step(cfg, iters, per_process, train_size, g_train)
+    return out
 
 
 def worker_peak_rss_gib(parent: int | None = None) -> list[float]:
@@ -253,21 +261,30 @@ def decode_limit_frames_per_s(video: str, repeats: int = 3) -> float:
     return num_frames / _median_s(decode_all, repeats)
 
 
-def bench_kinetics_clip(cfg, iters: int, video: str) -> dict:
-    """The Kinetics dataset's training item built from `video` alone (see the module docstring)."""
-    import tempfile
-
-    from slowfast.datasets.kinetics import Kinetics
-
+@contextlib.contextmanager
+def video_dataset_cfg(cfg, video: str, copies: int = 1):
+    """`cfg` whose Kinetics train split lists `video` `copies` times (label 0), in a temporary folder that
+    lives as long as the context: the loader and training-loop benchmarks of a stock config without its
+    dataset."""
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "train.csv"), "w") as f:
-            f.write(f"{os.path.abspath(video)} 0\n")
+            f.write(f"{os.path.abspath(video)} 0\n" * max(1, copies))
         cfg = cfg.clone()
         cfg.defrost()
+        cfg.TRAIN.DATASET = "kinetics"
         cfg.DATA.PATH_TO_DATA_DIR, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR = tmp, "", " "
+        cfg.DATA.GENERATE_SYNTHETIC = False
         cfg.MODEL.NUM_CLASSES = max(1, cfg.MODEL.NUM_CLASSES)
         cfg.freeze()
-        dataset = Kinetics(cfg, "train")
+        yield cfg
+
+
+def bench_kinetics_clip(cfg, iters: int, video: str) -> dict:
+    """The Kinetics dataset's training item built from `video` alone (see the module docstring)."""
+    from slowfast.datasets.kinetics import Kinetics
+
+    with video_dataset_cfg(cfg, video) as vcfg:
+        dataset = Kinetics(vcfg, "train")
     s = _median_s(lambda: dataset[0], iters)
     window = cfg.DATA.NUM_FRAMES * cfg.DATA.SAMPLING_RATE
     limit = decode_limit_frames_per_s(video) / window
@@ -350,7 +367,7 @@ def bench_train_loop(cfg, iters: int) -> dict:
 
 def run_benchmark(cfg, what: str = "all", iters: int = 5, batch: int | None = None, workers=(1, 2, 4),
                   decode_clips: int = 8, flops_cache: str | None = FLOPS_CACHE, video: str | None = None,
-                  frames: str | None = None) -> dict:
+                  frames: str | None = None, model_parts=MODEL_PARTS) -> dict:
     """Measure `what` ("model", "loader", "train" or "all") for `cfg`; see the module docstring."""
     if what not in WHATS + ("all",):
         raise ValueError(f"--what {what!r}: choose one of {list(WHATS) + ['all']}")
@@ -360,13 +377,19 @@ def run_benchmark(cfg, what: str = "all", iters: int = 5, batch: int | None = No
     accel.configure_backends(device)
     if what in ("clip", "all"):
         out["clip"] = bench_clip(cfg, max(iters, 10), video, frames)
-    if what in ("loader", "all"):  # first: the loader's workers fork a process without a model in it
-        out["loader"] = bench_loader(cfg, iters, workers, decode_clips)
-    if what in ("model", "all"):
-        out["model"] = bench_model(cfg, iters, batch, flops_cache)
-    if what in ("train", "all"):
-        out["train"] = bench_train_loop(cfg, iters)
-    if "loader" in out and "model" in out:
+    with contextlib.ExitStack() as stack:
+        data_cfg = cfg
+        if video and not cfg.DETECTION.ENABLE and what in ("loader", "train", "all"):
+            copies = max(64, 4 * iters * max(1, cfg.TRAIN.BATCH_SIZE) * max(workers or (1,)))
+            data_cfg = stack.enter_context(video_dataset_cfg(cfg, video, copies))
+            out["loader_video"] = video
+        if what in ("loader", "all"):  # first: the loader's workers fork a process without a model in it
+            out["loader"] = bench_loader(data_cfg, iters, workers, decode_clips)
+        if what in ("model", "all"):
+            out["model"] = bench_model(cfg, iters, batch, flops_cache, model_parts)
+        if what in ("train", "all"):
+            out["train"] = bench_train_loop(data_cfg, iters)
+    if "loader" in out and "train_step" in out.get("model", {}):
         best = max(w["clips_per_s"] or 0.0 for w in out["loader"]["workers"].values())
         out["loader_over_step"] = best / out["model"]["train_step"]["default"]["clips_per_s"]
     return out
@@ -397,10 +420,12 @@ def summary_lines(res: dict) -> list[str]:
         lines.append(f"ava clip loading ({a['frames']} JPEG frames of {a['frame_size'][1]}x{a['frame_size'][0]}): "
                      f"train {a['train']['clips_per_s']:.2f} clips/s, test {a['test']['clips_per_s']:.2f} clips/s "
                      f"(reading {a['read_ms_per_clip']:.1f} ms of it)")
-    if "model" in res:
-        inf, st = res["model"]["inference"], res["model"]["train_step"]
+    if "inference" in res.get("model", {}):
+        inf = res["model"]["inference"]
         lines.append(f"inference: {inf['eval']['clips_per_s']:.3f} -> {inf['optimized']['clips_per_s']:.3f} clips/s "
                      f"optimized (x{inf['speedup']:.2f}), {inf['optimized']['gflop_per_s']:.3g} GFLOP/s")
+    if "train_step" in res.get("model", {}):
+        st = res["model"]["train_step"]
         lines.append(f"train step: {st['contiguous']['clips_per_s']:.3f} contiguous -> "
                      f"{st['default']['clips_per_s']:.3f} clips/s {st['default']['memory_format']} "
                      f"(x{st['speedup']:.2f}), "
