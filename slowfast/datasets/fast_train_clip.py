@@ -60,25 +60,35 @@ def crop_of_resize(frames: np.ndarray, size: tuple[int, int], offset: tuple[int,
     return out
 
 
-def normalize_uint8(frames: torch.Tensor, mean: Sequence[float], std: Sequence[float],
-                    reverse_channels: bool = False) -> torch.Tensor:
-    """`T x H x W x C` uint8 -> `C x T x H x W` float32 `(x / 255 - mean) / std` (channels reversed first
-    when asked), contiguous."""
-    if reverse_channels:
-        frames = frames.flip(-1)
-    c = frames.shape[-1]
-    scale = (1.0 / (255.0 * torch.tensor(std, dtype=torch.float32))).view(c, 1, 1, 1)
-    shift = (torch.tensor(mean, dtype=torch.float32) / torch.tensor(std, dtype=torch.float32)).view(c, 1, 1, 1)
-    out = frames.permute(3, 0, 1, 2).to(torch.float32, memory_format=torch.contiguous_format)
-    return out.mul_(scale).sub_(shift)
+def normalize_pixels(clips: torch.Tensor, mean, std) -> torch.Tensor:
+    """uint8 `[B x] C x T x H x W` -> float32 `(x / 255 - mean[c]) / std[c]`, contiguous, on the clips'
+    device. `mean` / `std`: `C` values, or `B x C` tensors (one row per clip). The same floats whether it
+    runs in a loader worker or after the uint8 batch reached the model's device."""
+    if not torch.is_tensor(mean):
+        mean, std = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
+    mean, std = mean.to(clips.device, torch.float32), std.to(clips.device, torch.float32)
+    scale, shift = 1.0 / (255.0 * std), mean / std
+    shape = scale.shape + (1,) * (clips.dim() - scale.dim())  # C x 1 x 1 x 1, or B x C x 1 x 1 x 1
+    out = clips.to(torch.float32, memory_format=torch.contiguous_format)
+    return out.mul_(scale.view(shape)).sub_(shift.view(shape))
+
+
+def train_crop_uint8(frames: torch.Tensor, jitter: Sequence[int], crop: int, flip_prob: float,
+                     reverse_channels: bool = False, rng: Optional[torch.Generator] = None) -> torch.Tensor:
+    """`T x H x W x 3` uint8 frames -> `3 x T x crop x crop` uint8 training view (before normalisation;
+    channels reversed when asked), contiguous."""
+    if frames.dim() != 4 or frames.dtype != torch.uint8:
+        raise ValueError(f"train_clip: expected T x H x W x C uint8 frames, got {frames.dtype} {tuple(frames.shape)}")
+    p = draw_train_params(frames.shape[1], frames.shape[2], jitter, crop, flip_prob, rng)
+    cropped = crop_of_resize(np.ascontiguousarray(frames.numpy()), p["size"], p["offset"], crop, p["flip"])
+    clip = torch.from_numpy(cropped).permute(3, 0, 1, 2)
+    return (clip.flip(0) if reverse_channels else clip).contiguous()
 
 
 def train_clip(frames: torch.Tensor, jitter: Sequence[int], crop: int, flip_prob: float, mean: Sequence[float],
                std: Sequence[float], reverse_channels: bool = False,
                rng: Optional[torch.Generator] = None) -> torch.Tensor:
     """`T x H x W x 3` uint8 frames -> normalised `3 x T x crop x crop` float training view."""
-    if frames.dim() != 4 or frames.dtype != torch.uint8:
-        raise ValueError(f"train_clip: expected T x H x W x C uint8 frames, got {frames.dtype} {tuple(frames.shape)}")
-    p = draw_train_params(frames.shape[1], frames.shape[2], jitter, crop, flip_prob, rng)
-    cropped = crop_of_resize(np.ascontiguousarray(frames.numpy()), p["size"], p["offset"], crop, p["flip"])
-    return normalize_uint8(torch.from_numpy(cropped), mean, std, reverse_channels)
+    clip = train_crop_uint8(frames, jitter, crop, flip_prob, False, rng)
+    clip = normalize_pixels(clip, mean, std)
+    return clip.flip(0) if reverse_channels else clip

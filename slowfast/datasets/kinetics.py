@@ -36,7 +36,7 @@ from slowfast.config.loader import num_pathways
 from slowfast.datasets import transforms as T
 from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.decoder import VideoDecodeError, sample_clip, sample_clip_pyslowfast
-from slowfast.datasets.fast_train_clip import train_clip
+from slowfast.datasets.fast_train_clip import train_clip, train_crop_uint8
 from slowfast.datasets.sampling import pack_pathway_output
 from slowfast.datasets.validation import (UnreadableDataError, check_label_range, raise_problems, read_video_list_rows,
                                           resolve_video_path)
@@ -86,6 +86,10 @@ class Kinetics(torch.utils.data.Dataset):
         self.slow_sampling = cfg.DATA.SLOW_PATHWAY_SAMPLING
         self.random_view = split == "train" or (split == "val" and cfg.DATA.VAL_VIEW == "random")
         self.uint8_train = cfg.DATA.UINT8_TRAIN_PIPELINE
+        # Random views leave the dataset as uint8 with their normalisation in extra["pixel_norm"].
+        self.uint8_out = self.random_view and self.uint8_train and cfg.DATA.NORMALIZE_ON_DEVICE
+        order = slice(None, None, -1) if self.reverse_channels else slice(None)
+        self.pixel_norm = torch.tensor([self.mean[order], self.std[order]], dtype=torch.float32)
         csv = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
         self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX, cfg.MODEL.NUM_CLASSES)
         if split == "test":
@@ -108,13 +112,17 @@ class Kinetics(torch.utils.data.Dataset):
         return len(self.videos) * self.views_per_video
 
     def _clip(self, video_idx: int, view: int) -> torch.Tensor:
-        """Decode and transform one view of one video -> C x T x H x W normalised."""
+        """Decode and transform one view of one video -> C x T x H x W normalised (uint8, normalised later
+        by the model's device, when DATA.NORMALIZE_ON_DEVICE applies)."""
         path, _ = self.videos[video_idx]
         clip_idx = -1 if self.random_view else view // self.num_crops
         frames = self.sample_clip(path, clip_idx, self.num_clips, self.num_frames, self.sampling_rate, self.target_fps)
+        flip_prob = 0.5 if self.random_flip else 0.0
+        if self.uint8_out:
+            return train_crop_uint8(frames, self.jitter, self.train_crop, flip_prob, self.reverse_channels)
         if self.random_view and self.uint8_train:  # same random draws as below, only the crop is computed (uint8)
-            return train_clip(frames, self.jitter, self.train_crop, 0.5 if self.random_flip else 0.0, self.mean,
-                              self.std, self.reverse_channels)
+            return train_clip(frames, self.jitter, self.train_crop, flip_prob, self.mean, self.std,
+                              self.reverse_channels)
         clip = T.color_normalization(T.frames_to_clip(frames), self.mean, self.std)
         if self.random_view:
             clip, _ = T.random_short_side_scale_jitter(clip, self.jitter[0], self.jitter[1])
@@ -131,7 +139,7 @@ class Kinetics(torch.utils.data.Dataset):
 
     def _blank(self) -> torch.Tensor:
         size = self.train_crop if self.random_view else self.test_crop
-        return torch.zeros(3, self.num_frames, size, size)
+        return torch.zeros(3, self.num_frames, size, size, dtype=torch.uint8 if self.uint8_out else torch.float32)
 
     def __getitem__(self, index: int):
         video_idx, view = divmod(index, self.views_per_video)
@@ -154,4 +162,7 @@ class Kinetics(torch.utils.data.Dataset):
                 video_idx = int(torch.randint(len(self.videos), (1,)).item())
         label = self.videos[video_idx][1]
         inputs = pack_pathway_output(clip, self.alpha, self.num_pathways, self.slow_sampling)
-        return inputs, label, video_idx, {"failed": failed, "retries": retries}
+        extra = {"failed": failed, "retries": retries}
+        if self.uint8_out:
+            extra["pixel_norm"] = self.pixel_norm  # 2 x C: mean, std in the clip's channel order
+        return inputs, label, video_idx, extra
