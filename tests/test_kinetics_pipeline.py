@@ -77,12 +77,13 @@ def test_train_items_pack_slow_and_fast_pathways(data_dir, tmp_path):
 
 
 @pytest.mark.parametrize("reverse", [False, True])
-def test_training_clips_travel_as_uint8_and_become_the_same_floats_on_the_device(data_dir, tmp_path, reverse):
-    """DATA.NORMALIZE_ON_DEVICE: the loader ships uint8 clips (4x less data) with their mean / std; the
-    model's device normalises them to exactly the floats the loader makes with the option off (same
-    random views), channel reversal (DATA.REVERSE_INPUT_CHANNEL) and per-channel statistics included."""
+def test_training_clips_travel_as_uint8_and_the_model_makes_the_same_floats_on_its_device(data_dir, tmp_path,
+                                                                                          reverse):
+    """DATA.NORMALIZE_ON_DEVICE: the loader ships uint8 clips (4x less data); the model normalises them on
+    its device to exactly the floats the loader makes with the option off (same random views), channel
+    reversal (DATA.REVERSE_INPUT_CHANNEL) and per-channel statistics included, so the scores match too."""
     from slowfast.datasets.build import default_collate
-    from slowfast.engine.common import model_inputs
+    from slowfast.models import build_model, optimize_for_inference
 
     stats = ["DATA.MEAN", "[0.40, 0.45, 0.50]", "DATA.STD", "[0.20, 0.225, 0.25]",
              "DATA.REVERSE_INPUT_CHANNEL", str(reverse)]
@@ -91,15 +92,17 @@ def test_training_clips_travel_as_uint8_and_become_the_same_floats_on_the_device
         cfg = load_config(TINY, tiny_opts(data_dir, tmp_path, *stats, "DATA.NORMALIZE_ON_DEVICE", str(on_device)))
         ds = build_dataset("kinetics", cfg, "train")
         torch.manual_seed(3)
-        batches[on_device] = default_collate([ds[i] for i in range(3)])
-    shipped, _, _, extra = batches[True]
-    assert all(x.dtype == torch.uint8 for x in shipped) and extra["pixel_norm"].shape == (3, 2, 3)
-    want = batches[False][0]
-    assert all(x.dtype == torch.float32 for x in want) and "pixel_norm" not in batches[False][3]
-    got = model_inputs(shipped, extra, torch.device("cpu"))
-    assert all(torch.equal(g, w) for g, w in zip(got, want))
-    with pytest.raises(ValueError, match="pixel_norm"):
-        model_inputs(shipped, {}, torch.device("cpu"))
+        batches[on_device] = default_collate([ds[i] for i in range(3)])[0]
+    shipped, want = batches[True], batches[False]
+    assert all(x.dtype == torch.uint8 for x in shipped) and all(x.dtype == torch.float32 for x in want)
+    torch.manual_seed(0)
+    model = build_model(cfg, device="cpu").eval()
+    assert all(torch.equal(g, w) for g, w in zip(model.normalize_inputs(shipped), want))
+    assert "pixel_mean" not in model.state_dict()  # checkpoints keep PySlowFast's keys
+    with torch.no_grad():
+        torch.testing.assert_close(model(shipped), model(want), rtol=0, atol=0)
+        fast = optimize_for_inference(model)
+        torch.testing.assert_close(fast(shipped), fast(want), rtol=0, atol=0)
 
 
 def test_test_split_has_every_view_of_every_video(data_dir, tmp_path):

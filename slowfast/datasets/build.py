@@ -30,16 +30,6 @@ def build_dataset(name: str, cfg, split: str, **kwargs) -> torch.utils.data.Data
     return by_name[name.lower()](cfg, split, **kwargs)
 
 
-def _pixel_norm(extra) -> dict:
-    """{"pixel_norm": B x 2 x C} when the items are uint8 clips to normalise on the model's device."""
-    norms = [e.get("pixel_norm") for e in extra]
-    if all(n is None for n in norms):
-        return {}
-    if any(n is None for n in norms):
-        raise ValueError("collate: a batch mixes uint8 clips (with pixel_norm) and normalised ones")
-    return {"pixel_norm": torch.stack([torch.as_tensor(n) for n in norms])}
-
-
 def default_collate(batch):
     """Stack per-pathway clips and labels of classification items; extra carries per-item "failed"
     flags (views that could not be decoded) and the number of replaced videos ("retries")."""
@@ -48,7 +38,6 @@ def default_collate(batch):
     out_extra = {
         "failed": torch.tensor([bool(e.get("failed", False)) for e in extra]),
         "retries": int(sum(e.get("retries", 0) for e in extra)),
-        **_pixel_norm(extra),
     }
     return inputs, torch.as_tensor(labels), torch.as_tensor(index), out_extra
 

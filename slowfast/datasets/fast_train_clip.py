@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from slowfast.datasets.sampling import rand, randint
+from slowfast.utils.pixels import normalize_pixels
 
 
 def scaled_size(height: int, width: int, short_side: int) -> tuple[int, int]:
@@ -58,19 +59,6 @@ def crop_of_resize(frames: np.ndarray, size: tuple[int, int], offset: tuple[int,
     for i in range(t):
         out[i] = cv2.warpAffine(frames[i], m, (crop, crop), flags=flags, borderMode=cv2.BORDER_REPLICATE)
     return out
-
-
-def normalize_pixels(clips: torch.Tensor, mean, std) -> torch.Tensor:
-    """uint8 `[B x] C x T x H x W` -> float32 `(x / 255 - mean[c]) / std[c]`, contiguous, on the clips'
-    device. `mean` / `std`: `C` values, or `B x C` tensors (one row per clip). The same floats whether it
-    runs in a loader worker or after the uint8 batch reached the model's device."""
-    if not torch.is_tensor(mean):
-        mean, std = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
-    mean, std = mean.to(clips.device, torch.float32), std.to(clips.device, torch.float32)
-    scale, shift = 1.0 / (255.0 * std), mean / std
-    shape = scale.shape + (1,) * (clips.dim() - scale.dim())  # C x 1 x 1 x 1, or B x C x 1 x 1 x 1
-    out = clips.to(torch.float32, memory_format=torch.contiguous_format)
-    return out.mul_(scale.view(shape)).sub_(shift.view(shape))
 
 
 def train_crop_uint8(frames: torch.Tensor, jitter: Sequence[int], crop: int, flip_prob: float,

@@ -11,7 +11,8 @@ Sampling (report, section 3), by default exactly PySlowFast's (`slowfast/dataset
   then the optional RGB -> BGR reversal, then the pathways (`sampling.pack_pathway_output`, Slow
   frames by DATA.SLOW_PATHWAY_SAMPLING);
 - train: a random window, short side scaled to a random size in DATA.TRAIN_JITTER_SCALES, a random
-  TRAIN_CROP_SIZE^2 crop, random flip;
+  TRAIN_CROP_SIZE^2 crop, random flip (DATA.UINT8_TRAIN_PIPELINE: only the crop is computed, on uint8;
+  DATA.NORMALIZE_ON_DEVICE: returned as uint8, and the model normalises it on its device);
 - val: DATA.VAL_VIEW "random" (PySlowFast: a training-style random view) or "fixed" (the one view
   of a 1 clip x 1 crop test: clip 0 of 1, short side DATA.TRAIN_JITTER_SCALES[0], centre crop);
 - test: TEST.NUM_ENSEMBLE_VIEWS windows x TEST.NUM_SPATIAL_CROPS crops of TEST_CROP_SIZE^2 (short side
@@ -86,10 +87,8 @@ class Kinetics(torch.utils.data.Dataset):
         self.slow_sampling = cfg.DATA.SLOW_PATHWAY_SAMPLING
         self.random_view = split == "train" or (split == "val" and cfg.DATA.VAL_VIEW == "random")
         self.uint8_train = cfg.DATA.UINT8_TRAIN_PIPELINE
-        # Random views leave the dataset as uint8 with their normalisation in extra["pixel_norm"].
+        # Random views leave the dataset as uint8; the model normalises them (VideoNet.normalize_inputs).
         self.uint8_out = self.random_view and self.uint8_train and cfg.DATA.NORMALIZE_ON_DEVICE
-        order = slice(None, None, -1) if self.reverse_channels else slice(None)
-        self.pixel_norm = torch.tensor([self.mean[order], self.std[order]], dtype=torch.float32)
         csv = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
         self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX, cfg.MODEL.NUM_CLASSES)
         if split == "test":
@@ -112,8 +111,8 @@ class Kinetics(torch.utils.data.Dataset):
         return len(self.videos) * self.views_per_video
 
     def _clip(self, video_idx: int, view: int) -> torch.Tensor:
-        """Decode and transform one view of one video -> C x T x H x W normalised (uint8, normalised later
-        by the model's device, when DATA.NORMALIZE_ON_DEVICE applies)."""
+        """Decode and transform one view of one video -> C x T x H x W normalised (uint8 when
+        DATA.NORMALIZE_ON_DEVICE applies: the model normalises it, VideoNet.normalize_inputs)."""
         path, _ = self.videos[video_idx]
         clip_idx = -1 if self.random_view else view // self.num_crops
         frames = self.sample_clip(path, clip_idx, self.num_clips, self.num_frames, self.sampling_rate, self.target_fps)
@@ -162,7 +161,4 @@ class Kinetics(torch.utils.data.Dataset):
                 video_idx = int(torch.randint(len(self.videos), (1,)).item())
         label = self.videos[video_idx][1]
         inputs = pack_pathway_output(clip, self.alpha, self.num_pathways, self.slow_sampling)
-        extra = {"failed": failed, "retries": retries}
-        if self.uint8_out:
-            extra["pixel_norm"] = self.pixel_norm  # 2 x C: mean, std in the clip's channel order
-        return inputs, label, video_idx, extra
+        return inputs, label, video_idx, {"failed": failed, "retries": retries}

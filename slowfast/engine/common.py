@@ -9,7 +9,6 @@ import random
 import numpy as np
 import torch
 
-from slowfast.datasets.fast_train_clip import normalize_pixels
 from slowfast.utils import checkpoint as cu
 from slowfast.utils import distributed as du
 from slowfast.utils.logging import setup_logging
@@ -36,26 +35,10 @@ def device_for(cfg) -> torch.device:
     return torch.device("cpu")
 
 
-def model_inputs(inputs, extra: dict, device: torch.device) -> list:
-    """The batch's pathways on `device`, float: uint8 clips (DATA.NORMALIZE_ON_DEVICE) cross to the device
-    as uint8 (4x less data than float32) and are normalised there with the batch's `extra["pixel_norm"]`
-    (`B x 2 x C`: per-clip mean and std in the clip's channel order)."""
-    out = []
-    for x in inputs:
-        x = x.to(device, non_blocking=True)
-        if x.dtype == torch.uint8:
-            if "pixel_norm" not in extra:
-                raise ValueError("uint8 input clips need extra['pixel_norm'] (mean, std) to be normalised")
-            norm = extra["pixel_norm"].to(device, non_blocking=True)
-            x = normalize_pixels(x, norm[:, 0], norm[:, 1])
-        out.append(x)
-    return out
-
-
 def forward(model, inputs, extra: dict, device: torch.device) -> torch.Tensor:
-    """Move a batch to `device` (:func:`model_inputs`) and run the model; detection batches pass their
-    boxes (`N x 5`)."""
-    inputs = model_inputs(inputs, extra, device)
+    """Move a batch to `device` and run the model; detection batches pass their boxes (`N x 5`). uint8
+    training clips (DATA.NORMALIZE_ON_DEVICE) cross as uint8, 4x less data, and the model normalises them."""
+    inputs = [x.to(device, non_blocking=True) for x in inputs]
     if "boxes" in extra:
         return model(inputs, extra["boxes"].to(device, non_blocking=True))
     return model(inputs)

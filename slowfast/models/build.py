@@ -98,7 +98,15 @@ def spec_from_cfg(cfg) -> VideoNetSpec:
         head_pool_sizes=head_pool_sizes(cfg),
         bn_eps=cfg.BN.EPSILON,
         bn_momentum=cfg.BN.MOMENTUM,
+        **dict(zip(("pixel_mean", "pixel_std"), clip_channel_stats(cfg))),
     )
+
+
+def clip_channel_stats(cfg) -> tuple[list[float], list[float]]:
+    """DATA.MEAN / DATA.STD in the channel order of the clips the model receives: reversed with
+    DATA.REVERSE_INPUT_CHANNEL (the loaders normalise in RGB order, then reverse the channels)."""
+    order = slice(None, None, -1) if cfg.DATA.REVERSE_INPUT_CHANNEL else slice(None)
+    return list(cfg.DATA.MEAN)[order], list(cfg.DATA.STD)[order]
 
 
 def _video_net(cfg) -> nn.Module:

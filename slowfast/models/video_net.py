@@ -18,6 +18,7 @@ from slowfast.models.heads import ResNetBasicHead, ResNetRoIHead
 from slowfast.models.norm import NormFactory
 from slowfast.models.resnet import TRANSFORMS, ResStage
 from slowfast.models.stem import VideoStem
+from slowfast.utils.pixels import normalize_pixels
 
 
 @dataclass
@@ -64,6 +65,10 @@ class VideoNetSpec:
     head_pool_sizes: Optional[Sequence[Optional[Sequence[int]]]] = None  # per pathway (t, h, w); None: global
     bn_eps: float = 1e-5
     bn_momentum: float = 0.1
+    # uint8 inputs are normalised to (x / 255 - pixel_mean[c]) / pixel_std[c] per input channel (in the
+    # inputs' channel order); None: uint8 inputs are refused. Float inputs are taken as normalised.
+    pixel_mean: Optional[Sequence[float]] = None
+    pixel_std: Optional[Sequence[float]] = None
 
 
 class VideoNet(nn.Module):
@@ -71,7 +76,9 @@ class VideoNet(nn.Module):
 
     forward(xs) with xs = `[slow B x 3 x T x H x W, fast B x 3 x alpha*T x H x W]` (or `[clip]` for one
     pathway) returns `B x num_classes`; the detection variant takes `forward(xs, boxes)` with boxes
-    `N x 5` (batch index, x1, y1, x2, y2 in input pixels) and returns `N x num_classes`.
+    `N x 5` (batch index, x1, y1, x2, y2 in input pixels) and returns `N x num_classes`. Pathways may be
+    normalised float clips or uint8 pixels (the training loader's, DATA.NORMALIZE_ON_DEVICE), which the
+    model normalises first on its own device (:meth:`normalize_inputs`, spec.pixel_mean / pixel_std).
     """
 
     def __init__(self, spec: VideoNetSpec, norm_module: NormFactory = nn.BatchNorm3d):
@@ -86,6 +93,12 @@ class VideoNet(nn.Module):
         def scaled(c: int) -> list[int]:
             return [int(round(c * r)) for r in ratios]
 
+        stats = (spec.pixel_mean, spec.pixel_std)
+        if (stats[0] is None) != (stats[1] is None):
+            raise ValueError("VideoNetSpec: give both pixel_mean and pixel_std, or neither")
+        for name, values in zip(("pixel_mean", "pixel_std"), stats):  # not in the state dict (checkpoints)
+            self.register_buffer(name, None if values is None else torch.tensor(values, dtype=torch.float32),
+                                 persistent=False)
         stem_out = scaled(spec.stem_dim)
         self.s1 = VideoStem(spec.input_channels[:npath], stem_out, list(spec.temporal_kernels[0][:npath]), **bn)
         dim_in = stem_out
@@ -142,9 +155,21 @@ class VideoNet(nn.Module):
             names.append(f"s{s}")
         return [(n, getattr(self, n)) for n in names]
 
+    def normalize_inputs(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """uint8 pathways -> float `(x / 255 - pixel_mean) / pixel_std` (the loader's own formula, so the
+        same floats); float pathways unchanged."""
+        out = []
+        for x in xs:
+            if x.dtype == torch.uint8:
+                if self.pixel_mean is None:
+                    raise ValueError("uint8 input clips: this model has no pixel_mean / pixel_std to normalise them")
+                x = normalize_pixels(x, self.pixel_mean, self.pixel_std)
+            out.append(x)
+        return out
+
     def forward_features(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         """Backbone only: list of per-pathway res5 features `B x C_p x T_p x H' x W'`."""
-        xs = list(xs)
+        xs = self.normalize_inputs(xs)
         for _, module in self.stages():
             xs = module(xs)
         return xs

@@ -284,16 +284,17 @@ def bench_kinetics_clip(cfg, iters: int, video: str) -> dict:
     """The Kinetics dataset's training item built from `video` alone (see the module docstring)."""
     from slowfast.datasets.kinetics import Kinetics
 
-    from slowfast.engine.common import model_inputs
+    from slowfast.models.build import clip_channel_stats
+    from slowfast.utils.pixels import normalize_pixels
 
     with video_dataset_cfg(cfg, video) as vcfg:
         dataset = Kinetics(vcfg, "train")
+    mean, std = clip_channel_stats(cfg)
 
-    def build():  # the item, normalised on this CPU when it leaves the dataset as uint8 (NORMALIZE_ON_DEVICE)
-        inputs, _, _, extra = dataset[0]
-        if "pixel_norm" in extra:
-            extra = {"pixel_norm": extra["pixel_norm"][None]}
-            model_inputs([x[None] for x in inputs], extra, torch.device("cpu"))
+    def build():  # the item, normalised on this CPU also when it leaves the dataset as uint8 (the model's job)
+        for x in dataset[0][0]:
+            if x.dtype == torch.uint8:
+                normalize_pixels(x, mean, std)
 
     s = _median_s(build, iters)
     window = cfg.DATA.NUM_FRAMES * cfg.DATA.SAMPLING_RATE
