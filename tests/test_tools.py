@@ -108,3 +108,9 @@ def test_loader_and_model_parts_of_a_stock_config_without_its_dataset(tmp_path):
                         model_parts=("inference",))
     assert set(res["model"]) == {"gflops_per_view", "inference"}
     assert any(line.startswith("inference:") for line in summary_lines(res))
+
+
+def test_side_by_side_benchmark_names_a_folder_that_is_not_a_pyslowfast_checkout(tmp_path):
+    out = subprocess.run([sys.executable, "tools/benchmark_vs_pyslowfast.py", "--pyslowfast", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and f"--pyslowfast {tmp_path}: no slowfast/ package in it" in out.stderr
