@@ -446,3 +446,28 @@ def test_a_training_crop_larger_than_the_jittered_frame_is_an_error_naming_the_k
 
     with pytest.raises(ValueError, match="DATA.TRAIN_CROP_SIZE 64"):
         train_crop(np.zeros((2, 40, 50, 3), np.uint8), np.zeros((1, 4)), [32, 32], 64, random_flip=False)
+
+
+@pytest.mark.parametrize("bgr,reverse", [(False, False), (True, False), (False, True)])
+def test_training_clips_travel_as_uint8_and_the_model_normalises_them_like_the_loader(synthetic_root, bgr,
+                                                                                      reverse):
+    """DATA.NORMALIZE_ON_DEVICE for AVA ("pyslowfast" preprocessing): training clips leave the loader as
+    uint8; the model's normalisation gives the loader's floats (OpenCV's BGR order, AVA.BGR,
+    DATA.REVERSE_INPUT_CHANNEL), up to float rounding of the two forms of the formula; same boxes."""
+    from slowfast.models import build_model
+
+    opts = ["DATA.MEAN", "[0.40, 0.45, 0.50]", "DATA.STD", "[0.20, 0.225, 0.25]", "AVA.BGR", str(bgr),
+            "DATA.REVERSE_INPUT_CHANNEL", str(reverse)]
+    items = {}
+    for on_device in (True, False):
+        ds = Ava(ava_cfg(synthetic_root, *opts, "DATA.NORMALIZE_ON_DEVICE", str(on_device)), "train")
+        torch.manual_seed(5)
+        items[on_device] = detection_collate([ds[0], ds[1]])
+    (shipped, _, _, extra), (want, _, _, want_extra) = items[True], items[False]
+    assert all(x.dtype == torch.uint8 for x in shipped) and all(x.dtype == torch.float32 for x in want)
+    assert torch.equal(extra["boxes"], want_extra["boxes"])
+    model = build_model(ava_cfg(synthetic_root, *opts))
+    for got, ref in zip(model.normalize_inputs(shipped), want):
+        torch.testing.assert_close(got, ref, rtol=0, atol=1e-5)
+    test_item = Ava(ava_cfg(synthetic_root, *opts), "test")[0][0]
+    assert all(x.dtype == torch.float32 for x in test_item)  # test views stay the reference's floats

@@ -220,7 +220,7 @@ _C.DATA.SLOW_PATHWAY_SAMPLING = "linspace"
 _C.DATA.VAL_VIEW = "random"
 # Kinetics training views on uint8 frames (crop of the jittered resize only, OpenCV); False = float resize then crop.
 _C.DATA.UINT8_TRAIN_PIPELINE = True
-# With the uint8 pipeline: training clips leave the loader as uint8; the model normalises them on its device (4x less data).
+# Training clips (Kinetics with the uint8 pipeline, AVA "pyslowfast") leave the loader as uint8; the model normalises them on its device.
 _C.DATA.NORMALIZE_ON_DEVICE = True
 
 # ---------------------------------------------------------------------------------------------

@@ -313,15 +313,21 @@ def pyslowfast_spatial(frames: np.ndarray, boxes: np.ndarray, split: str, cfg, t
 
 
 def pyslowfast_view(frames_bgr: np.ndarray, boxes: np.ndarray, split: str, cfg, test_scale: int,
-                    test_flip: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+                    test_flip: bool, normalize: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
     """The whole ``"pyslowfast"`` view: uint8 BGR ``T x H x W x 3`` frames and ``N x 4`` boxes normalised to
     [0, 1] -> normalised ``C x T x H x W`` clip (RGB unless ``AVA.BGR``) and ``N x 4`` input-pixel boxes.
-    Used by the dataset and by the AVA demo (tools/demo.py), so both see the same pixels."""
+    Used by the dataset and by the AVA demo (tools/demo.py), so both see the same pixels. ``normalize``
+    False: the clip stays uint8, channels in the same order (the model normalises it,
+    ``DATA.NORMALIZE_ON_DEVICE``, with :func:`slowfast.models.build.clip_channel_stats`)."""
     height, width = frames_bgr.shape[1:3]
     pixels = clamp_boxes_inclusive(np.asarray(boxes, np.float64).reshape(-1, 4) * np.array([width, height, width, height]),
                                    height, width)
     frames, pixels = pyslowfast_spatial(frames_bgr, pixels, split, cfg, test_scale, test_flip)
-    clip = normalize_frames(frames, cfg.DATA.MEAN, cfg.DATA.STD, reverse=not cfg.AVA.BGR)
+    if normalize:
+        clip = normalize_frames(frames, cfg.DATA.MEAN, cfg.DATA.STD, reverse=not cfg.AVA.BGR)
+    else:
+        clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)
+        clip = (clip if cfg.AVA.BGR else clip.flip(0)).contiguous()
     pixels = clamp_boxes_inclusive(pixels, clip.shape[2], clip.shape[3])
     return clip, torch.from_numpy(pixels).float()
 
@@ -569,7 +575,9 @@ class Ava(torch.utils.data.Dataset):
     def _pyslowfast_item(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """``AVA.PREPROCESS "pyslowfast"``: normalised ``C x T x H x W`` clip and ``N x 4`` input-pixel boxes."""
         frames = self._read_clip_frames(index, bgr=True)  # as OpenCV reads them
-        return pyslowfast_view(frames, self._keyframes[index][3], self.split, self.cfg, self.test_scale, self.test_flip)
+        uint8 = self.is_train and self.cfg.DATA.NORMALIZE_ON_DEVICE  # training clips: the model normalises
+        return pyslowfast_view(frames, self._keyframes[index][3], self.split, self.cfg, self.test_scale,
+                               self.test_flip, normalize=not uint8)
 
     def _item(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """Normalised ``C x T x H x W`` clip and ``N x 4`` input-pixel boxes of key frame ``index``."""

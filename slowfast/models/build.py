@@ -98,14 +98,20 @@ def spec_from_cfg(cfg) -> VideoNetSpec:
         head_pool_sizes=head_pool_sizes(cfg),
         bn_eps=cfg.BN.EPSILON,
         bn_momentum=cfg.BN.MOMENTUM,
-        **dict(zip(("pixel_mean", "pixel_std"), clip_channel_stats(cfg))),
+        pixel_mean=clip_channel_stats(cfg)[0],
+        pixel_std=clip_channel_stats(cfg)[1],
     )
 
 
 def clip_channel_stats(cfg) -> tuple[list[float], list[float]]:
-    """DATA.MEAN / DATA.STD in the channel order of the clips the model receives: reversed with
-    DATA.REVERSE_INPUT_CHANNEL (the loaders normalise in RGB order, then reverse the channels)."""
-    order = slice(None, None, -1) if cfg.DATA.REVERSE_INPUT_CHANNEL else slice(None)
+    """DATA.MEAN / DATA.STD in the channel order of the clips the model receives. The loaders normalise in
+    the order they read (Kinetics: RGB; AVA "pyslowfast": OpenCV's BGR, then reversed to RGB unless
+    AVA.BGR), and DATA.REVERSE_INPUT_CHANNEL reverses once more; an odd number of reversals reverses
+    the statistics."""
+    flips = int(cfg.DATA.REVERSE_INPUT_CHANNEL)
+    if cfg.DETECTION.ENABLE and cfg.AVA.PREPROCESS == "pyslowfast" and not cfg.AVA.BGR:
+        flips += 1
+    order = slice(None, None, -1) if flips % 2 else slice(None)
     return list(cfg.DATA.MEAN)[order], list(cfg.DATA.STD)[order]
 
 
