@@ -66,7 +66,7 @@ def train_crop_uint8(frames: torch.Tensor, jitter: Sequence[int], crop: int, fli
     """`T x H x W x 3` uint8 frames -> `3 x T x crop x crop` uint8 training view (before normalisation;
     channels reversed when asked), contiguous."""
     if frames.dim() != 4 or frames.dtype != torch.uint8:
-        raise ValueError(f"train_clip: expected T x H x W x C uint8 frames, got {frames.dtype} {tuple(frames.shape)}")
+        raise ValueError(f"training view: expected T x H x W x C uint8 frames, got {frames.dtype} {tuple(frames.shape)}")
     p = draw_train_params(frames.shape[1], frames.shape[2], jitter, crop, flip_prob, rng)
     cropped = crop_of_resize(np.ascontiguousarray(frames.numpy()), p["size"], p["offset"], crop, p["flip"])
     clip = torch.from_numpy(cropped).permute(3, 0, 1, 2)
