@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -114,3 +116,24 @@ def test_side_by_side_benchmark_names_a_folder_that_is_not_a_pyslowfast_checkout
     out = subprocess.run([sys.executable, "tools/benchmark_vs_pyslowfast.py", "--pyslowfast", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and f"--pyslowfast {tmp_path}: no slowfast/ package in it" in out.stderr
+
+
+def test_model_num_classes_0_is_taken_from_the_dataset_or_named_as_the_problem(tmp_path):
+    """MODEL.NUM_CLASSES 0 ("from the dataset"): model_info and benchmark resolve it as run_net does (here
+    from classnames.json), and say which file they need when there is none (one line, exit 2)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "classnames.json").write_text(json.dumps({"a": 0, "b": 1, "c": 2}))
+    out = run_tool("tools/model_info.py", "--cfg", "configs/Synthetic/SLOWFAST_TINY.yaml", "--size", "32",
+                   "MODEL.NUM_CLASSES", "0", "DATA.PATH_TO_DATA_DIR", str(data))
+    assert "GFLOPs per view" in out
+    for tool in ("tools/model_info.py", "tools/benchmark.py"):
+        bad = subprocess.run([sys.executable, tool, "--cfg", "configs/Synthetic/SLOWFAST_TINY.yaml",
+                              "MODEL.NUM_CLASSES", "0", "DATA.PATH_TO_DATA_DIR", str(tmp_path / "none")],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert bad.returncode == 2 and "MODEL.NUM_CLASSES 0 needs" in bad.stderr and "Traceback" not in bad.stderr
+    from slowfast.config import load_config
+    from slowfast.models import build_model
+
+    with pytest.raises(ValueError, match="MODEL.NUM_CLASSES is 0"):
+        build_model(load_config(os.path.join(ROOT, "configs/Synthetic/SLOWFAST_TINY.yaml"), ["MODEL.NUM_CLASSES", "0"]))

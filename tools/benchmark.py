@@ -19,8 +19,9 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 
 import torch  # noqa: E402
 
-from slowfast.config import load_config  # noqa: E402
+from slowfast.config import ConfigError, load_config  # noqa: E402
 from slowfast.datasets.prepare import prepare_data  # noqa: E402
+from slowfast.engine.cli_tools import resolved_num_classes  # noqa: E402
 from slowfast.utils.benchmark import FLOPS_CACHE, MODEL_PARTS, WHATS, run_benchmark, summary_lines  # noqa: E402
 
 
@@ -43,6 +44,10 @@ def main(argv=None) -> None:
     parser.add_argument("opts", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     cfg = load_config(args.cfg, args.opts)
+    try:
+        cfg = resolved_num_classes(cfg)  # MODEL.NUM_CLASSES 0: from the dataset, as run_net
+    except ConfigError as e:
+        parser.error(str(e))
     if args.what in ("loader", "train", "all") and not args.video:
         prepare_data(cfg)
     if args.threads or cfg.NUM_GPUS == 0:

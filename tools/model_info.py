@@ -11,7 +11,8 @@ import warnings
 
 import _path  # noqa: F401
 
-from slowfast.config import load_config
+from slowfast.config import ConfigError, load_config
+from slowfast.engine.cli_tools import resolved_num_classes
 from slowfast.models import build_model
 from slowfast.utils.model_info import describe, format_description
 
@@ -25,6 +26,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=FutureWarning)
     cfg = load_config(args.cfg, list(args.opts) + ["NUM_GPUS", "0", "NUM_PROCESSES", "1"])
+    try:
+        cfg = resolved_num_classes(cfg)  # MODEL.NUM_CLASSES 0: from the dataset, as run_net
+    except ConfigError as e:
+        parser.error(str(e))
     size = args.size or cfg.DATA.TEST_CROP_SIZE
     model = build_model(cfg, device="cpu")
     info = describe(model, cfg, size)

@@ -21,13 +21,24 @@ from slowfast.utils.logging import setup_logging
 USER_ERRORS = (ConfigError, VideoDecodeError, LabelFileError, AvaFormatError, FileNotFoundError)
 
 
+def resolved_num_classes(cfg):
+    """`cfg` with MODEL.NUM_CLASSES 0 taken from the dataset as tools/run_net.py does; a ConfigError (one
+    line) naming the file it needs when that is impossible."""
+    from slowfast.data_prep.check import resolve_num_classes
+
+    try:
+        return resolve_num_classes(cfg)
+    except ValueError as e:
+        raise ConfigError(str(e)) from e
+
+
 def _run(args, job) -> int:
     from slowfast.engine.demo import DemoError
     from slowfast.models.person_detector import DetectorError
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     try:
-        cfg = load_config(args.cfg_file, args.opts)
+        cfg = resolved_num_classes(load_config(args.cfg_file, args.opts))
         if not logging.getLogger().handlers:  # keep a caller's logging set-up (tests, notebooks)
             setup_logging()
         return job(cfg)

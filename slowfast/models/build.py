@@ -147,6 +147,9 @@ def build_model(cfg, device: torch.device | str | None = None) -> nn.Module:
     NUM_GPUS > 0, else CPU), in the memory format of MODEL.MEMORY_FORMAT for that device (on CPU with
     channels_last_3d, the convolutions run as 2-D ones: `slowfast.models.conv`; same results, same
     state-dict keys; inputs may be contiguous). Pass device="meta" to build without allocating weights."""
+    if cfg.MODEL.NUM_CLASSES < 1:
+        raise ValueError(f"build_model: MODEL.NUM_CLASSES is {cfg.MODEL.NUM_CLASSES}; 0 means 'from the dataset' and "
+                         "is resolved by slowfast.data_prep.check.resolve_num_classes (tools/run_net.py does it)")
     name = cfg.MODEL.MODEL_NAME
     try:
         builder = MODEL_REGISTRY.get(name)
