@@ -469,5 +469,6 @@ def test_training_clips_travel_as_uint8_and_the_model_normalises_them_like_the_l
     model = build_model(ava_cfg(synthetic_root, *opts))
     for got, ref in zip(model.normalize_inputs(shipped), want):
         torch.testing.assert_close(got, ref, rtol=0, atol=1e-5)
-    test_item = Ava(ava_cfg(synthetic_root, *opts), "test")[0][0]
-    assert all(x.dtype == torch.float32 for x in test_item)  # test views stay the reference's floats
+    test_views = [Ava(ava_cfg(synthetic_root, *opts, "DATA.NORMALIZE_ON_DEVICE", str(on)), "test")[0][0]
+                  for on in (True, False)]
+    assert all(x.dtype == torch.float32 and torch.equal(x, y) for x, y in zip(*test_views))  # reference floats

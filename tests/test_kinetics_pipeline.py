@@ -105,6 +105,19 @@ def test_training_clips_travel_as_uint8_and_the_model_makes_the_same_floats_on_i
         torch.testing.assert_close(fast(shipped), fast(want), rtol=0, atol=0)
 
 
+def test_the_uint8_training_options_leave_test_and_fixed_val_views_exactly_as_they_were(data_dir, tmp_path):
+    """Test views (3 crops x 2 clips) and DATA.VAL_VIEW fixed views are the reference protocol's float
+    views, bit for bit, whatever DATA.UINT8_TRAIN_PIPELINE / DATA.NORMALIZE_ON_DEVICE say."""
+    views = {}
+    for fast in (True, False):
+        cfg = load_config(TINY, tiny_opts(data_dir, tmp_path, "DATA.VAL_VIEW", "fixed",
+                                          "DATA.UINT8_TRAIN_PIPELINE", str(fast), "DATA.NORMALIZE_ON_DEVICE", str(fast)))
+        test, val = build_dataset("kinetics", cfg, "test"), build_dataset("kinetics", cfg, "val")
+        views[fast] = [test[i][0] for i in range(6)] + [val[i][0] for i in range(2)]
+    for a, b in zip(views[True], views[False]):
+        assert all(x.dtype == torch.float32 and torch.equal(x, y) for x, y in zip(a, b))
+
+
 def test_test_split_has_every_view_of_every_video(data_dir, tmp_path):
     cfg = load_config(TINY, tiny_opts(data_dir, tmp_path))
     ds = build_dataset("kinetics", cfg, "test")
