@@ -172,18 +172,25 @@ def worker_peak_rss_gib(parent: int | None = None) -> list[float]:
     return out
 
 
-def bench_single_process(cfg, dataset, n: int) -> dict:
-    """Training clips/s built by one process with 1 torch thread (dataset[i], as a loader worker does)."""
+@contextlib.contextmanager
+def one_torch_thread():
+    """1 torch thread inside the block (as in a loader worker), the caller's count restored after."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def bench_single_process(cfg, dataset, n: int) -> dict:
+    """Training clips/s built by one process with 1 torch thread (dataset[i], as a loader worker does)."""
+    with one_torch_thread():
         dataset[0]  # warm-up (file cache, lazy imports)
         t = time.perf_counter()
         for i in range(1, n + 1):
             dataset[i % len(dataset)]
         return {"clips_per_s": n / (time.perf_counter() - t), "clips": n}
-    finally:
-        torch.set_num_threads(threads)
 
 
 def bench_loader_workers(cfg, workers: int, batches: int) -> dict:
@@ -251,15 +258,17 @@ def decode_limit_frames_per_s(video: str, repeats: int = 5) -> float:
     """Frames/s of decoding `video` start to end and converting every frame to RGB (1 thread; median)."""
     import av
 
+    counts = []
+
     def decode_all():
         with av.open(video) as container:
             stream = container.streams.video[0]
             stream.codec_context.thread_count = 1
-            return sum(1 for frame in container.decode(stream) if frame.to_ndarray(format="rgb24") is not None)
+            rgb = (frame.to_ndarray(format="rgb24") for frame in container.decode(stream))
+            counts.append(sum(1 for _ in rgb))
 
-    with av.open(video) as container:
-        num_frames = sum(1 for _ in container.decode(video=0))
-    return num_frames / _median_s(decode_all, repeats)
+    seconds = _median_s(decode_all, repeats)  # its warm-up call counted the frames
+    return counts[0] / seconds
 
 
 @contextlib.contextmanager
@@ -327,9 +336,7 @@ def bench_clip(cfg, iters: int, video: str | None = None, frames: str | None = N
     from slowfast.utils.benchmark_media import make_benchmark_frames, make_benchmark_video
 
     media_dir = media_dir or os.path.join(cfg.OUTPUT_DIR, "benchmark_media")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         if cfg.DETECTION.ENABLE:
             if frames:
                 paths = sorted(os.path.join(frames, n) for n in os.listdir(frames) if n.lower().endswith(".jpg"))
@@ -340,8 +347,6 @@ def bench_clip(cfg, iters: int, video: str | None = None, frames: str | None = N
             return {"ava": bench_ava_clip(cfg, iters, paths)}
         video = video or make_benchmark_video(os.path.join(media_dir, "kinetics_340x256_10s.mp4"))
         return {"kinetics": bench_kinetics_clip(cfg, iters, video)}
-    finally:
-        torch.set_num_threads(threads)
 
 
 def bench_train_loop(cfg, iters: int) -> dict:
