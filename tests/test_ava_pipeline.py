@@ -83,7 +83,7 @@ def test_flipped_test_view_maps_boxes_back_exactly(ava_root, tmp_path, preproces
 
 # ------------------------------------------------------------------------------------------ end to end
 def test_train_test_writes_a_detection_csv_that_the_evaluator_scores_identically(ava_root, tmp_path):
-    from slowfast.engine.cli import main
+    from slowfast.apps.cli import main
 
     out = tmp_path / "run"
     assert main(["--cfg", AVA_TINY, *ava_opts(ava_root, out)]) == 0
@@ -102,7 +102,7 @@ def test_train_test_writes_a_detection_csv_that_the_evaluator_scores_identically
 
 def test_plusplus_views_average_scores_per_box(ava_root, tmp_path):
     """Two scales x two flips: every proposal still gets exactly one score per class in the CSV."""
-    from slowfast.engine.test_ava import run_ava_inference, test_views
+    from slowfast.engine.ava_inference import run_ava_inference, test_views
     from slowfast.models import build_model
 
     cfg = load_config(AVA_TINY, ava_opts(ava_root, tmp_path, "AVA.TEST_SCALES", "[48, 60]", "AVA.TEST_FLIP", "True"))

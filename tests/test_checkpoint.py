@@ -15,14 +15,14 @@ import torch.nn as nn
 
 from slowfast.config import load_config
 from slowfast.models import build_model
-from slowfast.utils.caffe2 import (
+from slowfast.checkpoint.caffe2 import (
     c2_to_pytorch_name,
     last_block_per_stage,
     pytorch_to_c2_name,
     read_caffe2_checkpoint,
     state_dict_to_blobs,
 )
-from slowfast.utils.checkpoint import (
+from slowfast.checkpoint.store import (
     CheckpointError,
     inflate_state,
     load_checkpoint,
@@ -239,7 +239,7 @@ def test_kinetics_checkpoint_into_ava_detector_drops_exactly_the_head(tmp_path, 
         assert torch.equal(after[k], v), k
     for k, v in head_before.items():
         assert torch.equal(after[k], v), k
-    with caplog.at_level(logging.WARNING, logger="slowfast.utils.checkpoint"):
+    with caplog.at_level(logging.WARNING, logger="slowfast.checkpoint.store"):
         load_checkpoint(path, detector, allow_partial=True)
     assert "fine-tuning" in caplog.text and "classifier head is dropped" in caplog.text
     assert "head.projection.weight" in caplog.text

@@ -15,9 +15,9 @@ from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.class_names import builtin_path
 from slowfast.datasets.decoder import get_video_info
-from slowfast.datasets.video_clips import VideoClips, plan_clips
-from slowfast.engine.cli_tools import demo_main
-from slowfast.engine.demo import DemoError, run_demo
+from slowfast.apps.video_clips import VideoClips, plan_clips
+from slowfast.apps.cli_tools import demo_main
+from slowfast.apps.demo import DemoError, run_demo
 from slowfast.evaluation.ava import evaluate
 from slowfast.evaluation.ava.io import read_boxes_csv
 
@@ -255,7 +255,7 @@ def ava_test_view(cfg, frames_rgb, boxes):
 @pytest.mark.parametrize("preprocess", ["pyslowfast", "exact"])
 def test_the_ava_demo_view_is_the_ava_test_datasets_view(ava_cfg, preprocess):
     """Boxes and pixels go through the AVA test pipeline of AVA.PREPROCESS (default: PySlowFast's cv2 path)."""
-    from slowfast.datasets.video_clips import detection_inputs
+    from slowfast.apps.video_clips import detection_inputs
 
     _, cfg = ava_cfg
     cfg = cfg.clone()

@@ -17,7 +17,7 @@ from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
 from slowfast.datasets.synthetic import codec_available, make_kinetics_synthetic, write_video
 from slowfast.datasets.validation import UnreadableDataError
 from slowfast.evaluation.classification import VideoAggregator
-from slowfast.utils import checkpoint as cu
+from slowfast.checkpoint import store as cu
 from slowfast.utils.distributed import ShardedEvalSampler
 
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
@@ -43,7 +43,7 @@ def tiny_opts(data_dir, out_dir, *extra):
 
 
 def run_net(opts):
-    from slowfast.engine.cli import main
+    from slowfast.apps.cli import main
 
     assert main(["--cfg", TINY, *opts]) == 0
 
@@ -163,7 +163,7 @@ def test_a_training_video_still_unreadable_after_max_decode_retries_is_a_one_lin
     assert caught.value.__cause__.path in str(caught.value)
     copy = pickle.loads(pickle.dumps(caught.value))
     assert type(copy) is UnreadableDataError and str(copy) == str(caught.value)
-    from slowfast.engine.cli import main
+    from slowfast.apps.cli import main
 
     assert main(["--cfg", TINY, *opts, "DATA_LOADER.NUM_WORKERS", "1", "TRAIN.BATCH_SIZE", "1", "TEST.ENABLE", "False"]) == 2
     first, *rest = capsys.readouterr().err.strip().splitlines()

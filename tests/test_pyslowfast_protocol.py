@@ -286,11 +286,11 @@ def reference_video_score(path, model, cfg):
 
 def test_a_checkpoint_tested_with_our_command_gives_pyslowfasts_video_scores(tmp_path):
     """End to end: a randomly initialised tiny SlowFast saved as .pyth, three H.264 videos (25 fps landscape,
-    29.97 fps portrait, 30 fps shorter than a clip), `slowfast.engine.cli.main` with TRAIN.ENABLE False and
+    29.97 fps portrait, 30 fps shorter than a clip), `slowfast.apps.cli.main` with TRAIN.ENABLE False and
     TEST.CHECKPOINT_FILE_PATH; the per-video scores it writes equal those computed above from PySlowFast's
     formulas. Training crop 64, test views 96: res5 maps of 3 x 3, a 2 x 2 grid of scores per view."""
-    from slowfast.engine.cli import main
-    from slowfast.utils import checkpoint as cu
+    from slowfast.apps.cli import main
+    from slowfast.checkpoint import store as cu
 
     vids = [write_texture_video(tmp_path / "a25.mp4", 60, Fraction(25), 80, 60, 0),
             write_texture_video(tmp_path / "b2997.mp4", 70, NTSC, 60, 90, 1),
@@ -345,7 +345,7 @@ def test_a_clip_decodes_only_the_frames_it_needs_with_the_full_decodes_pixels(vi
     are not decoded; every clip (10 test clips and random training windows) is bit-identical to the plain
     decode of the whole range."""
     from slowfast.datasets import decoder
-    from slowfast.utils.benchmark_media import make_benchmark_video
+    from slowfast.reports.benchmark_media import make_benchmark_video
 
     path = videos.get(rate) or make_benchmark_video(str(tmp_path / "textured.mp4"), seconds=4, width=96, height=64)
     counts = []

@@ -1,11 +1,11 @@
-"""tools/repro_report.py and slowfast.utils.repro: the report's numbers stay tied to the configs."""
+"""tools/repro_report.py and slowfast.reports.repro: the report's numbers stay tied to the configs."""
 import json
 import os
 import re
 
 import pytest
 
-from slowfast.utils import repro
+from slowfast.reports import repro
 
 TOOLS = os.path.join(repro.ROOT, "tools")
 

@@ -26,7 +26,7 @@ def test_benchmark_reports_model_loader_and_training_loop_rates_as_json(tmp_path
     """--what all on the tiny config: inference (eval vs optimised), training step (contiguous vs default
     memory format), one-process clip building, loader clips/s and worker RSS per worker count, training loop,
     and the Kinetics training clip from a given video with the decode limit of that video."""
-    from slowfast.utils.benchmark_media import make_benchmark_video
+    from slowfast.reports.benchmark_media import make_benchmark_video
 
     video = make_benchmark_video(str(tmp_path / "media" / "v.mp4"), seconds=2, width=64, height=48)
     out = run_tool("tools/benchmark.py", "--cfg", "configs/Synthetic/SLOWFAST_TINY.yaml", "--what", "all",
@@ -55,8 +55,8 @@ def test_benchmark_reports_model_loader_and_training_loop_rates_as_json(tmp_path
 
 def test_ava_clip_loading_benchmark_reads_jpeg_frames_and_builds_train_and_test_views(tmp_path):
     from slowfast.config import load_config
-    from slowfast.utils.benchmark import bench_clip
-    from slowfast.utils.benchmark_media import make_benchmark_frames
+    from slowfast.reports.benchmark import bench_clip
+    from slowfast.reports.benchmark_media import make_benchmark_frames
 
     paths = make_benchmark_frames(str(tmp_path / "frames"), num_frames=12, width=64, height=48)
     assert [os.path.basename(p) for p in paths[:2]] == ["frame_000001.jpg", "frame_000002.jpg"]
@@ -97,8 +97,8 @@ def test_loader_and_model_parts_of_a_stock_config_without_its_dataset(tmp_path):
     """--video V: the loader is timed on a Kinetics split made of V (a stock config needs no data);
     --model-parts inference: only the inference half of --what model."""
     from slowfast.config import load_config
-    from slowfast.utils.benchmark import run_benchmark, summary_lines
-    from slowfast.utils.benchmark_media import make_benchmark_video
+    from slowfast.reports.benchmark import run_benchmark, summary_lines
+    from slowfast.reports.benchmark_media import make_benchmark_video
 
     video = make_benchmark_video(str(tmp_path / "v.mp4"), seconds=2, width=64, height=48)
     cfg = load_config(os.path.join(ROOT, "configs/Synthetic/SLOWFAST_TINY.yaml"),

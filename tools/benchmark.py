@@ -4,7 +4,7 @@
     python tools/benchmark.py --cfg configs/Kinetics/K400/SLOWFAST_8x8_R50.yaml --what model [--iters 5]
         [--batch 2] [--workers 1 2 4] [--video V.mp4] [--frames DIR] [--json] [KEY VALUE ...]
 
---what model|loader|train|clip|all (see slowfast/utils/benchmark.py for what each measures). Rates are
+--what model|loader|train|clip|all (see slowfast/reports/benchmark.py for what each measures). Rates are
 clips/s with ratios to the unoptimised path (plain eval model, contiguous training weights); GFLOP/s
 from the fvcore FLOPs cached in docs/flops_cache.json. Nothing is asserted: these are measurements.
 """
@@ -21,8 +21,8 @@ import torch  # noqa: E402
 
 from slowfast.config import ConfigError, load_config  # noqa: E402
 from slowfast.datasets.prepare import prepare_data  # noqa: E402
-from slowfast.engine.cli_tools import resolved_num_classes  # noqa: E402
-from slowfast.utils.benchmark import FLOPS_CACHE, MODEL_PARTS, WHATS, run_benchmark, summary_lines  # noqa: E402
+from slowfast.apps.cli_tools import resolved_num_classes  # noqa: E402
+from slowfast.reports.benchmark import FLOPS_CACHE, MODEL_PARTS, WHATS, run_benchmark, summary_lines  # noqa: E402
 
 
 def main(argv=None) -> None:

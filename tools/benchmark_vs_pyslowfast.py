@@ -90,7 +90,7 @@ def main(argv=None) -> None:
     if not os.path.isdir(os.path.join(args.pyslowfast, "slowfast")):
         parser.error(f"--pyslowfast {args.pyslowfast}: no slowfast/ package in it")
 
-    from slowfast.utils.benchmark_media import make_benchmark_frames, make_benchmark_video
+    from slowfast.reports.benchmark_media import make_benchmark_frames, make_benchmark_video
 
     video = make_benchmark_video(os.path.join(args.media_dir, "kinetics_340x256_10s.mp4"))
     frames_dir = os.path.join(args.media_dir, "ava_frames")

@@ -7,7 +7,7 @@
 
 The input format is taken from --from, else from the extension (`.pkl` = caffe2, anything else =
 pytorch, which also accepts a bare state dict). Caffe2 names follow the table in
-slowfast/utils/caffe2.py; tensors are copied bit for bit, so a round trip gives identical tensors.
+slowfast/checkpoint/caffe2.py; tensors are copied bit for bit, so a round trip gives identical tensors.
 With --cfg the result is checked against the model of that config (built without allocating
 weights) and the key differences are printed; the tool then fails on any difference unless
 --allow-partial is given.
@@ -21,8 +21,8 @@ import warnings
 
 import _path  # noqa: F401
 
-from slowfast.utils.caffe2 import save_caffe2_checkpoint
-from slowfast.utils.checkpoint import (
+from slowfast.checkpoint.caffe2 import save_caffe2_checkpoint
+from slowfast.checkpoint.store import (
     CheckpointError,
     atomic_torch_save,
     compare_state_dicts,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run a trained model on your own video and write it back labelled (see slowfast/engine/demo.py).
+"""Run a trained model on your own video and write it back labelled (see slowfast/apps/demo.py).
 
     python tools/demo.py --cfg CFG --input VIDEO --output OUT.mp4 [--json OUT.json]
         [--boxes BOXES.csv] [--csv DETECTIONS.csv] [KEY VALUE ...]
@@ -13,7 +13,7 @@ import sys
 
 import _path  # noqa: F401
 
-from slowfast.engine.cli_tools import demo_main
+from slowfast.apps.cli_tools import demo_main
 
 if __name__ == "__main__":
     sys.exit(demo_main())

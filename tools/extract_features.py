@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Features before the classifier for your own videos (see slowfast/engine/features.py).
+"""Features before the classifier for your own videos (see slowfast/apps/features.py).
 
     python tools/extract_features.py --cfg CFG --input VIDEO_OR_LIST --output DIR [--num-clips N] [KEY VALUE ...]
 
@@ -11,7 +11,7 @@ import sys
 
 import _path  # noqa: F401
 
-from slowfast.engine.cli_tools import extract_features_main
+from slowfast.apps.cli_tools import extract_features_main
 
 if __name__ == "__main__":
     sys.exit(extract_features_main())

@@ -12,9 +12,9 @@ import warnings
 import _path  # noqa: F401
 
 from slowfast.config import ConfigError, load_config
-from slowfast.engine.cli_tools import resolved_num_classes
+from slowfast.apps.cli_tools import resolved_num_classes
 from slowfast.models import build_model
-from slowfast.utils.model_info import describe, format_description
+from slowfast.reports.model_info import describe, format_description
 
 
 def main(argv=None) -> None:

@@ -19,7 +19,7 @@ import warnings
 
 import _path  # noqa: F401
 
-from slowfast.utils import repro
+from slowfast.reports import repro
 
 DEFAULT_CACHE = os.path.join(repro.ROOT, "docs", "flops_cache.json")
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train and/or test a model as a config says (see slowfast/engine/cli.py).
+"""Train and/or test a model as a config says (see slowfast/apps/cli.py).
 
     python tools/run_net.py --cfg configs/Synthetic/SLOWFAST_TINY.yaml [--init_method tcp://HOST:PORT] [KEY VALUE ...]
 """
@@ -7,7 +7,7 @@ import sys
 
 import _path  # noqa: F401
 
-from slowfast.engine.cli import main
+from slowfast.apps.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,7 +9,7 @@ import random
 import numpy as np
 import torch
 
-from slowfast.utils import checkpoint as cu
+from slowfast.checkpoint import store as cu
 from slowfast.utils import distributed as du
 from slowfast.utils.logging import setup_logging
 

@@ -78,7 +78,7 @@ def test(cfg) -> dict:
     model = build_model(cfg, device=device_for(cfg))
     ckpt = load_weights_for_testing(cfg, model)
     if cfg.DETECTION.ENABLE:
-        from slowfast.engine.test_ava import run_ava_inference
+        from slowfast.engine.ava_inference import run_ava_inference
 
         results = run_ava_inference(cfg, model, split="test", write=True)
     else:

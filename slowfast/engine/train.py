@@ -23,7 +23,7 @@ from slowfast.engine.common import device_for, forward, load_weights_for_trainin
 from slowfast.models import build_model
 from slowfast.models.norm import aggregate_sub_bn_stats, is_batch_norm
 from slowfast.solver import build_optimizer, lr_at, set_lr
-from slowfast.utils import checkpoint as cu
+from slowfast.checkpoint import store as cu
 from slowfast.utils import distributed as du
 from slowfast.utils.logging import log_json_stats
 from slowfast.utils.meters import TrainMeter, progress_line, topk_errors
@@ -136,7 +136,7 @@ def check_replaced(cfg, replaced: int, epoch: int) -> None:
 def eval_epoch(cfg, model, loader, epoch: int, tb: TensorboardWriter) -> dict:
     """Single-view validation: top-1/top-5 error (classification) or AVA mAP (detection)."""
     if cfg.DETECTION.ENABLE:
-        from slowfast.engine.test_ava import run_ava_inference
+        from slowfast.engine.ava_inference import run_ava_inference
 
         stats = run_ava_inference(cfg, model, split="val", write=False)
         stats = {"_type": "val_epoch", "epoch": epoch + 1, "mAP": stats["mAP"]}

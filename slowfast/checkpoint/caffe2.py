@@ -41,8 +41,8 @@ from typing import Iterable, Mapping
 import numpy as np
 import torch
 
-from slowfast.utils import safe_pickle
-from slowfast.utils.checkpoint import CheckpointReadError, atomic_write, refuse_or_warn
+from slowfast.checkpoint import safe_pickle
+from slowfast.checkpoint.store import CheckpointReadError, atomic_write, refuse_or_warn
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def c2_to_pytorch_name(name: str) -> str:
                     fields = m.groupdict()
                     fields["p"] = "1" if fields.get("t") else "0"
                     return pt_template.format(**fields) + "." + param
-    raise KeyError(f"Caffe2 blob {name!r} has no PyTorch name (see slowfast/utils/caffe2.py NAME_TABLE)")
+    raise KeyError(f"Caffe2 blob {name!r} has no PyTorch name (see slowfast/checkpoint/caffe2.py NAME_TABLE)")
 
 
 def pytorch_to_c2_name(name: str, last_blocks: Mapping[int, int] | None = None) -> str:
@@ -134,7 +134,7 @@ def pytorch_to_c2_name(name: str, last_blocks: Mapping[int, int] | None = None) 
                 raise KeyError(f"{name}: the Caffe2 name of a lateral connection needs the last block of res{stage}")
             fields["i"] = str(last_blocks[stage])
         return c2_template.format(**fields) + PARAM_SUFFIXES[kind][param]
-    raise KeyError(f"PyTorch key {name!r} has no Caffe2 name (see slowfast/utils/caffe2.py NAME_TABLE)")
+    raise KeyError(f"PyTorch key {name!r} has no Caffe2 name (see slowfast/checkpoint/caffe2.py NAME_TABLE)")
 
 
 def last_block_per_stage(keys: Iterable[str]) -> dict[int, int]:
@@ -164,7 +164,7 @@ def state_dict_to_blobs(state_dict: Mapping[str, torch.Tensor]) -> dict[str, np.
 
 def _load_pickle(path: str, allow_unsafe: bool = False) -> dict:
     """Unpickle a Caffe2 checkpoint (latin1 for Python 2 pickles) with the restricted unpickler of
-    `slowfast.utils.safe_pickle` (numpy arrays, dicts, numbers, strings) and return its blob dict.
+    `slowfast.checkpoint.safe_pickle` (numpy arrays, dicts, numbers, strings) and return its blob dict.
     A file naming any other global is refused unless `allow_unsafe` (TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE)."""
     if not os.path.isfile(path):
         raise CheckpointReadError(f"checkpoint not found: {path}")

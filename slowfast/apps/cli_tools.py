@@ -13,7 +13,7 @@ import warnings
 from slowfast.config import ConfigError, load_config
 from slowfast.datasets.class_names import LabelFileError
 from slowfast.datasets.decoder import VideoDecodeError
-from slowfast.engine.cli import config_parser, parse_with_overrides
+from slowfast.apps.cli import config_parser, parse_with_overrides
 from slowfast.evaluation.ava.io import AvaFormatError
 from slowfast.utils.logging import setup_logging
 
@@ -33,7 +33,7 @@ def resolved_num_classes(cfg):
 
 
 def _run(args, job) -> int:
-    from slowfast.engine.demo import DemoError
+    from slowfast.apps.demo import DemoError
     from slowfast.models.person_detector import DetectorError
 
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -49,9 +49,9 @@ def _run(args, job) -> int:
 
 
 def demo_main(argv=None) -> int:
-    from slowfast.engine.demo import run_demo
+    from slowfast.apps.demo import run_demo
 
-    parser = config_parser("Run a trained model on a video and write it back labelled (slowfast/engine/demo.py).")
+    parser = config_parser("Run a trained model on a video and write it back labelled (slowfast/apps/demo.py).")
     parser.add_argument("--input", required=True, help="input video (any format PyAV reads)")
     parser.add_argument("--output", required=True, help="labelled output video (.mp4, H.264)")
     parser.add_argument("--json", default=None, help="write per-clip / per-box predictions here")
@@ -68,9 +68,9 @@ def demo_main(argv=None) -> int:
 
 
 def extract_features_main(argv=None) -> int:
-    from slowfast.engine.features import extract_video_features
+    from slowfast.apps.features import extract_video_features
 
-    parser = config_parser("Write per-clip features of videos (slowfast/engine/features.py).")
+    parser = config_parser("Write per-clip features of videos (slowfast/apps/features.py).")
     parser.add_argument("--input", required=True, help="a video, or a .csv/.txt list of videos (first field)")
     parser.add_argument("--output", required=True, help="output folder for <name>.npy and index.csv")
     parser.add_argument("--num-clips", type=int, default=0,

@@ -5,7 +5,7 @@ downloaded or dropped-in file can run arbitrary code. Our own `.pyth` files load
 `torch.load(weights_only=True)`; two kinds of older files need more than that:
 
 * PySlowFast's older `.pyth` checkpoints: numpy arrays and a yacs / fvcore `CfgNode` as `cfg`
-  (read with `torch.load(..., weights_only=False, pickle_module=slowfast.utils.safe_pickle)`: torch
+  (read with `torch.load(..., weights_only=False, pickle_module=slowfast.checkpoint.safe_pickle)`: torch
   resolves its storages itself and asks this module for every other global);
 * Caffe2 `.pkl` files: a pickled `{"blobs": {name: numpy array}}` (read with `load`).
 
@@ -36,7 +36,7 @@ class ForbiddenGlobal(pickle.UnpicklingError):
     def __init__(self, module: str, name: str):
         self.global_name = f"{module}.{name}"
         super().__init__(f"it refers to {self.global_name}, which is not on the list of classes that checkpoints "
-                         "contain (see slowfast/utils/safe_pickle.py)")
+                         "contain (see slowfast/checkpoint/safe_pickle.py)")
 
 
 class ConfigNode(dict):

@@ -2,7 +2,7 @@
 
 ``D`` is the input of the model's classifier (:func:`slowfast.models.extract_features`: pooled,
 concatenated pathway features; 2304 for SlowFast R50 / R101). Clips are those of the demo
-(:func:`slowfast.datasets.video_clips.plan_clips`): one every ``DEMO.STRIDE_SEC`` seconds, or
+(:func:`slowfast.apps.video_clips.plan_clips`): one every ``DEMO.STRIDE_SEC`` seconds, or
 ``num_clips`` uniformly spaced test windows; each is the single-crop test view (``DEMO.CROP``).
 
 Outputs in ``DIR``:
@@ -30,9 +30,9 @@ import torch
 import torch.utils.data
 
 from slowfast.datasets.decoder import VideoDecodeError
-from slowfast.datasets.video_clips import ClipPlan, VideoClips, batch
-from slowfast.engine.demo import DemoError, clip_batch_size
-from slowfast.engine.eval_model import load_eval_model
+from slowfast.apps.video_clips import ClipPlan, VideoClips, batch
+from slowfast.apps.demo import DemoError, clip_batch_size
+from slowfast.apps.eval_model import load_eval_model
 from slowfast.models.features import extract_features, feature_dim
 from slowfast.utils.io import atomic_write, write_text_atomic
 from slowfast.utils.progress import Progress

@@ -2,11 +2,11 @@
 (PySlowFast's layout), written atomically (temporary file + rename) so that a crash never leaves a
 half-written checkpoint. Loading reports missing, unexpected and shape-mismatched keys in one table
 and fails unless a partial load is allowed. Caffe2 `.pkl` files load through the name mapping of
-`slowfast.utils.caffe2` (checkpoint_type "caffe2"); 2D ImageNet kernels can be inflated to 3D
+`slowfast.checkpoint.caffe2` (checkpoint_type "caffe2"); 2D ImageNet kernels can be inflated to 3D
 (`inflate_state`).
 
 Reading never runs code from a file (SECURITY.md, `load_pickled`): `torch.load(weights_only=True)`,
-then the restricted unpickler of `slowfast.utils.safe_pickle` for legacy files, else a refusal that
+then the restricted unpickler of `slowfast.checkpoint.safe_pickle` for legacy files, else a refusal that
 names TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE. Auto-resume (`resume_latest`) takes the newest readable
 checkpoint and renames unreadable newer ones to `*.corrupt`.
 """
@@ -23,8 +23,8 @@ import torch
 import torch.nn as nn
 import yaml
 
-from slowfast.utils import safe_pickle
-from slowfast.utils.checkpoint_cfg import warn_if_cfg_differs
+from slowfast.checkpoint import safe_pickle
+from slowfast.checkpoint.cfg_diff import warn_if_cfg_differs
 from slowfast.utils.io import TEMP_PREFIX, atomic_write
 
 logger = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ def load_pickled(path: str, allow_unsafe: bool = False) -> Any:
     """Unpickle a `.pyth` file without running code from it.
 
     1. `torch.load(weights_only=True)`: tensors, numbers, strings and plain containers (our files).
-    2. Otherwise the restricted unpickler of `slowfast.utils.safe_pickle` (PySlowFast's older files with
+    2. Otherwise the restricted unpickler of `slowfast.checkpoint.safe_pickle` (PySlowFast's older files with
        numpy arrays and a CfgNode as `cfg`; the node comes back as YAML text).
     3. A file that needs anything else is refused (CheckpointReadError naming the file, the offending
        global and the opt-in), unless `allow_unsafe` (TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE): then it is
@@ -396,7 +396,7 @@ def read_any_checkpoint(path: str, checkpoint_type: str = "pytorch", model_state
     if checkpoint_type == "pytorch":
         return read_checkpoint(path, allow_unsafe)
     if checkpoint_type == "caffe2":
-        from slowfast.utils.caffe2 import read_caffe2_checkpoint  # caffe2.py imports this module
+        from slowfast.checkpoint.caffe2 import read_caffe2_checkpoint  # caffe2.py imports this module
 
         return read_caffe2_checkpoint(path, model_state, allow_unsafe)
     raise CheckpointError(f"unsupported checkpoint_type {checkpoint_type!r} for {path}; use 'pytorch' or 'caffe2'")
@@ -417,7 +417,7 @@ def load_checkpoint(
     """Load a checkpoint into `model` (and `optimizer`, `scaler` when given and present).
 
     checkpoint_type: "pytorch" for `.pyth` files (PySlowFast layout), "caffe2" for Caffe2 `.pkl` files
-    (names converted by `slowfast.utils.caffe2`). `inflate`: turn 2D kernels into 3D (`inflate_state`).
+    (names converted by `slowfast.checkpoint.caffe2`). `inflate`: turn 2D kernels into 3D (`inflate_state`).
     `allow_unsafe`: fully unpickle a file that the restricted readers refuse (TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE).
     Returns the stored epoch (completed epochs), 0 when the file has none. A file that cannot be read
     raises CheckpointReadError before the model is touched.

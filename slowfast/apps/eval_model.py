@@ -13,7 +13,7 @@ import torch
 from slowfast.engine.common import device_for
 from slowfast.models import build_model
 from slowfast.models.optimize import inference_model
-from slowfast.utils import checkpoint as cu
+from slowfast.checkpoint import store as cu
 
 logger = logging.getLogger(__name__)
 

@@ -6,14 +6,14 @@
   training-step clips/s (forward + backward + SGD on random inputs of the training shape) with contiguous
   weights and with the training loop's memory format; achieved GFLOP/s from fvcore's forward FLOPs
   (a training step counted as 3x the forward, the usual backward = 2x forward estimate). FLOPs come from
-  the cache in docs/flops_cache.json (`slowfast.utils.repro.CostCache`), computed and added when missing.
+  the cache in docs/flops_cache.json (`slowfast.reports.repro.CostCache`), computed and added when missing.
 - loader: (with `video=`: on a Kinetics split made of that video, for stock configs without their data)
   clips/s of one process building training clips (dataset[i], no DataLoader, 1 torch thread;
   for AVA configs this is AVA clip loading from JPEG frames), of the DataLoader with each worker count,
   and the peak RSS of one loader worker; for Kinetics configs also the windowed vs whole-video decode cost.
 - train: clips/s of the training loop end to end (DataLoader + step), to compare with the two above.
 - clip: clips/s of one process (1 torch thread) building the config's training clip from media that need
-  no dataset (`slowfast.utils.benchmark_media`, or `video=` / `frames=` of your own): for Kinetics-style
+  no dataset (`slowfast.reports.benchmark_media`, or `video=` / `frames=` of your own): for Kinetics-style
   configs the Kinetics dataset's item from a 10 s 340x256 H.264 video (decode the window, jitter, crop,
   flip, pack, and normalise: here on the CPU also when DATA.NORMALIZE_ON_DEVICE leaves that to the
   device), with the raw decode limit of that video (sequential decode + RGB, in windows/s)
@@ -59,7 +59,7 @@ def _rate(fn, iters: int, clips_per_call: int, device: torch.device, warmup: int
 
 def forward_gflops(cfg, size: int, cache_path: str | None = FLOPS_CACHE) -> float:
     """fvcore GFLOPs of one `size`^2 view (cached by config, size and model source)."""
-    from slowfast.utils.repro import CostCache, compute_cost, cost_key
+    from slowfast.reports.repro import CostCache, compute_cost, cost_key
 
     cache = CostCache(cache_path)
     key = cost_key(cfg, size)
@@ -333,7 +333,7 @@ def bench_ava_clip(cfg, iters: int, frame_paths: list) -> dict:
 def bench_clip(cfg, iters: int, video: str | None = None, frames: str | None = None,
                media_dir: str | None = None) -> dict:
     """One process, 1 torch thread: the config's training clip from benchmark media (module docstring)."""
-    from slowfast.utils.benchmark_media import make_benchmark_frames, make_benchmark_video
+    from slowfast.reports.benchmark_media import make_benchmark_frames, make_benchmark_video
 
     media_dir = media_dir or os.path.join(cfg.OUTPUT_DIR, "benchmark_media")
     with one_torch_thread():

@@ -1,7 +1,7 @@
 """The demo: run a trained model on one video and write it back with what the model sees.
 
 Classification configs (Kinetics): clips of ``DATA.NUM_FRAMES x DATA.SAMPLING_RATE`` grid frames every
-``DEMO.STRIDE_SEC`` seconds (:func:`slowfast.datasets.video_clips.plan_clips`), each scored on the
+``DEMO.STRIDE_SEC`` seconds (:func:`slowfast.apps.video_clips.plan_clips`), each scored on the
 test-time view; every frame of the output shows the top ``DEMO.TOP_K`` classes of the clip whose centre
 is nearest (the JSON ``start`` / ``end`` of the entries tile the video without gaps; ``clip_start`` /
 ``clip_end`` is the window the model saw).
@@ -34,8 +34,8 @@ from slowfast.config.loader import world_size
 from slowfast.datasets import ava, ava_io
 from slowfast.datasets.class_names import class_names_for
 from slowfast.datasets.decoder import VideoDecodeError
-from slowfast.datasets.video_clips import (VideoClips, batch, detection_frames, detection_inputs, frames_at)
-from slowfast.engine.eval_model import load_eval_model
+from slowfast.apps.video_clips import (VideoClips, batch, detection_frames, detection_inputs, frames_at)
+from slowfast.apps.eval_model import load_eval_model
 from slowfast.evaluation.ava.predictions import write_predictions_csv
 from slowfast.utils.io import write_json_atomic
 from slowfast.utils.progress import Progress

@@ -1,0 +1,1 @@
+"""Reports about models and code: benchmarks, the reproduction report, model summaries."""
