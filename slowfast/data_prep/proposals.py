@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import torch
 
-from slowfast.data_prep.video_io import Progress
+from slowfast.utils.progress import Progress
 from slowfast.datasets import ava_io
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def make_proposals(frames_dir: str, out_csv: str, detector: Callable, keyframe_s
     if not jobs:
         raise FileNotFoundError(f"{frames_dir}: no key-frame JPEGs for seconds {keyframe_start}..{keyframe_end} "
                                 f"(start second {start_sec}, {fps} fps)")
-    rows, progress = [], Progress("detecting people", len(jobs))
+    rows, progress = [], Progress("detecting people", len(jobs), "key frames", logger, period=10.0)
     for i in range(0, len(jobs), batch_size):
         batch = jobs[i:i + batch_size]
         images = []
@@ -107,7 +107,7 @@ def make_proposals(frames_dir: str, out_csv: str, detector: Callable, keyframe_s
             images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         for (vid, sec, _), dets in zip(batch, detect_people(detector, images, device, min_score)):
             rows += [(vid, sec, box, -1, score) for box, score in dets]
-        progress.update(len(batch))
+        progress.step(len(batch))
     folder = os.path.dirname(os.path.abspath(out_csv))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".csv", dir=folder)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from fractions import Fraction
 from multiprocessing import get_context
@@ -20,6 +19,7 @@ import av
 from slowfast.datasets.decoder import VideoDecodeError, get_video_info, open_video
 from slowfast.datasets.synthetic import choose_pix_fmt, default_codec
 from slowfast.utils.io import _umask, write_text_atomic
+from slowfast.utils.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -134,48 +134,22 @@ def _encode_all(container, stream, out_path, rate, width, height, gop, crf, code
 # --------------------------------------------------------------------------- parallel jobs
 
 
-class Progress:
-    """Logs ``label: done/total (rate/s), ETA h:mm:ss`` at most every ``every_s`` seconds and at the end."""
-
-    def __init__(self, label: str, total: int, every_s: float = 10.0):
-        self.label, self.total, self.every_s = label, total, every_s
-        self.done = 0
-        self.start = self.last = time.monotonic()
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        now = time.monotonic()
-        if now - self.last >= self.every_s or self.done == self.total:
-            self.last = now
-            logger.info("%s", self.line(now))
-
-    def line(self, now: Optional[float] = None) -> str:
-        elapsed = (now or time.monotonic()) - self.start
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate > 0 else 0.0
-        return f"{self.label}: {self.done}/{self.total} ({rate:.1f}/s), ETA {_hms(eta)}"
-
-
-def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def run_parallel(func: Callable, jobs: Sequence, workers: int, label: str) -> Iterator[Tuple[int, object]]:
+def run_parallel(func: Callable, jobs: Sequence, workers: int, label: str,
+                 unit: str = "videos") -> Iterator[Tuple[int, object]]:
     """Yield ``(job index, func(job))`` as jobs finish, in ``workers`` processes (in this process when
     ``workers <= 1``), with :class:`Progress` logging.  ``func`` must be a module-level function and
     catch its own expected errors (an unexpected exception stops the run)."""
-    progress = Progress(label, len(jobs))
+    progress = Progress(label, len(jobs), unit, logger, period=10.0)
     if workers <= 1 or len(jobs) <= 1:
         for i, job in enumerate(jobs):
             result = func(job)
-            progress.update()
+            progress.step()
             yield i, result
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(func, job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
-            progress.update()
+            progress.step()
             yield futures[future], future.result()
 
 
