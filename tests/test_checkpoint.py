@@ -22,7 +22,7 @@ from slowfast.checkpoint.caffe2 import (
     read_caffe2_checkpoint,
     state_dict_to_blobs,
 )
-from slowfast.checkpoint.store import (
+from slowfast.checkpoint import (
     CheckpointError,
     inflate_state,
     load_checkpoint,

@@ -5,7 +5,7 @@ import yaml
 
 from slowfast.config import load_config
 from slowfast.models import build_model
-from slowfast.checkpoint import store as cu
+from slowfast import checkpoint as cu
 from slowfast.checkpoint.cfg_diff import cfg_differences, warn_if_cfg_differs
 
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"

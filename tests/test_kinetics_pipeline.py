@@ -17,7 +17,7 @@ from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
 from slowfast.datasets.synthetic import codec_available, make_kinetics_synthetic, write_video
 from slowfast.datasets.validation import UnreadableDataError
 from slowfast.evaluation.classification import VideoAggregator
-from slowfast.checkpoint import store as cu
+from slowfast import checkpoint as cu
 from slowfast.utils.distributed import ShardedEvalSampler
 
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"

@@ -290,7 +290,7 @@ def test_a_checkpoint_tested_with_our_command_gives_pyslowfasts_video_scores(tmp
     TEST.CHECKPOINT_FILE_PATH; the per-video scores it writes equal those computed above from PySlowFast's
     formulas. Training crop 64, test views 96: res5 maps of 3 x 3, a 2 x 2 grid of scores per view."""
     from slowfast.apps.cli import main
-    from slowfast.checkpoint import store as cu
+    from slowfast import checkpoint as cu
 
     vids = [write_texture_video(tmp_path / "a25.mp4", 60, Fraction(25), 80, 60, 0),
             write_texture_video(tmp_path / "b2997.mp4", 70, NTSC, 60, 90, 1),

@@ -58,7 +58,7 @@ def test_precise_bn_statistics_reach_the_test_time_bn_of_sub_batch_bn(tmp_path):
     evaluation uses; so in the saved checkpoint `bn` holds exactly the aggregate of the precise `split_bn`."""
     from slowfast.datasets.synthetic import make_kinetics_synthetic
     from slowfast.engine.train import train
-    from slowfast.checkpoint import store as cu
+    from slowfast import checkpoint as cu
 
     data = str(tmp_path / "data")
     make_kinetics_synthetic(data, num_classes=4, num_train=8, num_val=2, num_test=2, size=32, num_frames=24,

@@ -22,7 +22,7 @@ import warnings
 import _path  # noqa: F401
 
 from slowfast.checkpoint.caffe2 import save_caffe2_checkpoint
-from slowfast.checkpoint.store import (
+from slowfast.checkpoint import (
     CheckpointError,
     atomic_torch_save,
     compare_state_dicts,

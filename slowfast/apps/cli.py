@@ -28,7 +28,7 @@ from slowfast.datasets.validation import UnreadableDataError  # noqa: E402
 from slowfast.engine.launch import DeviceUnavailableError, check_devices, launch_job  # noqa: E402
 from slowfast.engine.test import test  # noqa: E402
 from slowfast.engine.train import train  # noqa: E402
-from slowfast.checkpoint.store import CheckpointError  # noqa: E402
+from slowfast.checkpoint import CheckpointError  # noqa: E402
 from slowfast.utils.logging import setup_logging  # noqa: E402
 
 DEBUG_ENV = "SLOWFAST_DEBUG"

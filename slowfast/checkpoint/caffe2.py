@@ -42,7 +42,8 @@ import numpy as np
 import torch
 
 from slowfast.checkpoint import safe_pickle
-from slowfast.checkpoint.store import CheckpointReadError, atomic_write, refuse_or_warn
+from slowfast.checkpoint.errors import CheckpointReadError, refuse_or_warn
+from slowfast.utils.io import atomic_write
 
 logger = logging.getLogger(__name__)
 

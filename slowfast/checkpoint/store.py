@@ -14,37 +14,23 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import re
 from typing import Any, Iterable, Mapping
 
-import numpy as np
 import torch
 import torch.nn as nn
-import yaml
 
-from slowfast.checkpoint import safe_pickle
+from slowfast.checkpoint.caffe2 import read_caffe2_checkpoint
 from slowfast.checkpoint.cfg_diff import warn_if_cfg_differs
+from slowfast.checkpoint.errors import CheckpointError, CheckpointReadError, first_line
+from slowfast.checkpoint.pyth import read_checkpoint
+from slowfast.utils.distributed import unwrap
 from slowfast.utils.io import TEMP_PREFIX, atomic_write
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"^checkpoint_epoch_(\d{5,})\.pyth$")
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint cannot be read or does not fit the model; the message names the file."""
-
-
-class CheckpointReadError(CheckpointError):
-    """The file itself cannot be read: missing, truncated, not a checkpoint, or refused because
-    unpickling it could run code. (A readable file that does not fit the model is a CheckpointError.)"""
-
-
-def unwrap(model: nn.Module) -> nn.Module:
-    """The bare model inside DistributedDataParallel / DataParallel wrappers."""
-    return model.module if hasattr(model, "module") and isinstance(model.module, nn.Module) else model
 
 
 def checkpoint_dir(output_dir: str) -> str:
@@ -156,114 +142,6 @@ def save_checkpoint(
         state.update(extra)
     atomic_torch_save(state, path)
     return path
-
-
-UNSAFE_OPT_IN = "TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE True"
-
-
-def _first_line(error: BaseException) -> str:
-    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
-    return lines[0] if lines else type(error).__name__
-
-
-def _unsupported_global(error: BaseException) -> str:
-    """The reason torch's weights-only unpickler gives ("Unsupported global: GLOBAL os.system ..."), else
-    the first line of the error."""
-    m = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
-    return f"it refers to {m.group(1)}" if m else _first_line(error)
-
-
-def refuse_or_warn(path: str, what: str, error: Exception, allow_unsafe: bool) -> None:
-    """The restricted unpickler refused `path`: raise CheckpointReadError naming the global and the opt-in,
-    or, with `allow_unsafe`, warn that the file is about to be fully unpickled."""
-    if not allow_unsafe:
-        raise CheckpointReadError(
-            f"refusing to unpickle {what} {path}: {error}; unpickling it fully could run code stored in the "
-            f"file. If you trust the file, set {UNSAFE_OPT_IN} to load it anyway") from error
-    logger.warning("%s: %s; fully unpickling it because TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE is True (this "
-                   "runs any code stored in the file)", path, error)
-
-
-def _legacy_to_plain(data: Any) -> Any:
-    """A legacy checkpoint in our layout: the config node as YAML text (as our files and PySlowFast's
-    newer ones store it), numpy arrays of the model state as tensors."""
-    if not isinstance(data, dict):
-        return data
-    data = dict(data)
-    if isinstance(data.get("cfg"), safe_pickle.ConfigNode):
-        data["cfg"] = yaml.safe_dump(safe_pickle.config_to_plain(data["cfg"]), default_flow_style=False)
-    state = data.get("model_state")
-    if isinstance(state, dict):
-        data["model_state"] = {k: torch.from_numpy(np.array(v, copy=True)) if isinstance(v, np.ndarray) else v
-                               for k, v in state.items()}
-    return data
-
-
-def load_pickled(path: str, allow_unsafe: bool = False) -> Any:
-    """Unpickle a `.pyth` file without running code from it.
-
-    1. `torch.load(weights_only=True)`: tensors, numbers, strings and plain containers (our files).
-    2. Otherwise the restricted unpickler of `slowfast.checkpoint.safe_pickle` (PySlowFast's older files with
-       numpy arrays and a CfgNode as `cfg`; the node comes back as YAML text).
-    3. A file that needs anything else is refused (CheckpointReadError naming the file, the offending
-       global and the opt-in), unless `allow_unsafe` (TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE): then it is
-       fully unpickled, with a warning.
-    """
-    if not os.path.isfile(path):
-        raise CheckpointReadError(f"checkpoint not found: {path}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        weights_only_error = e
-    except Exception as e:  # noqa: BLE001 - a truncated zip, random bytes, ...: a bad file
-        raise CheckpointReadError(f"cannot read checkpoint {path}: {_first_line(e)}") from e
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=False, pickle_module=safe_pickle)
-    except safe_pickle.ForbiddenGlobal as e:
-        refuse_or_warn(path, "checkpoint", e, allow_unsafe)
-        try:
-            return torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as e2:  # noqa: BLE001
-            raise CheckpointReadError(f"cannot read checkpoint {path}: {_first_line(e2)}") from e2
-    except Exception as e:  # noqa: BLE001
-        raise CheckpointReadError(f"cannot read checkpoint {path}: {_unsupported_global(weights_only_error)}; "
-                                  f"{_first_line(e)}") from e
-    logger.info("%s: legacy checkpoint (numpy arrays or a config node) read with the restricted unpickler", path)
-    try:
-        return _legacy_to_plain(data)
-    except (RecursionError, ValueError, TypeError, yaml.YAMLError) as e:  # a crafted, e.g. self-containing, cfg
-        raise CheckpointReadError(f"cannot read checkpoint {path}: its cfg or model state is malformed "
-                                  f"({_first_line(e)})") from e
-
-
-def read_checkpoint(path: str, allow_unsafe: bool = False) -> dict:
-    """Read a `.pyth` file into its dict (see `load_pickled`); a bare state dict is wrapped as
-    {"model_state": ...}. The stored `cfg` is YAML text (or None)."""
-    data = load_pickled(path, allow_unsafe)
-    if isinstance(data, dict) and "model_state" in data:
-        return check_layout(data, path)
-    if isinstance(data, dict) and data and all(isinstance(v, torch.Tensor) for v in data.values()):
-        return {"model_state": data, "optimizer_state": None, "epoch": 0, "cfg": None}
-    raise CheckpointReadError(f"{path}: not a checkpoint (expected a dict with 'model_state')")
-
-
-def check_layout(data: dict, path: str) -> dict:
-    """Raise CheckpointReadError unless `model_state` maps names to tensors, `epoch` is a whole number
-    and `optimizer_state` is a dict or None (a damaged or crafted file fails here, naming the field)."""
-    state = data["model_state"]
-    if not isinstance(state, dict):
-        raise CheckpointReadError(f"{path}: 'model_state' is a {type(state).__name__}, expected a dict of tensors")
-    bad = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
-    if bad:
-        raise CheckpointReadError(f"{path}: 'model_state' entry {bad[0]!r} is not a named tensor "
-                                  f"({len(bad)} such entries)")
-    epoch = data.get("epoch")
-    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0):
-        raise CheckpointReadError(f"{path}: 'epoch' is {epoch!r}, expected a number of completed epochs")
-    if data.get("optimizer_state") is not None and not isinstance(data["optimizer_state"], dict):
-        raise CheckpointReadError(f"{path}: 'optimizer_state' is a {type(data['optimizer_state']).__name__}, "
-                                  "expected a dict")
-    return data
 
 
 def compare_state_dicts(model_state: dict, ckpt_state: dict) -> dict[str, list]:
@@ -396,8 +274,6 @@ def read_any_checkpoint(path: str, checkpoint_type: str = "pytorch", model_state
     if checkpoint_type == "pytorch":
         return read_checkpoint(path, allow_unsafe)
     if checkpoint_type == "caffe2":
-        from slowfast.checkpoint.caffe2 import read_caffe2_checkpoint  # caffe2.py imports this module
-
         return read_caffe2_checkpoint(path, model_state, allow_unsafe)
     raise CheckpointError(f"unsupported checkpoint_type {checkpoint_type!r} for {path}; use 'pytorch' or 'caffe2'")
 
@@ -436,5 +312,5 @@ def load_checkpoint(
             scaler.load_state_dict(data["scaler_state"])
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
         raise CheckpointError(f"{path}: the optimizer / grad-scaler state does not fit (another "
-                              f"SOLVER.OPTIMIZING_METHOD or parameter set?): {_first_line(e)}") from e
+                              f"SOLVER.OPTIMIZING_METHOD or parameter set?): {first_line(e)}") from e
     return int(data.get("epoch") or 0)

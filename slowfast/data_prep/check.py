@@ -44,7 +44,7 @@ from slowfast.datasets.ava import annotation_path, clip_frame_indices, resolve_d
 from slowfast.datasets.validation import (Problem, check_label_range, read_video_list_rows, resolve_video_path,
                                           text_lines)
 from slowfast.evaluation.ava.io import AvaFormatError, read_exclusions, read_labelmap
-from slowfast.checkpoint.store import checkpoint_dir
+from slowfast.checkpoint import checkpoint_dir
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import random
 import numpy as np
 import torch
 
-from slowfast.checkpoint import store as cu
+from slowfast import checkpoint as cu
 from slowfast.utils import distributed as du
 from slowfast.utils.logging import setup_logging
 
@@ -73,21 +73,10 @@ def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
 
 
 def load_weights_for_testing(cfg, model) -> str:
-    """Load TEST.CHECKPOINT_FILE_PATH, else the latest checkpoint in OUTPUT_DIR, else
-    TRAIN.CHECKPOINT_FILE_PATH; returns the path used. Raises when there is nothing to test.
-    TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE applies to the two named files only, never to OUTPUT_DIR's."""
-    unsafe = cfg.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE
-    candidates = [
-        (cfg.TEST.CHECKPOINT_FILE_PATH, cfg.TEST.CHECKPOINT_TYPE, unsafe),
-        (cu.last_checkpoint(cfg.OUTPUT_DIR), "pytorch", False),
-        (cfg.TRAIN.CHECKPOINT_FILE_PATH, cfg.TRAIN.CHECKPOINT_TYPE, unsafe),
-    ]
-    for path, kind, allow_unsafe in candidates:
-        if path:
-            cu.load_checkpoint(path, model, checkpoint_type=kind, allow_unsafe=allow_unsafe, cfg=cfg)
-            logger.info("testing weights from %s", path)
-            return path
-    raise FileNotFoundError(
-        f"nothing to test: TEST.CHECKPOINT_FILE_PATH is empty, {cu.checkpoint_dir(cfg.OUTPUT_DIR)} holds no "
-        "checkpoint and TRAIN.CHECKPOINT_FILE_PATH is empty"
-    )
+    """Load the checkpoint that `slowfast.checkpoint.checkpoint_for_testing` chooses into `model` (its
+    config compared with the run's); returns the path used."""
+    choice = cu.checkpoint_for_testing(cfg)
+    cu.load_checkpoint(choice.path, model, checkpoint_type=choice.checkpoint_type, allow_unsafe=choice.allow_unsafe,
+                       cfg=cfg)
+    logger.info("testing weights from %s", choice.path)
+    return choice.path

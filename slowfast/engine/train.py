@@ -23,7 +23,7 @@ from slowfast.engine.common import device_for, forward, load_weights_for_trainin
 from slowfast.models import build_model
 from slowfast.models.norm import aggregate_sub_bn_stats, is_batch_norm
 from slowfast.solver import build_optimizer, lr_at, set_lr
-from slowfast.checkpoint import store as cu
+from slowfast import checkpoint as cu
 from slowfast.utils import distributed as du
 from slowfast.utils.logging import log_json_stats
 from slowfast.utils.meters import TrainMeter, progress_line, topk_errors

@@ -14,7 +14,7 @@ from typing import List, Optional
 import torch
 import torch.nn as nn
 
-from slowfast.checkpoint.store import unwrap
+from slowfast.utils.distributed import unwrap
 
 
 def feature_dim(model: nn.Module) -> int:

@@ -62,3 +62,8 @@ class ShardedEvalSampler(torch.utils.data.Sampler):
 
     def __len__(self) -> int:
         return max(0, math.ceil((self.n - self.rank) / self.num_replicas))
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The bare model inside DistributedDataParallel / DataParallel wrappers."""
+    return model.module if hasattr(model, "module") and isinstance(model.module, torch.nn.Module) else model
