@@ -19,7 +19,7 @@ from slowfast.datasets.decoder import (
     open_video,
     sample_clip,
 )
-from slowfast.datasets.synthetic import codec_available, write_video
+from slowfast.datasets.video_encode import codec_available, write_video
 
 NTSC = Fraction(30000, 1001)
 

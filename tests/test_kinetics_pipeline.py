@@ -14,7 +14,8 @@ from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset, build_loader
 from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
-from slowfast.datasets.synthetic import codec_available, make_kinetics_synthetic, write_video
+from slowfast.datasets.synthetic import make_kinetics_synthetic
+from slowfast.datasets.video_encode import codec_available, write_video
 from slowfast.datasets.validation import UnreadableDataError
 from slowfast.evaluation.classification import VideoAggregator
 from slowfast import checkpoint as cu

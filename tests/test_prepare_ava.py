@@ -13,7 +13,7 @@ import torch
 from slowfast.data_prep.ava import prepare_ava
 from slowfast.data_prep.proposals import build_detector, make_proposals
 from slowfast.datasets import ava_io
-from slowfast.datasets.synthetic import write_video
+from slowfast.datasets.video_encode import write_video
 
 AVA_TINY = "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"
 SRC_FPS, SECONDS, W, H = 25, 40, 64, 48

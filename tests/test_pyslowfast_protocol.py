@@ -325,7 +325,7 @@ def test_a_container_without_a_stored_frame_count_is_decoded_whole_and_sampled_o
     """WebM stores no frame count: PySlowFast's decode() then samples on all decoded frames,
     get_start_end_idx(all M frames, rate * T / target_fps * fps, clip_idx, num_clips) and
     temporal_sampling (slowfast/datasets/decoder.py)."""
-    from slowfast.datasets.synthetic import codec_available
+    from slowfast.datasets.video_encode import codec_available
 
     if not codec_available("libvpx-vp9"):
         pytest.skip("no VP9 encoder in this FFmpeg build")

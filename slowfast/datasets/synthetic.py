@@ -16,7 +16,8 @@ around the frame edges (toroidal motion) so it never leaves the picture.
 Generation is deterministic by seed: every video draws from its own
 ``numpy.random.default_rng([seed, split, index])``.
 
-This module needs only numpy and PyAV (no torch), so worker processes start fast.
+This module needs only numpy and PyAV (no torch), so worker processes start fast; the codec helpers are in
+`slowfast.datasets.video_encode`.
 """
 import json
 import math
@@ -24,20 +25,14 @@ import os
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from fractions import Fraction
 from multiprocessing import get_context
-from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
-import av
 import numpy as np
 
+from slowfast.datasets.video_encode import default_codec, write_video
+
 SPLITS = ("train", "val", "test")
-# High-quality defaults: the motion cues (and the tests' index-coded grey levels)
-# must survive compression.  FFmpeg's mpeg4 default rate control is too coarse.
-DEFAULT_CODEC_OPTIONS = {
-    "libx264": {"crf": "18", "preset": "veryfast"},
-    "mpeg4": {"qmin": "1", "qmax": "3"},
-}
 META_NAME = "synthetic_kinetics.json"
 # Grey-level range of the static block-noise background: lower contrast than the disc's texture, so
 # that the moving disc stands out (a tiny CPU model learns the motion in minutes), while a single
@@ -45,76 +40,6 @@ META_NAME = "synthetic_kinetics.json"
 BACKGROUND_RANGE = (100, 156)
 # Base speed in pixels per frame for a 64-pixel frame (scaled with the frame size).
 SPEED_PER_64PX = 3.0
-
-
-# --------------------------------------------------------------------------- encoding
-
-
-def codec_available(name: str) -> bool:
-    """True when this PyAV/FFmpeg build can encode with codec ``name``."""
-    try:
-        av.codec.Codec(name, "w")
-    except Exception:  # PyAV raises different types across versions for unknown codecs
-        return False
-    return True
-
-
-def default_codec() -> str:
-    """``libx264`` (H.264) when available, else ``mpeg4`` (MPEG-4 part 2)."""
-    return "libx264" if codec_available("libx264") else "mpeg4"
-
-
-def choose_pix_fmt(codec: str, width: int, height: int) -> str:
-    """Pixel format for ``codec`` at ``width`` x ``height``.
-
-    ``yuv420p`` halves chroma resolution, and libx264 rejects odd frame sizes in
-    that format; for odd sizes libx264 gets ``yuv444p`` (High 4:4:4 profile, which
-    FFmpeg decodes fine).  mpeg4 and libvpx-vp9 accept odd sizes in ``yuv420p``.
-    """
-    odd = width % 2 or height % 2
-    return "yuv444p" if odd and codec == "libx264" else "yuv420p"
-
-
-def write_video(
-    path: str,
-    frames: np.ndarray,
-    fps: Union[int, float, Fraction],
-    codec: str = "libx264",
-    gop: Optional[int] = None,
-    options: Optional[Dict[str, str]] = None,
-    container_options: Optional[Dict[str, str]] = None,
-) -> None:
-    """Encode ``frames`` (``T x H x W x 3`` uint8 RGB numpy) to the video file ``path``.
-
-    The container follows the file extension (.mp4, .avi, .webm, ...).  Frame
-    ``i`` gets presentation time ``i / fps``; pass ``Fraction(30000, 1001)`` for
-    NTSC rates.  ``gop`` sets the key-frame interval.  ``options`` are encoder
-    options (default :data:`DEFAULT_CODEC_OPTIONS`); ``container_options`` go to
-    the muxer (e.g. ``{"movflags": "faststart"}``).  The encoder runs in one
-    thread so the same frames always give the same bytes.
-    """
-    if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
-        raise ValueError(f"write_video({path!r}): need T x H x W x 3 uint8 frames, got {frames.shape} {frames.dtype}")
-    if not isinstance(fps, Fraction):
-        fps = Fraction(fps).limit_denominator(1001)
-    height, width = frames.shape[1:3]
-    with av.open(path, "w", options=container_options or {}) as container:
-        if options is None:
-            options = DEFAULT_CODEC_OPTIONS.get(codec, {})
-        stream = container.add_stream(codec, rate=fps, options=options)
-        stream.width, stream.height = width, height
-        stream.pix_fmt = choose_pix_fmt(codec, width, height)
-        stream.codec_context.thread_count = 1
-        if gop is not None:
-            stream.codec_context.gop_size = gop
-        for index, array in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
-            frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-
-
-# --------------------------------------------------------------------------- rendering
 
 
 def class_velocity(label: int, num_classes: int, size: int) -> Tuple[float, float]:

@@ -12,7 +12,7 @@ import os
 import cv2
 import numpy as np
 
-from slowfast.datasets.synthetic import write_video
+from slowfast.datasets.video_encode import write_video
 
 # libx264 as FFmpeg's command line uses it by default: CRF 23, preset medium (3 B-frames, key frame every
 # 250 frames), i.e. how most people re-encode Kinetics to 340x256.

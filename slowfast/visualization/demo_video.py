@@ -8,7 +8,7 @@ upright without rotation metadata).
 Pixel format: ``yuv420p`` (plays everywhere) for even sizes; H.264 4:2:0 cannot hold an odd width or
 height, so odd sizes are written as ``yuv444p`` (High 4:4:4 profile: exact size and full chroma; FFmpeg,
 VLC and browsers based on FFmpeg play it, some hardware players do not). See
-:func:`slowfast.datasets.synthetic.choose_pix_fmt`.
+:func:`slowfast.datasets.video_encode.choose_pix_fmt`.
 
 Drawing uses OpenCV (``cv2.putText`` / ``cv2.rectangle``) on ``H x W x 3`` uint8 RGB arrays, in place.
 """
@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from slowfast.datasets.decoder import VideoDecodeError, open_video
-from slowfast.datasets.synthetic import choose_pix_fmt, default_codec
+from slowfast.datasets.video_encode import choose_pix_fmt, default_codec
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 # RGB colours: text, panel background, box outlines (cycled over persons).
