@@ -207,7 +207,7 @@ def test_our_test_command_gives_per_box_scores_of_the_pyslowfast_protocol(tmp_pa
     ``reference_head_scores``; RoIAlign ``aligned=False`` as in its zoo configs).  One Slow frame per clip
     (4 Fast frames, alpha 4), where PySlowFast's ``linspace`` Slow sampling and any other agree: the Slow
     rule is held to PySlowFast's by the Kinetics tests."""
-    from slowfast.apps.cli import main
+    from slowfast.apps.run_net import main
     from slowfast.models import build_model
 
     rng = np.random.default_rng(7)

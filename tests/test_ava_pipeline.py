@@ -83,7 +83,7 @@ def test_flipped_test_view_maps_boxes_back_exactly(ava_root, tmp_path, preproces
 
 # ------------------------------------------------------------------------------------------ end to end
 def test_train_test_writes_a_detection_csv_that_the_evaluator_scores_identically(ava_root, tmp_path):
-    from slowfast.apps.cli import main
+    from slowfast.apps.run_net import main
 
     out = tmp_path / "run"
     assert main(["--cfg", AVA_TINY, *ava_opts(ava_root, out)]) == 0

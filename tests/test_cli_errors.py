@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from slowfast.datasets.kinetics import DatasetFormatError
-from slowfast.apps.cli import main
+from slowfast.apps.run_net import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
@@ -29,7 +29,7 @@ def test_the_pre_flight_check_refuses_the_bad_label_first(tmp_path, capsys):
 def skip_preflight(monkeypatch):
     """The reader's own error path, as reached when the pre-flight check is not run (e.g. a data error the
     cheap pre-flight cannot see)."""
-    import slowfast.apps.cli as cli
+    import slowfast.apps.run_net as cli
 
     monkeypatch.setattr(cli, "run_preflight", lambda cfg: cfg)
 
@@ -79,7 +79,7 @@ def test_a_missing_checkpoint_and_an_empty_config_are_one_line(tmp_path, capsys)
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch, tmp_path):
-    import slowfast.apps.cli as cli
+    import slowfast.apps.run_net as cli
 
     def broken(cfg):
         raise ZeroDivisionError("a bug")
@@ -92,7 +92,7 @@ def test_a_bug_keeps_its_traceback(monkeypatch, tmp_path):
 def test_an_input_error_raised_in_a_spawned_process_is_one_line_too():
     from torch.multiprocessing.spawn import ProcessRaisedException
 
-    from slowfast.apps.cli import user_error_line
+    from slowfast.apps.run_net import user_error_line
 
     text = ("\n\n-- Process 1 terminated with the following error:\nTraceback (most recent call last):\n  File ...\n"
             "slowfast.datasets.ava_io.AvaFormatError: /d/train.csv line 4: gap in video 'v'\n")
@@ -104,7 +104,7 @@ def test_an_input_error_raised_in_a_spawned_process_is_one_line_too():
 def test_an_input_error_raised_in_a_dataloader_worker_is_one_line_too():
     """The DataLoader re-raises a worker's error with its class but the worker's traceback as the message."""
     from slowfast.datasets.validation import UnreadableDataError
-    from slowfast.apps.cli import user_error_line
+    from slowfast.apps.run_net import user_error_line
 
     text = ("Caught UnreadableDataError in DataLoader worker process 0.\nOriginal Traceback (most recent call last):\n"
             "  File ...\nslowfast.datasets.validation.UnreadableDataError: 3 unreadable videos in a row (last: /d/a.mp4)\n")

@@ -44,7 +44,7 @@ def tiny_opts(data_dir, out_dir, *extra):
 
 
 def run_net(opts):
-    from slowfast.apps.cli import main
+    from slowfast.apps.run_net import main
 
     assert main(["--cfg", TINY, *opts]) == 0
 
@@ -164,7 +164,7 @@ def test_a_training_video_still_unreadable_after_max_decode_retries_is_a_one_lin
     assert caught.value.__cause__.path in str(caught.value)
     copy = pickle.loads(pickle.dumps(caught.value))
     assert type(copy) is UnreadableDataError and str(copy) == str(caught.value)
-    from slowfast.apps.cli import main
+    from slowfast.apps.run_net import main
 
     assert main(["--cfg", TINY, *opts, "DATA_LOADER.NUM_WORKERS", "1", "TRAIN.BATCH_SIZE", "1", "TEST.ENABLE", "False"]) == 2
     first, *rest = capsys.readouterr().err.strip().splitlines()

@@ -152,7 +152,7 @@ def custom_opts(data, out):
 def test_a_tiny_ava_run_trains_2_iterations_and_tests_on_the_prepared_5_class_dataset(prepared, tmp_path):
     from slowfast.data_prep.check import check_dataset, resolve_num_classes
     from slowfast.config import load_config
-    from slowfast.apps.cli import main
+    from slowfast.apps.run_net import main
 
     _, data, _ = prepared
     write_custom_annotations(data)

@@ -286,10 +286,10 @@ def reference_video_score(path, model, cfg):
 
 def test_a_checkpoint_tested_with_our_command_gives_pyslowfasts_video_scores(tmp_path):
     """End to end: a randomly initialised tiny SlowFast saved as .pyth, three H.264 videos (25 fps landscape,
-    29.97 fps portrait, 30 fps shorter than a clip), `slowfast.apps.cli.main` with TRAIN.ENABLE False and
+    29.97 fps portrait, 30 fps shorter than a clip), `slowfast.apps.run_net.main` with TRAIN.ENABLE False and
     TEST.CHECKPOINT_FILE_PATH; the per-video scores it writes equal those computed above from PySlowFast's
     formulas. Training crop 64, test views 96: res5 maps of 3 x 3, a 2 x 2 grid of scores per view."""
-    from slowfast.apps.cli import main
+    from slowfast.apps.run_net import main
     from slowfast import checkpoint as cu
 
     vids = [write_texture_video(tmp_path / "a25.mp4", 60, Fraction(25), 80, 60, 0),

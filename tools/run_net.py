@@ -7,7 +7,7 @@ import sys
 
 import _path  # noqa: F401
 
-from slowfast.apps.cli import main
+from slowfast.apps.run_net import main
 
 if __name__ == "__main__":
     sys.exit(main())

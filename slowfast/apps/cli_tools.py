@@ -13,7 +13,7 @@ import warnings
 from slowfast.config import ConfigError, load_config
 from slowfast.datasets.class_names import LabelFileError
 from slowfast.datasets.decoder import VideoDecodeError
-from slowfast.apps.cli import config_parser, parse_with_overrides
+from slowfast.apps.run_net import config_parser, parse_with_overrides
 from slowfast.evaluation.ava.io import AvaFormatError
 from slowfast.utils.logging import setup_logging
 
