@@ -1,56 +1,23 @@
-"""Command lines of ``tools/demo.py`` and ``tools/extract_features.py``.
-
-Both take ``--cfg`` plus ``KEY VALUE`` overrides like ``tools/run_net.py``. A mistake in the input
-(unreadable video, missing checkpoint, bad class-name or boxes file, bad config) ends the run with one
-line on stderr, ``error: ...`` naming the file, and exit status 2; a traceback means a bug.
-"""
+"""Command lines of ``tools/demo.py``, ``tools/extract_features.py``, ``tools/model_info.py`` and
+``tools/benchmark.py``: ``--cfg`` plus ``KEY VALUE`` overrides like ``tools/run_net.py``, and the one error
+convention of :mod:`slowfast.apps.cli` (an input error is one line on stderr and exit status 2)."""
 from __future__ import annotations
 
-import logging
-import sys
-import warnings
+import json
+import os
 
-from slowfast.config import ConfigError, load_config
-from slowfast.datasets.class_names import LabelFileError
-from slowfast.datasets.decoder import VideoDecodeError
-from slowfast.apps.run_net import config_parser, parse_with_overrides
-from slowfast.evaluation.ava.io import AvaFormatError
-from slowfast.utils.logging import setup_logging
+import torch
 
-# Errors a user's input can cause: printed as one line.
-USER_ERRORS = (ConfigError, VideoDecodeError, LabelFileError, AvaFormatError, FileNotFoundError)
-
-
-def resolved_num_classes(cfg):
-    """`cfg` with MODEL.NUM_CLASSES 0 taken from the dataset as tools/run_net.py does; a ConfigError (one
-    line) naming the file it needs when that is impossible."""
-    from slowfast.data_prep.check import resolve_num_classes
-
-    try:
-        return resolve_num_classes(cfg)
-    except ValueError as e:
-        raise ConfigError(str(e)) from e
-
-
-def _run(args, job) -> int:
-    from slowfast.apps.demo import DemoError
-    from slowfast.models.person_detector import DetectorError
-
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    try:
-        cfg = resolved_num_classes(load_config(args.cfg_file, args.opts))
-        if not logging.getLogger().handlers:  # keep a caller's logging set-up (tests, notebooks)
-            setup_logging()
-        return job(cfg)
-    except USER_ERRORS + (DemoError, DetectorError) as e:
-        message = str(e).splitlines()[0] if str(e) else type(e).__name__
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+from slowfast.apps.cli import config_parser, parse_with_overrides, run_with_config
+from slowfast.apps.demo import run_demo
+from slowfast.apps.features import extract_video_features
+from slowfast.datasets.prepare import prepare_data
+from slowfast.models import build_model
+from slowfast.reports.benchmark import FLOPS_CACHE, MODEL_PARTS, WHATS, run_benchmark, summary_lines
+from slowfast.reports.model_info import describe, format_description
 
 
 def demo_main(argv=None) -> int:
-    from slowfast.apps.demo import run_demo
-
     parser = config_parser("Run a trained model on a video and write it back labelled (slowfast/apps/demo.py).")
     parser.add_argument("--input", required=True, help="input video (any format PyAV reads)")
     parser.add_argument("--output", required=True, help="labelled output video (.mp4, H.264)")
@@ -64,12 +31,10 @@ def demo_main(argv=None) -> int:
         print(f"labelled video: {summary['output']}")
         return 0
 
-    return _run(args, job)
+    return run_with_config(args, job)
 
 
 def extract_features_main(argv=None) -> int:
-    from slowfast.apps.features import extract_video_features
-
     parser = config_parser("Write per-clip features of videos (slowfast/apps/features.py).")
     parser.add_argument("--input", required=True, help="a video, or a .csv/.txt list of videos (first field)")
     parser.add_argument("--output", required=True, help="output folder for <name>.npy and index.csv")
@@ -85,4 +50,74 @@ def extract_features_main(argv=None) -> int:
               f"{len(result['failed'])} failed, D = {result['dim']}; index: {result['index']}")
         return 1 if result["failed"] else 0
 
-    return _run(args, job)
+    return run_with_config(args, job)
+
+
+MODEL_INFO_DOC = """Print a model's per-stage output shapes, GFLOPs per view and parameters.
+
+    python tools/model_info.py --cfg configs/Kinetics/K700/SLOWFAST_8x8_R101_NL.yaml [--size 256] [--json] [KEY VALUE ...]
+
+With --json the last line is {"gflops": G, "params_m": M}.
+"""
+
+
+def model_info_main(argv=None) -> int:
+    parser = config_parser(MODEL_INFO_DOC)
+    parser.add_argument("--size", type=int, default=0, help="input height/width (default DATA.TEST_CROP_SIZE)")
+    parser.add_argument("--json", action="store_true", help="end with a JSON line of gflops and params_m")
+    args = parse_with_overrides(parser, argv)
+
+    def job(cfg) -> int:
+        size = args.size or cfg.DATA.TEST_CROP_SIZE
+        info = describe(build_model(cfg, device="cpu"), cfg, size)
+        print(format_description(info, size))
+        if args.json:
+            print(json.dumps({"gflops": round(info["gflops"], 3), "params_m": round(info["params_m"], 3)}))
+        return 0
+
+    return run_with_config(args, job, extra_opts=["NUM_GPUS", "0", "NUM_PROCESSES", "1"])
+
+
+BENCHMARK_DOC = """Speed of a config on this machine: model inference / training step, loader, training loop.
+
+    python tools/benchmark.py --cfg configs/Kinetics/K400/SLOWFAST_8x8_R50.yaml --what model [--iters 5]
+        [--batch 2] [--workers 1 2 4] [--video V.mp4] [--frames DIR] [--json] [KEY VALUE ...]
+
+--what model|loader|train|clip|all (see slowfast/reports/benchmark.py for what each measures). Rates are
+clips/s with ratios to the unoptimised path (plain eval model, contiguous training weights); GFLOP/s
+from the fvcore FLOPs cached in docs/flops_cache.json. Nothing is asserted: these are measurements.
+"""
+
+
+def benchmark_main(argv=None) -> int:
+    parser = config_parser(BENCHMARK_DOC)
+    parser.add_argument("--what", choices=list(WHATS) + ["all"], default="all")
+    parser.add_argument("--iters", type=int, default=5, help="timed iterations (batches, or clips for one process)")
+    parser.add_argument("--batch", type=int, default=None, help="model batch (default: per-process TRAIN.BATCH_SIZE)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4], help="loader worker counts to time")
+    parser.add_argument("--decode-clips", type=int, default=8, help="clips timed for the decoder")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores on CPU)")
+    parser.add_argument("--flops-cache", default=FLOPS_CACHE, help="JSON cache of fvcore FLOPs ('' = none)")
+    parser.add_argument("--video", default=None, help="--what clip: your own video (default: a generated 340x256 one); "
+                        "--what loader / train: time them on a Kinetics split made of this video")
+    parser.add_argument("--frames", default=None, help="--what clip, AVA configs: a folder of JPEG frames")
+    parser.add_argument("--model-parts", nargs="+", choices=list(MODEL_PARTS), default=list(MODEL_PARTS),
+                        help="--what model: which of the two to time")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of all numbers")
+    args = parse_with_overrides(parser, argv)
+
+    def job(cfg) -> int:
+        if args.what in ("loader", "train", "all") and not args.video:
+            prepare_data(cfg)
+        if args.threads or cfg.NUM_GPUS == 0:
+            torch.set_num_threads(args.threads or os.cpu_count() or 1)
+        res = {"config": args.cfg_file, **run_benchmark(
+            cfg, args.what, args.iters, args.batch, tuple(args.workers), args.decode_clips, args.flops_cache or None,
+            args.video, args.frames, tuple(args.model_parts))}
+        for line in summary_lines(res):
+            print(line)
+        if args.json:
+            print(json.dumps(res))
+        return 0
+
+    return run_with_config(args, job)
