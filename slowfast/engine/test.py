@@ -23,9 +23,10 @@ from slowfast.engine.common import device_for, forward, load_weights_for_testing
 from slowfast.evaluation.classification import VideoAggregator
 from slowfast.evaluation.ensemble import VideoScores, write_video_scores
 from slowfast.models import build_model
+from slowfast.models.inputs import dummy_inputs
 from slowfast.models.optimize import inference_model
 from slowfast.utils import distributed as du
-from slowfast.utils.complexity import count_flops, dummy_inputs
+from slowfast.utils.complexity import count_flops
 from slowfast.utils.io import write_json_atomic
 from slowfast.utils.logging import log_json_stats
 

@@ -199,9 +199,10 @@ def train(cfg) -> None:
     model = build_model(cfg, device=device)
     accel.configure_backends(device)  # cudnn.benchmark on CUDA
     if du.is_master() and cfg.LOG_MODEL_INFO:
+        from slowfast.models.inputs import dummy_inputs
         from slowfast.utils.complexity import model_summary
 
-        logger.info("model: %s", model_summary(model, cfg))
+        logger.info("model: %s", model_summary(model, dummy_inputs(cfg, cfg.DATA.TEST_CROP_SIZE, device=device)))
     optimizer = build_optimizer(cfg, model)
     scaler = accel.grad_scaler(cfg, device)  # enabled for fp16 autocast only
     start_epoch = load_weights_for_training(cfg, model, optimizer, scaler)

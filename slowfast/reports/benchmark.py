@@ -72,7 +72,7 @@ def forward_gflops(cfg, size: int, cache_path: str | None = FLOPS_CACHE) -> floa
 
 
 def _random_batch(cfg, size: int, batch: int, device: torch.device):
-    from slowfast.utils.complexity import dummy_inputs
+    from slowfast.models.inputs import dummy_inputs
 
     inputs = dummy_inputs(cfg, size, batch=batch, device=device)
     for x in inputs[0]:

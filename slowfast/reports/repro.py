@@ -148,7 +148,8 @@ def cost_key(cfg, size: int) -> str:
 def compute_cost(cfg, size: int) -> dict:
     """fvcore GFLOPs per view at `size`^2 and parameters (millions); builds the model on CPU."""
     from slowfast.models import build_model
-    from slowfast.utils.complexity import count_flops, count_params, dummy_inputs
+    from slowfast.models.inputs import dummy_inputs
+    from slowfast.utils.complexity import count_flops, count_params
 
     start = time.time()
     model = build_model(cfg, device="cpu")
