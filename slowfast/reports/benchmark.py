@@ -31,7 +31,8 @@ import torch
 
 from slowfast.config import world_size
 from slowfast.engine import acceleration as accel
-from slowfast.engine.common import device_for, forward
+from slowfast.engine.common import device_for
+from slowfast.engine.tasks import build_task
 from slowfast.models import build_model, optimize_for_inference
 from slowfast.models.build import memory_format_for
 
@@ -72,12 +73,13 @@ def forward_gflops(cfg, size: int, cache_path: str | None = FLOPS_CACHE) -> floa
 
 
 def _random_batch(cfg, size: int, batch: int, device: torch.device):
+    """(clips, extra) of a random batch as the loader gives it; extra holds the boxes of detection models."""
     from slowfast.models.inputs import dummy_inputs
 
     inputs = dummy_inputs(cfg, size, batch=batch, device=device)
     for x in inputs[0]:
         x.normal_()
-    return inputs[0], ({"boxes": inputs[1]} if cfg.DETECTION.ENABLE else {})
+    return inputs[0], ({"boxes": inputs[1]} if len(inputs) > 1 else {})
 
 
 def contiguous_cfg(cfg):
@@ -91,13 +93,13 @@ def contiguous_cfg(cfg):
 
 def bench_inference(cfg, iters: int, batch: int, size: int, gflops: float) -> dict:
     """Eval-mode clips/s of the unoptimised model (contiguous, BN layers) and of optimize_for_inference."""
-    device = device_for(cfg)
+    device, task = device_for(cfg), build_task(cfg)
     model = build_model(contiguous_cfg(cfg), device=device).eval()
     xs, extra = _random_batch(cfg, size, batch, device)
     out = {"batch": batch, "size": size}
     with torch.no_grad():
         for name, net in (("eval", model), ("optimized", optimize_for_inference(model, cfg))):
-            rate = _rate(lambda: forward(net, xs, extra, device), iters, batch, device)
+            rate = _rate(lambda: task.forward(net, xs, extra, device), iters, batch, device)
             out[name] = {"clips_per_s": rate, "gflop_per_s": rate * gflops}
     out["speedup"] = out["optimized"]["clips_per_s"] / out["eval"]["clips_per_s"]
     return out
@@ -106,14 +108,14 @@ def bench_inference(cfg, iters: int, batch: int, size: int, gflops: float) -> di
 def bench_train_step(cfg, iters: int, batch: int, size: int, gflops: float) -> dict:
     """Training-step clips/s of the model built with MODEL.MEMORY_FORMAT contiguous ("contiguous") and as
     `build_model(cfg)` returns it ("default"); inputs arrive contiguous, as from the loader."""
-    from slowfast.engine.train import compute_loss
     from slowfast.solver import build_optimizer
 
-    device = device_for(cfg)
+    device, task = device_for(cfg), build_task(cfg)
     xs, extra = _random_batch(cfg, size, batch, device)
-    n_out = len(extra["boxes"]) if cfg.DETECTION.ENABLE else batch
-    labels = torch.zeros(n_out, cfg.MODEL.NUM_CLASSES, device=device) if cfg.DETECTION.ENABLE \
-        else torch.arange(n_out, device=device) % cfg.MODEL.NUM_CLASSES
+    if "boxes" in extra:  # detection: multi-hot labels per box
+        labels = torch.zeros(len(extra["boxes"]), cfg.MODEL.NUM_CLASSES, device=device)
+    else:
+        labels = torch.arange(batch, device=device) % cfg.MODEL.NUM_CLASSES
     out = {"batch": batch, "size": size}
     for name in ("contiguous", "default"):
         torch.manual_seed(0)
@@ -124,7 +126,7 @@ def bench_train_step(cfg, iters: int, batch: int, size: int, gflops: float) -> d
 
         def step():
             with accel.autocast(cfg, device):
-                loss = compute_loss(cfg, forward(model, xs, extra, device), labels)
+                loss = task.loss(task.forward(model, xs, extra, device), labels)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -238,7 +240,7 @@ def bench_loader(cfg, iters: int, workers=(1, 2, 4), decode_clips: int = 8) -> d
 
     dataset = build_dataset(cfg.TRAIN.DATASET, cfg, "train")
     out = {"dataset": cfg.TRAIN.DATASET, "single_process": bench_single_process(cfg, dataset, iters)}
-    if not cfg.DETECTION.ENABLE and hasattr(dataset, "videos"):
+    if hasattr(dataset, "videos"):  # video files (Kinetics), not AVA's frame folders
         out["decode"] = bench_decode(cfg, dataset, decode_clips)
     out["workers"] = {str(w): bench_loader_workers(cfg, w, iters) for w in workers}
     return out
@@ -337,7 +339,7 @@ def bench_clip(cfg, iters: int, video: str | None = None, frames: str | None = N
 
     media_dir = media_dir or os.path.join(cfg.OUTPUT_DIR, "benchmark_media")
     with one_torch_thread():
-        if cfg.DETECTION.ENABLE:
+        if build_task(cfg).is_detection:
             if frames:
                 paths = sorted(os.path.join(frames, n) for n in os.listdir(frames) if n.lower().endswith(".jpg"))
                 if not paths:
@@ -352,10 +354,9 @@ def bench_clip(cfg, iters: int, video: str | None = None, frames: str | None = N
 def bench_train_loop(cfg, iters: int) -> dict:
     """End-to-end training clips/s: DataLoader (DATA_LOADER.NUM_WORKERS) + step, as the training loop runs."""
     from slowfast.datasets.build import build_loader, shuffle_loader
-    from slowfast.engine.train import compute_loss
     from slowfast.solver import build_optimizer
 
-    device = device_for(cfg)
+    device, task = device_for(cfg), build_task(cfg)
     model = build_model(cfg, device=device).train()
     optimizer = build_optimizer(cfg, model)
     scaler = accel.grad_scaler(cfg, device)
@@ -369,7 +370,7 @@ def bench_train_loop(cfg, iters: int) -> dict:
             _sync(device)
             t = time.perf_counter()
         with accel.autocast(cfg, device):
-            loss = compute_loss(cfg, forward(model, inputs, extra, device), labels.to(device))
+            loss = task.loss(task.forward(model, inputs, extra, device), labels.to(device))
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -395,7 +396,7 @@ def run_benchmark(cfg, what: str = "all", iters: int = 5, batch: int | None = No
         out["clip"] = bench_clip(cfg, max(iters, 10), video, frames)
     with contextlib.ExitStack() as stack:
         data_cfg = cfg
-        if video and not cfg.DETECTION.ENABLE and what in ("loader", "train", "all"):
+        if video and not build_task(cfg).is_detection and what in ("loader", "train", "all"):
             copies = max(64, 4 * iters * max(1, cfg.TRAIN.BATCH_SIZE) * max(workers or (1,)))
             data_cfg = stack.enter_context(video_dataset_cfg(cfg, video, copies))
             out["loader_video"] = video
