@@ -119,10 +119,9 @@ def sampling(cfg) -> tuple[int, int]:
 
 def test_views(cfg) -> int:
     """Views per video (classification) or per key frame (AVA: scales x flips) at test time."""
-    if cfg.DETECTION.ENABLE:
-        flips = 2 if cfg.AVA.TEST_FLIP else 1
-        return max(1, len(cfg.AVA.TEST_SCALES)) * flips
-    return cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS
+    from slowfast.engine.tasks import build_task
+
+    return build_task(cfg).num_test_views()
 
 
 def _code_hash() -> str:
