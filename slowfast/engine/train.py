@@ -1,4 +1,5 @@
-"""Training loop: builders only (model, loaders, optimizer, schedule); no model or dataset details.
+"""Training loop: builders only (model, loaders, optimizer, schedule); no model or dataset details, and
+what differs between classification and detection comes from the run's task (`engine.tasks`).
 
 Per epoch: reproducible shuffling and augmentation seeds (a resumed run sees the same data as an
 uninterrupted one), lr set every iteration from the fractional epoch, progress line with ETA and a
