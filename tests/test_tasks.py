@@ -119,3 +119,9 @@ def test_test_views_are_clips_times_crops_for_classification_and_scales_times_fl
     assert kinetics("TEST.NUM_ENSEMBLE_VIEWS", "10", "TEST.NUM_SPATIAL_CROPS", "3").num_test_views() == 30
     assert ava().num_test_views() == 1
     assert ava("AVA.TEST_SCALES", "[224, 256, 320]", "AVA.TEST_FLIP", "True").num_test_views() == 6
+
+
+def test_detection_validation_on_a_process_other_than_the_master_gives_no_map_instead_of_failing(monkeypatch):
+    """AVA inference scores on the master process only; the others get {} back (and log nothing)."""
+    monkeypatch.setattr(ava_inference, "run_ava_inference", lambda cfg, model, split, write: {})
+    assert ava().evaluate(Recorder(), None) == {"mAP": None}

@@ -150,7 +150,8 @@ class DetectionTask(Task):
         return stats
 
     def evaluate(self, model, loader) -> dict:
-        return {"mAP": ava_inference.run_ava_inference(self.cfg, model, split="val", write=False)["mAP"]}
+        """AVA frame mAP of the val split (None on the processes other than the master, which scores)."""
+        return {"mAP": ava_inference.run_ava_inference(self.cfg, model, split="val", write=False).get("mAP")}
 
     def test(self, model) -> dict:
         return ava_inference.run_ava_inference(self.cfg, model, split="test", write=True)
