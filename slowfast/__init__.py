@@ -11,7 +11,7 @@ tests/test_architecture.py reads this table and fails on an import that runs bac
                                            CSVs, box IoU); checkpoint store; networks; optimizer + schedules
     floor 3  evaluation datasets           metrics and AVA mAP; decoding, sampling, transforms, datasets
     floor 4  visualization                 TensorBoard, figures, demo videos (the loops draw, so below them)
-    floor 5  engine                        tasks, training and test loops, AVA inference, launch
+    floor 5  engine                        tasks, training and test loops, classification and AVA inference, launch
     floor 6  data_prep reports apps        data preparation and checks; benchmarks and reports;
                                            run_net, demo, feature extraction
 """

@@ -4,7 +4,7 @@ import torch
 
 from slowfast.config import load_config
 from slowfast.engine import acceleration as accel
-from slowfast.engine.train import compute_loss
+from slowfast.engine.tasks import compute_loss
 from slowfast.models import build_model
 from slowfast.models.build import memory_format_for
 from slowfast.models.conv import Conv3dAs2d

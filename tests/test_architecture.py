@@ -190,7 +190,6 @@ def detection_reads():
     return out
 
 
-@pytest.mark.xfail(reason="issue 17: the layout is being moved into place", strict=False)
 def test_the_task_is_chosen_in_at_most_three_places():
     """The task factory, the model builder and the dataset builder; loops ask the task."""
     reads = detection_reads()

@@ -287,13 +287,13 @@ def test_an_unreadable_frame_of_a_test_clip_is_replaced_by_the_nearest_readable_
 
 
 def test_training_stops_after_ava_max_replaced_keyframes_in_an_epoch(tmp_path):
-    from slowfast.engine.train import check_replaced
+    from slowfast.engine.tasks import build_task
 
-    cfg = load_config(TINY, ["AVA.MAX_REPLACED_KEYFRAMES", "3"])
-    check_replaced(cfg, 3, epoch=0)
+    task = build_task(load_config(TINY, ["AVA.MAX_REPLACED_KEYFRAMES", "3"]))
+    task.check_replaced(3, epoch=0)
     with pytest.raises(UnreadableDataError, match=r"4 AVA key frames of epoch 1 .*AVA\.MAX_REPLACED_KEYFRAMES = 3"):
-        check_replaced(cfg, 4, epoch=0)
-    check_replaced(load_config(TINY, ["AVA.MAX_REPLACED_KEYFRAMES", "-1"]), 10**6, epoch=0)
+        task.check_replaced(4, epoch=0)
+    build_task(load_config(TINY, ["AVA.MAX_REPLACED_KEYFRAMES", "-1"])).check_replaced(10**6, epoch=0)
 
 
 def test_a_box_outside_the_image_is_clipped_counted_and_warned(tmp_path, caplog):

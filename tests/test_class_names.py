@@ -34,14 +34,14 @@ def test_ava_v22_lists_80_actions_of_which_60_are_evaluated():
 
 def test_a_config_finds_its_shipped_names_by_class_count():
     k400 = load_config("configs/Kinetics/K400/SLOWFAST_8x8_R50.yaml")
-    names, source = class_names_for(k400)
+    names, source = class_names_for(k400, detection=False)
     assert len(names) == 400 and source.endswith("kinetics_400.txt")
     ava_cfg = load_config("configs/Synthetic/AVA_SLOWFAST_TINY.yaml")
-    names, source = class_names_for(ava_cfg)
+    names, source = class_names_for(ava_cfg, detection=True)
     assert names[0] == "bend/bow (at the waist)" and len(names) == 80
     tiny = load_config("configs/Synthetic/SLOWFAST_TINY.yaml")
-    assert class_names_for(tiny)[0] == ["moving right", "moving down", "moving left", "moving up"]
-    assert class_names_for(load_config(None, ["MODEL.NUM_CLASSES", "7"]))[0][6] == "class 6"
+    assert class_names_for(tiny, detection=False)[0] == ["moving right", "moving down", "moving left", "moving up"]
+    assert class_names_for(load_config(None, ["MODEL.NUM_CLASSES", "7"]), detection=False)[0][6] == "class 6"
 
 
 def test_synthetic_motion_names_follow_the_generators_directions():

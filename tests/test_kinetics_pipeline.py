@@ -222,10 +222,10 @@ def test_kill_and_resume_reproduces_the_uninterrupted_run(data_dir, tmp_path, mo
     run_net(tiny_opts(data_dir, tmp_path / "full", *opts))
     original = train_mod.train_epoch
 
-    def crash_in_second_epoch(cfg, model, loader, optimizer, scaler, meter, epoch, tb):
+    def crash_in_second_epoch(cfg, task, model, loader, optimizer, scaler, meter, epoch, tb):
         if epoch == 1:
             raise KeyboardInterrupt("killed")
-        return original(cfg, model, loader, optimizer, scaler, meter, epoch, tb)
+        return original(cfg, task, model, loader, optimizer, scaler, meter, epoch, tb)
 
     monkeypatch.setattr(train_mod, "train_epoch", crash_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):

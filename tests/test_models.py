@@ -5,7 +5,8 @@ import torch
 from slowfast.config import load_config
 from slowfast.models import build_model
 from slowfast.models.build import block_temporal_kernels, temporal_kernels_from_cfg
-from slowfast.utils.complexity import count_flops, dummy_inputs
+from slowfast.models.inputs import dummy_inputs
+from slowfast.utils.complexity import count_flops
 
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
 CPU = ["NUM_GPUS", "0", "NUM_SHARDS", "1", "TRAIN.BATCH_SIZE", "8", "TEST.BATCH_SIZE", "8"]

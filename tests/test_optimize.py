@@ -7,7 +7,7 @@ from slowfast.config import load_config
 from slowfast.models import build_model, optimize_for_inference
 from slowfast.models.norm import is_batch_norm
 from slowfast.models.optimize import InferenceModel, fold_conv_bn, inference_model
-from slowfast.utils.complexity import dummy_inputs
+from slowfast.models.inputs import dummy_inputs
 
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
 AVA_TINY = "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"
@@ -138,7 +138,7 @@ def test_test_option_turns_it_off():
 def test_kinetics_test_loop_scores_are_the_same_with_and_without_it(tmp_path):
     """The multi-view test loop runs the optimised copy by default (TEST.OPTIMIZE_MODEL); per-video scores agree."""
     from slowfast.datasets.synthetic import make_kinetics_synthetic
-    from slowfast.engine.test import run_classification_test
+    from slowfast.engine.classification_inference import run_classification_test
 
     data = str(tmp_path / "data")
     make_kinetics_synthetic(data, num_classes=4, num_train=4, num_val=2, num_test=3, size=32, num_frames=24, seed=0,

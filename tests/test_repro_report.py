@@ -120,7 +120,8 @@ def test_figure_is_a_png(tmp_path, capsys):
 
 def test_table_flops_equal_count_flops_for_the_tiny_config(tmp_path, capsys):
     from slowfast.models import build_model
-    from slowfast.utils.complexity import count_flops, dummy_inputs
+    from slowfast.models.inputs import dummy_inputs
+    from slowfast.utils.complexity import count_flops
 
     row = repro.row_by_name("synthetic_slowfast_tiny")
     cfg = repro.load_row_config(row)

@@ -55,7 +55,7 @@ def test_benchmark_reports_model_loader_and_training_loop_rates_as_json(tmp_path
 
 def test_ava_clip_loading_benchmark_reads_jpeg_frames_and_builds_train_and_test_views(tmp_path):
     from slowfast.config import load_config
-    from slowfast.reports.benchmark import bench_clip
+    from slowfast.reports.benchmark_data import bench_clip
     from slowfast.reports.benchmark_media import make_benchmark_frames
 
     paths = make_benchmark_frames(str(tmp_path / "frames"), num_frames=12, width=64, height=48)

@@ -2,6 +2,7 @@
 import torch
 
 from slowfast.config import load_config
+from slowfast.engine.tasks import build_task
 from slowfast.engine.train import freeze_bn, update_precise_bn
 from slowfast.models import build_model
 
@@ -24,7 +25,7 @@ def test_precise_bn_sets_running_stats_to_the_population_statistics():
     bn = model.s1.pathway0_stem.bn
     feats = []
     hook = model.s1.pathway0_stem.conv.register_forward_hook(lambda m, i, o: feats.append(o.detach()))
-    update_precise_bn(cfg, model, data)
+    update_precise_bn(cfg, build_task(cfg), model, data)
     hook.remove()
     conv_out = torch.cat(feats[-3:])
     expected = conv_out.mean(dim=(0, 2, 3, 4))

@@ -36,6 +36,7 @@ from slowfast.datasets.class_names import class_names_for
 from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.apps.video_clips import (VideoClips, batch, detection_frames, detection_inputs, frames_at)
 from slowfast.apps.eval_model import load_eval_model
+from slowfast.engine.tasks import build_task
 from slowfast.evaluation.ava.predictions import write_predictions_csv
 from slowfast.utils.io import write_json_atomic
 from slowfast.utils.progress import Progress
@@ -231,7 +232,7 @@ def render(input_path: str, output_path: str, paint: Callable[[np.ndarray, float
 def run_demo(cfg, input_path: str, output_path: str, json_path: Optional[str] = None, csv_path: Optional[str] = None,
              boxes_path: Optional[str] = None) -> dict:
     """Run the demo (module docstring) and return the JSON summary that ``json_path`` receives."""
-    detection = cfg.DETECTION.ENABLE
+    detection = build_task(cfg).is_detection
     if not detection and (boxes_path or csv_path):
         raise DemoError("--boxes and --csv need a detection config (DETECTION.ENABLE True)")
     if detection and not boxes_path and not cfg.DEMO.DETECTOR:
@@ -242,7 +243,7 @@ def run_demo(cfg, input_path: str, output_path: str, json_path: Optional[str] = 
         raise DemoError(f"boxes CSV not found: {boxes_path}")
     with VideoClips(input_path, cfg) as clips:  # fails early, naming the file, on an unreadable video
         info, turns = clips.info, clips.turns
-    names, label_source = class_names_for(cfg)
+    names, label_source = class_names_for(cfg, detection)
     model, checkpoint, device = load_eval_model(cfg)
     summary = dict(video=os.path.abspath(input_path), output=os.path.abspath(output_path), checkpoint=checkpoint,
                    label_file=label_source, fps=info.fps, duration=info.duration,

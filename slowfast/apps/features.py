@@ -33,6 +33,7 @@ from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.apps.video_clips import ClipPlan, VideoClips, batch
 from slowfast.apps.demo import DemoError, clip_batch_size
 from slowfast.apps.eval_model import load_eval_model
+from slowfast.engine.tasks import build_task
 from slowfast.models.features import extract_features, feature_dim
 from slowfast.utils.io import atomic_write, write_text_atomic
 from slowfast.utils.progress import Progress
@@ -141,7 +142,7 @@ def extract_video_features(cfg, input_path: str, output_dir: str, num_clips: int
     """
     videos = list_videos(input_path, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX)
     names = video_names(videos)
-    if cfg.DETECTION.ENABLE:
+    if build_task(cfg).is_detection:
         raise DemoError("extract_features needs a classification config (per-clip features); DETECTION.ENABLE is True")
     plans, failed = _plans(cfg, videos, num_clips)
     model, _, device = load_eval_model(cfg)

@@ -377,10 +377,12 @@ def check_checkpoint_files(cfg) -> List[Problem]:
 def resolve_num_classes(cfg):
     """``cfg`` itself, or when ``MODEL.NUM_CLASSES`` is 0 a copy with it taken from the dataset (module
     docstring).  Raises ``ValueError`` naming the file when it cannot be derived."""
+    from slowfast.engine.tasks import build_task
+
     if cfg.MODEL.NUM_CLASSES != 0:
         return cfg
     name = dataset_for(cfg, "train" if cfg.TRAIN.ENABLE else "test")
-    if name == "ava" or cfg.DETECTION.ENABLE:
+    if name == "ava" or build_task(cfg).is_detection:
         path = annotation_path(cfg, cfg.AVA.LABEL_MAP_FILE)
         try:
             num = max(label_map_ids(path))

@@ -20,7 +20,7 @@ import torch
 
 from slowfast.datasets.ava import VAL_SECOND_STRIDE, annotation_path
 from slowfast.datasets.build import build_dataset, build_loader
-from slowfast.engine.common import device_for, forward
+from slowfast.engine.common import device_for, to_device
 from slowfast.evaluation.ava import evaluate, read_labelmap, write_detections_csv
 from slowfast.models.optimize import inference_model
 from slowfast.utils import distributed as du
@@ -36,6 +36,12 @@ def test_views(cfg) -> list[tuple[int, bool]]:
     return [(s, f) for s in scales for f in flips]
 
 
+def model_inputs(inputs, extra: dict, device: torch.device) -> tuple:
+    """The arguments of a detection model's forward call for one batch: the clips and their boxes
+    (`N x 5`: the index of its clip in the batch, then the box)."""
+    return to_device(inputs, device), extra["boxes"].to(device, non_blocking=True)
+
+
 @torch.no_grad()
 def predict_view(cfg, model, split: str, scale: int, flip: bool) -> tuple[dict, list]:
     """({(video_idx, timestamp, x1, y1, x2, y2): scores (num_classes,)}, video names) for one test view,
@@ -48,7 +54,7 @@ def predict_view(cfg, model, split: str, scale: int, flip: bool) -> tuple[dict, 
     for inputs, _, _, extra in loader:
         if len(extra["boxes"]) == 0:
             continue
-        scores = forward(model, inputs, extra, device).float().cpu().numpy()
+        scores = model(*model_inputs(inputs, extra, device)).float().cpu().numpy()
         meta = extra["metadata"].numpy()
         boxes = extra["ori_boxes"].numpy()
         for m, b, s in zip(meta, boxes, scores):

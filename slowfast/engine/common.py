@@ -1,5 +1,5 @@
-"""Pieces shared by the training and test loops: per-process set-up, the device, the forward call
-for classification and detection batches, and checkpoint selection."""
+"""Pieces shared by the training and test loops: per-process set-up, the device, a batch's clips on
+the device, and checkpoint selection."""
 from __future__ import annotations
 
 import logging
@@ -35,13 +35,10 @@ def device_for(cfg) -> torch.device:
     return torch.device("cpu")
 
 
-def forward(model, inputs, extra: dict, device: torch.device) -> torch.Tensor:
-    """Move a batch to `device` and run the model; detection batches pass their boxes (`N x 5`). uint8
-    training clips (DATA.NORMALIZE_ON_DEVICE) cross as uint8, 4x less data, and the model normalises them."""
-    inputs = [x.to(device, non_blocking=True) for x in inputs]
-    if "boxes" in extra:
-        return model(inputs, extra["boxes"].to(device, non_blocking=True))
-    return model(inputs)
+def to_device(inputs, device: torch.device) -> list[torch.Tensor]:
+    """A batch's pathway list on `device` (what the tasks' `model_inputs` start from). uint8 training clips
+    (DATA.NORMALIZE_ON_DEVICE) cross as uint8, 4x less data, and the model normalises them."""
+    return [x.to(device, non_blocking=True) for x in inputs]
 
 
 def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:

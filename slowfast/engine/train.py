@@ -1,4 +1,5 @@
-"""Training loop: builders only (model, loaders, optimizer, schedule); no model or dataset details.
+"""Training loop: builders only (model, loaders, optimizer, schedule); no model or dataset details, and
+what differs between classification and detection comes from the run's task (`engine.tasks`).
 
 Per epoch: reproducible shuffling and augmentation seeds (a resumed run sees the same data as an
 uninterrupted one), lr set every iteration from the fractional epoch, progress line with ETA and a
@@ -13,33 +14,22 @@ import math
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from slowfast.config.loader import world_size
 from slowfast.datasets.build import build_loader, shuffle_loader
-from slowfast.datasets.validation import UnreadableDataError
 from slowfast.engine import acceleration as accel
-from slowfast.engine.common import device_for, forward, load_weights_for_training, setup_run
+from slowfast.engine.common import device_for, load_weights_for_training, setup_run
+from slowfast.engine.tasks import Task, build_task
 from slowfast.models import build_model
 from slowfast.models.norm import aggregate_sub_bn_stats, is_batch_norm
 from slowfast.solver import build_optimizer, lr_at, set_lr
 from slowfast import checkpoint as cu
 from slowfast.utils import distributed as du
 from slowfast.utils.logging import log_json_stats
-from slowfast.utils.meters import TrainMeter, progress_line, topk_errors
+from slowfast.utils.meters import TrainMeter, progress_line
 from slowfast.visualization.tensorboard import TensorboardWriter
 
 logger = logging.getLogger(__name__)
-
-
-def compute_loss(cfg, preds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    if cfg.MODEL.LOSS_FUNC == "cross_entropy":
-        return F.cross_entropy(preds, labels)
-    if cfg.MODEL.LOSS_FUNC == "bce":
-        return F.binary_cross_entropy_with_logits(preds, labels.to(preds.dtype))
-    if cfg.MODEL.LOSS_FUNC == "soft_cross_entropy":
-        return torch.sum(-labels * F.log_softmax(preds, dim=-1), dim=-1).mean()
-    raise ValueError(f"unknown MODEL.LOSS_FUNC {cfg.MODEL.LOSS_FUNC!r}")
 
 
 def seed_epoch(cfg, loader, epoch: int) -> None:
@@ -75,7 +65,8 @@ def freeze_bn(model: nn.Module) -> int:
     return n
 
 
-def train_epoch(cfg, model, loader, optimizer, scaler, meter: TrainMeter, epoch: int, tb: TensorboardWriter) -> dict:
+def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainMeter, epoch: int,
+                tb: TensorboardWriter) -> dict:
     model.train()
     if cfg.BN.FREEZE:
         freeze_bn(model)
@@ -87,8 +78,8 @@ def train_epoch(cfg, model, loader, optimizer, scaler, meter: TrainMeter, epoch:
         set_lr(optimizer, lr)
         labels = labels.to(device, non_blocking=True)
         with accel.autocast(cfg, device):  # TRAIN.MIXED_PRECISION: bf16 / fp16 on CUDA
-            preds = forward(model, inputs, extra, device)
-            loss = compute_loss(cfg, preds, labels)
+            preds = task.forward(model, inputs, extra, device)
+            loss = task.loss(preds, labels)
         if not math.isfinite(loss.item()):
             raise FloatingPointError(f"loss is {loss.item()} at epoch {epoch + 1}, iteration {it + 1}; lowering "
                                      "SOLVER.BASE_LR or enabling warm-up usually helps")
@@ -97,70 +88,34 @@ def train_epoch(cfg, model, loader, optimizer, scaler, meter: TrainMeter, epoch:
         scaler.step(optimizer)
         scaler.update()
 
-        if cfg.DETECTION.ENABLE:
-            loss_v, = du.all_reduce_mean([loss.item()], device)
-            top1 = top5 = None
-        else:
-            top1, top5 = topk_errors(preds.detach().float(), labels)
-            loss_v, top1, top5 = du.all_reduce_mean([loss.item(), top1, top5], device)
+        loss_v, top1, top5 = task.train_metrics(preds, labels, loss, device)
         meter.update(loss_v, lr, labels.shape[0], top1, top5, replaced=extra.get("retries", 0))
-        check_replaced(cfg, meter.replaced_videos, epoch)
+        task.check_replaced(meter.replaced_videos, epoch)
         if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == n_iters:
             stats = {**meter.iter_stats(epoch, it, world_size(cfg)), **accel.peak_memory_stats(device)}
             logger.info(progress_line(stats))
             log_json_stats(stats, logger)
             tb.add_scalars({"loss": loss_v, "lr": lr, **({"top1_err": top1, "top5_err": top5} if top1 is not None
                                                           else {})}, epoch * n_iters + it, "train/")
-    stats = {**meter.epoch_stats(epoch), **accel.peak_memory_stats(device)}
-    what = "unreadable videos"
-    if cfg.DETECTION.ENABLE:  # AVA: key frames with a missing or unreadable frame file
-        stats["replaced_keyframes"] = stats.pop("replaced_videos")
-        what = "key frames with unreadable frame files"
+    stats = task.name_epoch_stats({**meter.epoch_stats(epoch), **accel.peak_memory_stats(device)})
     log_json_stats(stats, logger)
-    replaced = stats.get("replaced_videos", stats.get("replaced_keyframes"))
+    replaced = stats[task.replaced_key]
     if replaced:
         logger.warning("epoch %d: %d %s were replaced by others (see the warnings above for their paths)",
-                       epoch + 1, replaced, what)
+                       epoch + 1, replaced, task.replaced_what)
     return stats
 
 
-def check_replaced(cfg, replaced: int, epoch: int) -> None:
-    """Stop training once more AVA key frames than AVA.MAX_REPLACED_KEYFRAMES were replaced in this epoch."""
-    limit = cfg.AVA.MAX_REPLACED_KEYFRAMES
-    if cfg.DETECTION.ENABLE and 0 <= limit < replaced:
-        raise UnreadableDataError(f"{replaced} AVA key frames of epoch {epoch + 1} had missing or unreadable frame "
-                                  f"files (more than AVA.MAX_REPLACED_KEYFRAMES = {limit}); check the frames folder")
-
-
 @torch.no_grad()
-def eval_epoch(cfg, model, loader, epoch: int, tb: TensorboardWriter) -> dict:
+def eval_epoch(task: Task, model, loader, epoch: int, tb: TensorboardWriter) -> dict:
     """Single-view validation: top-1/top-5 error (classification) or AVA mAP (detection)."""
-    if cfg.DETECTION.ENABLE:
-        from slowfast.engine.ava_inference import run_ava_inference
-
-        stats = run_ava_inference(cfg, model, split="val", write=False)
-        stats = {"_type": "val_epoch", "epoch": epoch + 1, "mAP": stats["mAP"]}
-    else:
-        model.eval()
-        device = device_for(cfg)
-        n, top1_wrong, top5_wrong = 0, 0.0, 0.0
-        for inputs, labels, _, extra in loader:
-            keep = ~extra["failed"]
-            preds = forward(model, inputs, extra, device).float().cpu()[keep]
-            labels = labels[keep]
-            t1, t5 = topk_errors(preds, labels) if len(labels) else (0.0, 0.0)
-            top1_wrong += t1 * len(labels) / 100
-            top5_wrong += t5 * len(labels) / 100
-            n += len(labels)
-        n, top1_wrong, top5_wrong = du.all_reduce_mean([n, top1_wrong, top5_wrong], device)
-        stats = {"_type": "val_epoch", "epoch": epoch + 1, "top1_err": 100 * top1_wrong / max(n, 1e-9),
-                 "top5_err": 100 * top5_wrong / max(n, 1e-9)}
+    stats = {"_type": "val_epoch", "epoch": epoch + 1, **task.evaluate(model, loader)}
     log_json_stats(stats, logger)
     tb.add_scalars({k: v for k, v in stats.items() if k not in ("_type", "epoch")}, epoch + 1, "val/")
     return stats
 
 
-def update_precise_bn(cfg, model, loader) -> None:
+def update_precise_bn(cfg, task: Task, model, loader) -> None:
     """Recompute BN statistics over BN.NUM_BATCHES_PRECISE training batches (fvcore precise BN)."""
     from fvcore.nn.precise_bn import get_bn_modules, update_bn_stats
 
@@ -168,40 +123,42 @@ def update_precise_bn(cfg, model, loader) -> None:
         return
     device = device_for(cfg)
 
-    class _Call(nn.Module):  # precise BN calls model(batch); route the batch through `forward`
+    class _Call(nn.Module):  # precise BN calls model(batch); route the batch through `task.forward`
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
         def forward(self, batch):
             inputs, _, _, extra = batch
-            return forward(self.inner, inputs, extra, device)
+            return task.forward(self.inner, inputs, extra, device)
 
     num = min(cfg.BN.NUM_BATCHES_PRECISE, len(loader))
     update_bn_stats(_Call(model), iter(loader), num)
 
 
-def prepare_bn_for_evaluation(cfg, model, loader, precise: bool) -> None:
+def prepare_bn_for_evaluation(cfg, task: Task, model, loader, precise: bool) -> None:
     """Make the BN statistics that evaluation uses final for this epoch: precise statistics first (when
     `precise`), then sub-batch BN statistics folded into the test-time BN. In this order because precise
     BN runs the model in training mode, where sub-batch BNs update their split statistics, not the
     test-time ones (PySlowFast's `train_net.py` runs them in this order too)."""
     if precise:
-        update_precise_bn(cfg, model, loader)
+        update_precise_bn(cfg, task, model, loader)
     aggregate_sub_bn_stats(model)
 
 
 def train(cfg) -> None:
     """Train MODEL on TRAIN.DATASET as configured; checkpoints go to OUTPUT_DIR/checkpoints."""
     setup_run(cfg)
+    task = build_task(cfg)
     accel.keep_freed_memory()  # large activations reuse freed heap instead of fresh zero-filled pages
     device = device_for(cfg)
     model = build_model(cfg, device=device)
     accel.configure_backends(device)  # cudnn.benchmark on CUDA
     if du.is_master() and cfg.LOG_MODEL_INFO:
+        from slowfast.models.inputs import dummy_inputs
         from slowfast.utils.complexity import model_summary
 
-        logger.info("model: %s", model_summary(model, cfg))
+        logger.info("model: %s", model_summary(model, dummy_inputs(cfg, cfg.DATA.TEST_CROP_SIZE, device=device)))
     optimizer = build_optimizer(cfg, model)
     scaler = accel.grad_scaler(cfg, device)  # enabled for fp16 autocast only
     start_epoch = load_weights_for_training(cfg, model, optimizer, scaler)
@@ -212,25 +169,25 @@ def train(cfg) -> None:
             set_sync_bn_groups(model, cfg.BN.NUM_SYNC_DEVICES)
         model = nn.parallel.DistributedDataParallel(
             model, device_ids=[device] if device.type == "cuda" else None,
-            find_unused_parameters=cfg.DETECTION.ENABLE)
+            find_unused_parameters=task.find_unused_parameters)
     step_model = accel.maybe_compile(cfg, model)  # MODEL.COMPILE; checkpoints are written from `model`
     train_loader = build_loader(cfg, "train")
-    val_loader = build_loader(cfg, "val") if cfg.TRAIN.EVAL_PERIOD > 0 and not cfg.DETECTION.ENABLE else None
+    val_loader = task.build_val_loader() if cfg.TRAIN.EVAL_PERIOD > 0 else None
     meter = TrainMeter(len(train_loader), cfg.SOLVER.MAX_EPOCH, window=max(cfg.LOG_PERIOD, 1))
     tb = TensorboardWriter(cfg, enabled=cfg.TENSORBOARD.ENABLE and du.is_master())
     logger.info("training from epoch %d to %d, %d iterations per epoch, %d process(es)", start_epoch + 1,
                 cfg.SOLVER.MAX_EPOCH, len(train_loader), du.get_world_size())
     for epoch in range(start_epoch, cfg.SOLVER.MAX_EPOCH):
         seed_epoch(cfg, train_loader, epoch)
-        train_epoch(cfg, step_model, train_loader, optimizer, scaler, meter, epoch, tb)
+        train_epoch(cfg, task, step_model, train_loader, optimizer, scaler, meter, epoch, tb)
         last = epoch + 1 == cfg.SOLVER.MAX_EPOCH
         eval_due = cfg.TRAIN.EVAL_PERIOD > 0 and ((epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last)
-        prepare_bn_for_evaluation(cfg, model, train_loader, cfg.BN.USE_PRECISE_STATS and (eval_due or last))
+        prepare_bn_for_evaluation(cfg, task, model, train_loader, cfg.BN.USE_PRECISE_STATS and (eval_due or last))
         if du.is_master() and ((epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last):
             path = cu.save_checkpoint(cu.checkpoint_path(cfg.OUTPUT_DIR, epoch + 1), model, optimizer, epoch + 1,
                                       cfg, scaler if scaler.is_enabled() else None)
             logger.info("saved %s", path)
         du.barrier()
         if eval_due:
-            eval_epoch(cfg, model, val_loader, epoch, tb)
+            eval_epoch(task, model, val_loader, epoch, tb)
     tb.close()

@@ -57,18 +57,23 @@ def head_pool_sizes(cfg) -> list | None:
     return [[cfg.DATA.NUM_FRAMES // cfg.SLOWFAST.ALPHA, side, side], [cfg.DATA.NUM_FRAMES, side, side]]
 
 
+def detection_spec(cfg) -> DetectionSpec | None:
+    """The RoI head of a detection config (DETECTION.*), None for classification: the one place where the
+    model side reads which task the config is for."""
+    if not cfg.DETECTION.ENABLE:
+        return None
+    return DetectionSpec(
+        resolution=cfg.DETECTION.ROI_XFORM_RESOLUTION,
+        scale_factor=cfg.DETECTION.SPATIAL_SCALE_FACTOR,
+        aligned=cfg.DETECTION.ALIGNED,
+        context_branch=cfg.DETECTION.CONTEXT_BRANCH,
+    )
+
+
 def spec_from_cfg(cfg) -> VideoNetSpec:
     """Translate the config into the explicit arguments of VideoNet."""
     two = cfg.MODEL.MODEL_NAME == "SlowFast"
     npath = 2 if two else 1
-    detection = None
-    if cfg.DETECTION.ENABLE:
-        detection = DetectionSpec(
-            resolution=cfg.DETECTION.ROI_XFORM_RESOLUTION,
-            scale_factor=cfg.DETECTION.SPATIAL_SCALE_FACTOR,
-            aligned=cfg.DETECTION.ALIGNED,
-            context_branch=cfg.DETECTION.CONTEXT_BRANCH,
-        )
     per_stage = lambda v: [list(x)[:npath] for x in v]  # noqa: E731
     return VideoNetSpec(
         num_classes=cfg.MODEL.NUM_CLASSES,
@@ -94,7 +99,7 @@ def spec_from_cfg(cfg) -> VideoNetSpec:
         dropout_rate=cfg.MODEL.DROPOUT_RATE,
         head_act=cfg.MODEL.HEAD_ACT,
         num_pathways=npath,
-        detection=detection,
+        detection=detection_spec(cfg),
         head_pool_sizes=head_pool_sizes(cfg),
         bn_eps=cfg.BN.EPSILON,
         bn_momentum=cfg.BN.MOMENTUM,
@@ -109,7 +114,7 @@ def clip_channel_stats(cfg) -> tuple[list[float], list[float]]:
     AVA.BGR), and DATA.REVERSE_INPUT_CHANNEL reverses once more; an odd number of reversals reverses
     the statistics."""
     flips = int(cfg.DATA.REVERSE_INPUT_CHANNEL)
-    if cfg.DETECTION.ENABLE and cfg.AVA.PREPROCESS == "pyslowfast" and not cfg.AVA.BGR:
+    if detection_spec(cfg) is not None and cfg.AVA.PREPROCESS == "pyslowfast" and not cfg.AVA.BGR:
         flips += 1
     order = slice(None, None, -1) if flips % 2 else slice(None)
     return list(cfg.DATA.MEAN)[order], list(cfg.DATA.STD)[order]

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from slowfast.utils.complexity import count_flops, count_params, dummy_inputs
+from slowfast.models.inputs import dummy_inputs
+from slowfast.utils.complexity import count_flops, count_params
 
 
 def stage_shapes(model: nn.Module, cfg, size: int) -> list[tuple[str, list[tuple[int, ...]]]]:

@@ -119,10 +119,9 @@ def sampling(cfg) -> tuple[int, int]:
 
 def test_views(cfg) -> int:
     """Views per video (classification) or per key frame (AVA: scales x flips) at test time."""
-    if cfg.DETECTION.ENABLE:
-        flips = 2 if cfg.AVA.TEST_FLIP else 1
-        return max(1, len(cfg.AVA.TEST_SCALES)) * flips
-    return cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS
+    from slowfast.engine.tasks import build_task
+
+    return build_task(cfg).num_test_views()
 
 
 def _code_hash() -> str:
@@ -148,7 +147,8 @@ def cost_key(cfg, size: int) -> str:
 def compute_cost(cfg, size: int) -> dict:
     """fvcore GFLOPs per view at `size`^2 and parameters (millions); builds the model on CPU."""
     from slowfast.models import build_model
-    from slowfast.utils.complexity import count_flops, count_params, dummy_inputs
+    from slowfast.models.inputs import dummy_inputs
+    from slowfast.utils.complexity import count_flops, count_params
 
     start = time.time()
     model = build_model(cfg, device="cpu")

@@ -139,11 +139,11 @@ def resolve_label_file(label_file: str, num_classes: int, detection: bool) -> Op
     return None
 
 
-def class_names_for(cfg) -> Tuple[List[str], str]:
-    """``(names, source)`` for ``cfg``: names of the ``MODEL.NUM_CLASSES`` outputs from
-    ``DEMO.LABEL_FILE_PATH`` (see :func:`resolve_label_file`); without a list, ``"class K"``."""
+def class_names_for(cfg, detection: bool) -> Tuple[List[str], str]:
+    """``(names, source)`` for ``cfg``, a detection config or not: names of the ``MODEL.NUM_CLASSES``
+    outputs from ``DEMO.LABEL_FILE_PATH`` (see :func:`resolve_label_file`); without a list, ``"class K"``."""
     num_classes = cfg.MODEL.NUM_CLASSES
-    path = resolve_label_file(cfg.DEMO.LABEL_FILE_PATH, num_classes, cfg.DETECTION.ENABLE)
+    path = resolve_label_file(cfg.DEMO.LABEL_FILE_PATH, num_classes, detection)
     if path is None:
         return [f"class {k}" for k in range(num_classes)], "generic names (set DEMO.LABEL_FILE_PATH)"
     return read_class_names(path, num_classes), path

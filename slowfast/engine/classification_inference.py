@@ -1,0 +1,88 @@
+"""Classification inference and evaluation: single-view validation during training (top-1 / top-5 error
+of the val split's clips) and the multi-view test: every view of every video (TEST.NUM_ENSEMBLE_VIEWS
+clips x TEST.NUM_SPATIAL_CROPS crops), softmax scores combined per video, top-1 / top-5 accuracy and
+their average error, FLOPs per view x views.
+
+The test writes (master process) OUTPUT_DIR/test_scores.npz (or TEST.SAVE_RESULTS_PATH): per-video
+scores for ensembling, arrays `videos` (str, CSV paths as written), `labels` (int64), `scores`
+(float32, N x C, view-combined softmax), `num_views` (int64, views that were decoded).
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import torch
+
+from slowfast.datasets.build import build_loader
+from slowfast.engine.common import device_for, to_device
+from slowfast.evaluation.classification import VideoAggregator
+from slowfast.evaluation.ensemble import VideoScores, write_video_scores
+from slowfast.models.inputs import dummy_inputs
+from slowfast.models.optimize import inference_model
+from slowfast.utils import distributed as du
+from slowfast.utils.complexity import count_flops
+from slowfast.utils.meters import topk_errors
+
+logger = logging.getLogger("slowfast.engine.test")  # the test's log lines keep the name they had in engine/test.py
+SCORES_NAME = "test_scores.npz"
+
+
+@torch.no_grad()
+def val_topk_errors(cfg, model, loader) -> dict:
+    """{"top1_err", "top5_err"} (percent) of one view per val clip over all processes; clips that could
+    not be decoded are left out."""
+    model.eval()
+    device = device_for(cfg)
+    n, top1_wrong, top5_wrong = 0, 0.0, 0.0
+    for inputs, labels, _, extra in loader:
+        keep = ~extra["failed"]
+        preds = model(to_device(inputs, device)).float().cpu()[keep]
+        labels = labels[keep]
+        t1, t5 = topk_errors(preds, labels) if len(labels) else (0.0, 0.0)
+        top1_wrong += t1 * len(labels) / 100
+        top5_wrong += t5 * len(labels) / 100
+        n += len(labels)
+    n, top1_wrong, top5_wrong = du.all_reduce_mean([n, top1_wrong, top5_wrong], device)
+    return {"top1_err": 100 * top1_wrong / max(n, 1e-9), "top5_err": 100 * top5_wrong / max(n, 1e-9)}
+
+
+@torch.no_grad()
+def run_classification_test(cfg, model) -> dict:
+    """Test every view of the test split; returns (master process) the results of `VideoAggregator`
+    with num_classes, gflops_per_view and scores_file; other processes return {}."""
+    device = device_for(cfg)
+    loader = build_loader(cfg, "test")
+    dataset = loader.dataset
+    agg = VideoAggregator(dataset.num_videos, cfg.MODEL.NUM_CLASSES, cfg.DATA.ENSEMBLE_METHOD)
+    net = inference_model(cfg, model)  # TEST.OPTIMIZE_MODEL: BN folded, channels_last_3d (same scores)
+    n_batches = len(loader)
+    for i, (inputs, labels, index, extra) in enumerate(loader):
+        scores = net(to_device(inputs, device)).float().cpu()
+        agg.add(index.numpy(), scores.numpy(), labels.numpy(), extra["failed"].numpy())
+        if (i + 1) % cfg.LOG_PERIOD == 0 or i + 1 == n_batches:
+            logger.info("test iter %d/%d", i + 1, n_batches)
+    parts = du.all_gather_objects(agg)
+    if not du.is_master():
+        return {}
+    total = parts[0]
+    for other in parts[1:]:
+        total.merge(other)
+    views = dataset.views_per_video
+    results = total.results(views)
+    results["num_classes"] = cfg.MODEL.NUM_CLASSES
+    results["gflops_per_view"] = round(count_flops(model, dummy_inputs(cfg, cfg.DATA.TEST_CROP_SIZE, device=device)), 4)
+    scores_path = os.path.join(cfg.OUTPUT_DIR, cfg.TEST.SAVE_RESULTS_PATH or SCORES_NAME)
+    tested = total.views > 0
+    write_video_scores(scores_path, VideoScores(
+        videos=np.asarray([dataset.videos[i][0] for i in np.flatnonzero(tested)], dtype=str),
+        labels=total.labels[tested], scores=total.video_scores()[tested], num_views=total.views[tested]))
+    results["scores_file"] = scores_path
+    if results["num_failed_views"]:
+        logger.warning("%d views could not be decoded and were left out; %d videos had no view at all",
+                       results["num_failed_views"], results["num_videos_without_views"])
+    logger.info("test: top-1 %.2f%% top-5 %.2f%% avg error %.2f%% over %d videos x %d views, %.3g GFLOPs x %d views",
+                results["top1_acc"], results["top5_acc"], results["avg_err"], results["num_videos"], views,
+                results["gflops_per_view"], views)
+    return results
