@@ -40,7 +40,7 @@ def checkpoint_for(cfg) -> str:
 
 
 def prepare_for_inference(model: torch.nn.Module, cfg) -> torch.nn.Module:
-    """The demo / feature model: ``optimize_for_inference(model, cfg)`` (BN folded, inference layouts)
+    """The demo / feature model: ``optimize_for_inference(model)`` (BN folded, inference layouts)
     when ``TEST.OPTIMIZE_MODEL``, else ``model`` in eval mode; the same choice as the test loops."""
     return inference_model(cfg, model)
 
