@@ -178,6 +178,26 @@ def test_sub_batchnorm_normalises_each_sub_batch_separately():
     assert bn.bn.running_mean.mean() > 0.3  # both splits' statistics reach the test-time BN
 
 
+@pytest.mark.parametrize("norm_type", ["batchnorm", "sub_batchnorm"])
+def test_bn_epsilon_momentum_and_inplace_relu_reach_every_layer(norm_type):
+    """The one norm factory: BN.EPSILON / BN.MOMENTUM in every normalization layer (stem, lateral,
+    residual, non-local), of BN.NORM_TYPE; RESNET.INPLACE_RELU in every ReLU."""
+    from slowfast.models.nonlocal_block import NonLocal
+    from slowfast.models.norm import SubBatchNorm3d
+
+    cfg = cfg_of(TINY, "BN.EPSILON", "1e-3", "BN.MOMENTUM", "0.05", "BN.NORM_TYPE", norm_type, "BN.NUM_SPLITS", "2",
+                 "RESNET.INPLACE_RELU", "False", "NONLOCAL.LOCATION", "[[[], []], [[], []], [[0], []], [[], []]]")
+    model = build_model(cfg, device="meta")
+    nonlocal_blocks = [m for m in model.modules() if isinstance(m, NonLocal)]
+    assert nonlocal_blocks and all(isinstance(m.bn, (SubBatchNorm3d, torch.nn.BatchNorm3d)) for m in nonlocal_blocks)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm3d)]  # SubBatchNorm3d's inner ones too
+    assert len(bns) > 30 and all((m.eps, m.momentum) == (1e-3, 0.05) for m in bns)
+    sub = sum(isinstance(m, SubBatchNorm3d) for m in model.modules())
+    assert 2 * sub == len(bns) if norm_type == "sub_batchnorm" else sub == 0  # all of BN.NORM_TYPE
+    relus = [m for m in model.modules() if isinstance(m, torch.nn.ReLU)]
+    assert relus and not any(r.inplace for r in relus)
+
+
 def test_every_config_builds(all_config_paths):
     for path in all_config_paths:
         cfg = cfg_of(path)

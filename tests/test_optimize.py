@@ -1,4 +1,6 @@
 """optimize_for_inference: BN folded into convolutions, channels_last_3d; same scores as the model in eval."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -66,7 +68,7 @@ def test_optimized_model_gives_the_same_scores_and_leaves_the_original_alone(var
     before = {k: v.clone() for k, v in model.state_dict().items()}
     n_bn = sum(1 for m in model.modules() if is_batch_norm(m))
     inputs = inputs_for(cfg)
-    fast = optimize_for_inference(model, cfg)
+    fast = optimize_for_inference(model)
     model.eval()
     with torch.no_grad():
         ref = model(*inputs)
@@ -116,7 +118,7 @@ def test_folding_one_conv_and_bn_by_hand():
 def test_optimized_model_is_eval_only_and_accepts_any_memory_format():
     cfg = load_config(TINY, CPU)
     model = trained_looking(cfg)
-    fast = optimize_for_inference(model, cfg)
+    fast = optimize_for_inference(model)
     with pytest.raises(RuntimeError, match="eval-only"):
         fast.train()
     fast.eval()  # allowed
@@ -154,3 +156,21 @@ def test_kinetics_test_loop_scores_are_the_same_with_and_without_it(tmp_path):
         scores[flag] = np.load(tmp_path / flag / "test_scores.npz")["scores"]
     assert scores["True"].shape == (3, 4)
     np.testing.assert_allclose(scores["True"], scores["False"], atol=1e-5, rtol=0)
+
+
+def test_the_old_form_with_a_cfg_still_works_for_one_release_and_warns():
+    """optimize_for_inference(model, cfg[, fold_bn[, memory_format]]) (the cfg was never used): the same
+    result, and a DeprecationWarning; without a cfg, no warning."""
+    cfg = load_config(TINY, CPU)
+    model = trained_looking(cfg).eval()
+    xs, = inputs_for(cfg)
+    with pytest.warns(DeprecationWarning, match="cfg argument is unused"):
+        old = optimize_for_inference(model, cfg)
+    with pytest.warns(DeprecationWarning):
+        unfolded = optimize_for_inference(model, cfg, False, torch.contiguous_format)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        new = optimize_for_inference(model)
+    with torch.no_grad():
+        assert torch.equal(old(xs), new(xs))
+    assert any(is_batch_norm(m) for m in unfolded.modules()) and unfolded.memory_format == torch.contiguous_format

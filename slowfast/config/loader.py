@@ -267,15 +267,27 @@ def world_size(cfg: CfgNode) -> int:
 
 
 def validate(cfg: CfgNode, source: str = "config") -> None:
-    """Raise ConfigError when values are out of range or inconsistent with each other."""
+    """Raise ConfigError when values are out of range or inconsistent with each other: the checks of each
+    config group in turn; the first problem found is raised."""
 
     def fail(msg: str) -> None:
         raise ConfigError(f"{source}: {msg}")
 
+    for check in (_check_choices, _check_backbone, _check_slowfast, _check_data, _check_processes, _check_solver,
+                  _check_detection, _check_demo):
+        check(cfg, fail)
+
+
+def _check_choices(cfg: CfgNode, fail) -> None:
+    """Keys that take one of a fixed set of values (_CHOICES)."""
     for key, choices in _CHOICES.items():
         if _get(cfg, key) not in choices:
             fail(f"{key} is {_get(cfg, key)!r}; choose one of {list(choices)}")
 
+
+def _check_backbone(cfg: CfgNode, fail) -> None:
+    """MODEL, RESNET, NONLOCAL: depth, architecture, per-stage lists with one entry per pathway, block
+    indices inside their stage, DATA.INPUT_CHANNEL_NUM per pathway, dropout and class count."""
     if cfg.RESNET.DEPTH != 0 and cfg.RESNET.DEPTH not in STAGE_DEPTHS:
         fail(f"RESNET.DEPTH is {cfg.RESNET.DEPTH}; choose one of {sorted(STAGE_DEPTHS)} or 0 (use RESNET.STAGE_DEPTHS)")
     depths = stage_depths(cfg)
@@ -314,24 +326,52 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
     channels = list(cfg.DATA.INPUT_CHANNEL_NUM)
     if channels and (len(channels) < npath or (len(channels) > npath and channels != list(defaults.DATA.INPUT_CHANNEL_NUM))):
         fail(f"DATA.INPUT_CHANNEL_NUM needs one entry per pathway ({npath}), got {cfg.DATA.INPUT_CHANNEL_NUM}")
+    if not 0.0 <= cfg.MODEL.DROPOUT_RATE < 1.0:
+        fail(f"MODEL.DROPOUT_RATE must be in [0, 1), got {cfg.MODEL.DROPOUT_RATE}")
+    if cfg.MODEL.NUM_CLASSES < 0:
+        fail(f"MODEL.NUM_CLASSES must be >= 1, or 0 to take it from the dataset, got {cfg.MODEL.NUM_CLASSES}")
 
-    if cfg.MODEL.MODEL_NAME == "SlowFast":
-        alpha = cfg.SLOWFAST.ALPHA
-        if alpha < 1:
-            fail(f"SLOWFAST.ALPHA must be >= 1, got {alpha}")
-        if cfg.DATA.NUM_FRAMES % alpha:
-            fail(
-                f"SLOWFAST.ALPHA = {alpha} does not divide DATA.NUM_FRAMES = {cfg.DATA.NUM_FRAMES} "
-                "(the Slow pathway takes every alpha-th frame of the Fast pathway)"
-            )
-        if cfg.SLOWFAST.BETA_INV < 1 or cfg.RESNET.WIDTH_PER_GROUP % cfg.SLOWFAST.BETA_INV:
-            fail(
-                f"SLOWFAST.BETA_INV = {cfg.SLOWFAST.BETA_INV} must divide RESNET.WIDTH_PER_GROUP = "
-                f"{cfg.RESNET.WIDTH_PER_GROUP}"
-            )
+
+def _check_slowfast(cfg: CfgNode, fail) -> None:
+    """SLOWFAST (two pathways only): alpha divides the clip's frames, beta_inv the width."""
+    if cfg.MODEL.MODEL_NAME != "SlowFast":
+        return
+    alpha = cfg.SLOWFAST.ALPHA
+    if alpha < 1:
+        fail(f"SLOWFAST.ALPHA must be >= 1, got {alpha}")
+    if cfg.DATA.NUM_FRAMES % alpha:
+        fail(
+            f"SLOWFAST.ALPHA = {alpha} does not divide DATA.NUM_FRAMES = {cfg.DATA.NUM_FRAMES} "
+            "(the Slow pathway takes every alpha-th frame of the Fast pathway)"
+        )
+    if cfg.SLOWFAST.BETA_INV < 1 or cfg.RESNET.WIDTH_PER_GROUP % cfg.SLOWFAST.BETA_INV:
+        fail(
+            f"SLOWFAST.BETA_INV = {cfg.SLOWFAST.BETA_INV} must divide RESNET.WIDTH_PER_GROUP = "
+            f"{cfg.RESNET.WIDTH_PER_GROUP}"
+        )
+
+
+def _check_data(cfg: CfgNode, fail) -> None:
+    """DATA: clip length, jitter scales and crop, normalisation statistics, labels, decode retries."""
     if cfg.DATA.NUM_FRAMES < 1 or cfg.DATA.SAMPLING_RATE < 1:
         fail("DATA.NUM_FRAMES and DATA.SAMPLING_RATE must be >= 1")
+    lo, hi = (list(cfg.DATA.TRAIN_JITTER_SCALES) + [0, 0])[:2]
+    if len(cfg.DATA.TRAIN_JITTER_SCALES) != 2 or lo > hi or lo < 1:
+        fail(f"DATA.TRAIN_JITTER_SCALES must be [min, max] with 1 <= min <= max, got {cfg.DATA.TRAIN_JITTER_SCALES}")
+    if cfg.DATA.TRAIN_CROP_SIZE > lo:
+        fail(f"DATA.TRAIN_CROP_SIZE = {cfg.DATA.TRAIN_CROP_SIZE} exceeds the smallest jitter scale {lo}")
+    if len(cfg.DATA.MEAN) != 3 or len(cfg.DATA.STD) != 3 or min(cfg.DATA.STD) <= 0:
+        fail("DATA.MEAN and DATA.STD need 3 values each, STD > 0")
+    if cfg.DATA.MULTI_LABEL:
+        fail("DATA.MULTI_LABEL True is not supported (multi-label video classification); for AVA use "
+             "DETECTION.ENABLE True with MODEL.LOSS_FUNC bce")
+    if cfg.AVA.MAX_REPLACED_KEYFRAMES < -1 or cfg.DATA.MAX_DECODE_RETRIES < 0:
+        fail("AVA.MAX_REPLACED_KEYFRAMES must be >= -1 (-1 = no limit) and DATA.MAX_DECODE_RETRIES >= 0")
 
+
+def _check_processes(cfg: CfgNode, fail) -> None:
+    """Machines and processes, TRAIN / TEST batch sizes split over them, test views, and the BN variants
+    that depend on the per-process batch (BN.NUM_SPLITS) or on the processes (BN.NUM_SYNC_DEVICES)."""
     if cfg.NUM_SHARDS < 1 or not 0 <= cfg.SHARD_ID < cfg.NUM_SHARDS:
         fail(f"SHARD_ID = {cfg.SHARD_ID} must be in [0, NUM_SHARDS = {cfg.NUM_SHARDS})")
     if cfg.NUM_GPUS < 0 or cfg.NUM_PROCESSES < 1:
@@ -341,6 +381,8 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
         bs = _get(cfg, key)
         if bs < 1 or bs % world:
             fail(f"{key} = {bs} is not divisible by the number of processes ({world})")
+    if cfg.TEST.NUM_ENSEMBLE_VIEWS < 1 or cfg.TEST.NUM_SPATIAL_CROPS not in (1, 3):
+        fail("TEST.NUM_ENSEMBLE_VIEWS must be >= 1 and TEST.NUM_SPATIAL_CROPS 1 or 3")
     if cfg.BN.NORM_TYPE == "sub_batchnorm":
         per_proc = cfg.TRAIN.BATCH_SIZE // world
         if cfg.BN.NUM_SPLITS < 1 or per_proc % cfg.BN.NUM_SPLITS:
@@ -348,17 +390,12 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
                 f"BN.NUM_SPLITS = {cfg.BN.NUM_SPLITS} must divide the per-process batch "
                 f"TRAIN.BATCH_SIZE / processes = {per_proc}"
             )
+    if cfg.BN.NORM_TYPE == "sync_batchnorm" and cfg.BN.NUM_SYNC_DEVICES and world % cfg.BN.NUM_SYNC_DEVICES:
+        fail(f"BN.NUM_SYNC_DEVICES = {cfg.BN.NUM_SYNC_DEVICES} must divide the number of processes ({world})")
 
-    lo, hi = (list(cfg.DATA.TRAIN_JITTER_SCALES) + [0, 0])[:2]
-    if len(cfg.DATA.TRAIN_JITTER_SCALES) != 2 or lo > hi or lo < 1:
-        fail(f"DATA.TRAIN_JITTER_SCALES must be [min, max] with 1 <= min <= max, got {cfg.DATA.TRAIN_JITTER_SCALES}")
-    if cfg.DATA.TRAIN_CROP_SIZE > lo:
-        fail(f"DATA.TRAIN_CROP_SIZE = {cfg.DATA.TRAIN_CROP_SIZE} exceeds the smallest jitter scale {lo}")
-    if len(cfg.DATA.MEAN) != 3 or len(cfg.DATA.STD) != 3 or min(cfg.DATA.STD) <= 0:
-        fail("DATA.MEAN and DATA.STD need 3 values each, STD > 0")
-    if cfg.TEST.NUM_ENSEMBLE_VIEWS < 1 or cfg.TEST.NUM_SPATIAL_CROPS not in (1, 3):
-        fail("TEST.NUM_ENSEMBLE_VIEWS must be >= 1 and TEST.NUM_SPATIAL_CROPS 1 or 3")
 
+def _check_solver(cfg: CfgNode, fail) -> None:
+    """SOLVER: the step schedule, learning rate, epochs and warm-up."""
     if cfg.SOLVER.LR_POLICY == "steps_with_relative_lrs":
         steps, lrs = cfg.SOLVER.STEPS, cfg.SOLVER.LRS
         if not steps or len(steps) != len(lrs) or steps[0] != 0 or list(steps) != sorted(steps):
@@ -372,24 +409,21 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
         fail(f"SOLVER.MAX_EPOCH must be >= 1, got {cfg.SOLVER.MAX_EPOCH}")
     if cfg.SOLVER.WARMUP_EPOCHS > cfg.SOLVER.MAX_EPOCH:
         fail(f"SOLVER.WARMUP_EPOCHS = {cfg.SOLVER.WARMUP_EPOCHS} exceeds SOLVER.MAX_EPOCH = {cfg.SOLVER.MAX_EPOCH}")
-    if not 0.0 <= cfg.MODEL.DROPOUT_RATE < 1.0:
-        fail(f"MODEL.DROPOUT_RATE must be in [0, 1), got {cfg.MODEL.DROPOUT_RATE}")
+
+
+def _check_detection(cfg: CfgNode, fail) -> None:
+    """DETECTION and AVA: the RoI head's settings, the key-frame timeline."""
     if cfg.DETECTION.ENABLE and cfg.DETECTION.SPATIAL_SCALE_FACTOR < 1:
         fail("DETECTION.SPATIAL_SCALE_FACTOR must be >= 1")
-    if cfg.DATA.MULTI_LABEL:
-        fail("DATA.MULTI_LABEL True is not supported (multi-label video classification); for AVA use "
-             "DETECTION.ENABLE True with MODEL.LOSS_FUNC bce")
-    if cfg.BN.NORM_TYPE == "sync_batchnorm" and cfg.BN.NUM_SYNC_DEVICES and world % cfg.BN.NUM_SYNC_DEVICES:
-        fail(f"BN.NUM_SYNC_DEVICES = {cfg.BN.NUM_SYNC_DEVICES} must divide the number of processes ({world})")
-    if cfg.AVA.MAX_REPLACED_KEYFRAMES < -1 or cfg.DATA.MAX_DECODE_RETRIES < 0:
-        fail("AVA.MAX_REPLACED_KEYFRAMES must be >= -1 (-1 = no limit) and DATA.MAX_DECODE_RETRIES >= 0")
     if cfg.DETECTION.CONTEXT_BRANCH and not cfg.DETECTION.ENABLE:
         fail("DETECTION.CONTEXT_BRANCH needs DETECTION.ENABLE True")
-    if cfg.MODEL.NUM_CLASSES < 0:
-        fail(f"MODEL.NUM_CLASSES must be >= 1, or 0 to take it from the dataset, got {cfg.MODEL.NUM_CLASSES}")
     if cfg.AVA.FPS < 1 or not cfg.AVA.START_SEC <= cfg.AVA.KEYFRAME_START_SEC <= cfg.AVA.KEYFRAME_END_SEC:
         fail(f"AVA.FPS must be >= 1 and AVA.START_SEC <= AVA.KEYFRAME_START_SEC <= AVA.KEYFRAME_END_SEC, got "
              f"{cfg.AVA.FPS}, {cfg.AVA.START_SEC}, {cfg.AVA.KEYFRAME_START_SEC}, {cfg.AVA.KEYFRAME_END_SEC}")
+
+
+def _check_demo(cfg: CfgNode, fail) -> None:
+    """DEMO: stride (whole seconds for detection), top-k, thresholds."""
     if cfg.DEMO.STRIDE_SEC <= 0:
         fail(f"DEMO.STRIDE_SEC must be > 0 seconds, got {cfg.DEMO.STRIDE_SEC}")
     if cfg.DETECTION.ENABLE and cfg.DEMO.STRIDE_SEC != int(cfg.DEMO.STRIDE_SEC):

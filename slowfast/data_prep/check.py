@@ -30,20 +30,25 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import tempfile
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Sequence, Tuple
 
-import cv2
-
-from slowfast.data_prep.video_io import probe_video
-from slowfast.datasets import ava_io
-from slowfast.datasets.ava import annotation_path, clip_frame_indices, resolve_dirs
-from slowfast.datasets.validation import (Problem, check_label_range, read_video_list_rows, resolve_video_path,
-                                          text_lines)
-from slowfast.evaluation.ava.io import AvaFormatError, read_exclusions, read_labelmap
+from slowfast.data_prep.check_ava import (  # noqa: F401 (re-exported: the checker's public names)
+    VideoFrames,
+    check_ava,
+    check_box_csv,
+    check_clip_frames,
+    check_exclusions,
+    check_frame_list,
+    check_label_map,
+    label_map_ids,
+)
+from slowfast.data_prep.check_kinetics import check_kinetics, check_kinetics_csv, classnames_size  # noqa: F401
+from slowfast.datasets.ava import annotation_path
+from slowfast.datasets.validation import Problem, read_video_list_rows
+from slowfast.engine.tasks import build_task
+from slowfast.evaluation.ava.io import AvaFormatError
 from slowfast.checkpoint import checkpoint_dir
 
 logger = logging.getLogger(__name__)
@@ -51,261 +56,6 @@ logger = logging.getLogger(__name__)
 
 # Kinds that tools/run_net.py logs as warnings instead of refusing to start.
 WARN_ONLY = {"num_classes_mismatch"}
-
-
-def _lines(path: str, problems: List[Problem]) -> Iterable[Tuple[int, str]]:
-    """The non-blank lines of ``path``; lines that are not UTF-8 go to ``problems``."""
-    return text_lines(path, ValueError, problems)
-
-
-def _missing(path: str, what: str) -> Optional[Problem]:
-    return None if os.path.isfile(path) else Problem(path, None, "missing_file", f"{what} not found")
-
-
-# --------------------------------------------------------------------------- Kinetics
-
-
-def check_kinetics_csv(csv_path: str, num_classes: int, separator: str = " ", prefix: str = "",
-                       files: bool = True, decode: bool = False) -> List[Problem]:
-    """Problems of one Kinetics split file (module docstring): the loader's row and label-range checks
-    (:mod:`slowfast.datasets.validation`), collected, and repeated videos; ``files``: check the videos
-    exist, ``decode``: and that they decode."""
-    missing = _missing(csv_path, "split file")
-    if missing:
-        return [missing]
-    out: List[Problem] = []
-    rows = read_video_list_rows(csv_path, separator, ValueError, out)
-    out += check_label_range([(r.line, r.label) for r in rows], num_classes, csv_path)
-    first_line: Dict[str, int] = {}
-    for number, path, _ in rows:
-        if path in first_line:
-            out.append(Problem(csv_path, number, "duplicate", f"{path} is already listed on line {first_line[path]}"))
-            continue
-        first_line[path] = number
-        if files or decode:
-            video = resolve_video_path(csv_path, path, prefix)
-            reason = probe_video(video) if decode else (None if os.path.isfile(video) else "missing (no such file)")
-            if reason:
-                kind = "missing_video" if reason.startswith("missing") else "undecodable"
-                out.append(Problem(csv_path, number, kind, f"video {video}: {reason}"))
-    if not rows and not out:
-        out.append(Problem(csv_path, None, "empty", "no videos listed"))
-    return sorted(out, key=lambda p: p.line or 0)
-
-
-def classnames_size(path: str) -> int:
-    """Number of classes in a ``classnames.json`` (name -> id) file; JSON errors propagate."""
-    with open(path, encoding="utf-8") as f:
-        return len(json.load(f))
-
-
-def check_kinetics(cfg, splits: Sequence[str], decode: bool = False, cheap: bool = False) -> List[Problem]:
-    root, num_classes = cfg.DATA.PATH_TO_DATA_DIR, cfg.MODEL.NUM_CLASSES
-    out = []
-    names = os.path.join(root, "classnames.json")
-    if os.path.isfile(names):
-        try:
-            size = classnames_size(names)
-            if size != num_classes:
-                out.append(Problem(names, None, "num_classes_mismatch",
-                                   f"{size} classes but MODEL.NUM_CLASSES is {num_classes} (set it to {size}, or 0)"))
-        except (ValueError, TypeError) as err:
-            out.append(Problem(names, None, "parse", f"not a JSON name -> id object ({err})"))
-    for split in splits:
-        out += check_kinetics_csv(os.path.join(root, f"{split}.csv"), num_classes, cfg.DATA.PATH_LABEL_SEPARATOR,
-                                  cfg.DATA.PATH_PREFIX, files=not cheap, decode=decode and not cheap)
-    return out
-
-
-# --------------------------------------------------------------------------- AVA: frame lists
-
-
-@dataclass
-class VideoFrames:
-    """A video's frames from the frame lists: ``frames[i] = (file, line, path)`` in frame-id order."""
-
-    frames: List[Tuple[str, int, str]]
-
-
-def check_frame_list(path: str, frame_dir: str, videos: Dict[str, VideoFrames]) -> List[Problem]:
-    """Problems of one frame list: the loader's header, row and per-video checks
-    (:func:`slowfast.datasets.ava_io.read_frame_list_rows`, :func:`~slowfast.datasets.ava_io.validate_frame_list`),
-    every one collected; adds its videos to ``videos`` (a video already there is a problem)."""
-    missing = _missing(path, "frame list")
-    if missing:
-        return [missing]
-    out: List[Problem] = []
-    rows = ava_io.read_frame_list_rows(path, out)
-    owner = {vid: frames.frames[0][0] for vid, frames in videos.items()}
-    out += ava_io.validate_frame_list(rows, path, owner)
-    for vid, vrows in ava_io.frames_by_id(rows).items():
-        videos.setdefault(vid, VideoFrames([(path, r.line, os.path.join(frame_dir, r.path)) for r in vrows]))
-    return sorted(out, key=lambda p: p.line)
-
-
-# --------------------------------------------------------------------------- AVA: box files
-
-
-def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, VideoFrames]],
-                  keys: Optional[Set[Tuple[str, int]]] = None, what: str = "") -> List[Problem]:
-    """Problems of a ground-truth (``proposals=False``) or proposal CSV; key frames are added to ``keys``.
-    ``videos``: the frame lists' videos (``None``: not checked against them)."""
-    missing = _missing(path, what or ("proposals file" if proposals else "ground-truth file"))
-    if missing:
-        return [missing]
-    num_classes, ava = cfg.MODEL.NUM_CLASSES, cfg.AVA
-    lo, hi = ava.KEYFRAME_START_SEC, ava.KEYFRAME_END_SEC
-    out: List[Problem] = []
-    rows = ava_io.read_box_rows(path, proposals, out)  # the loader's row rules, every problem collected
-    out += ava_io.check_action_range(rows, path, num_classes)
-    unknown: Dict[str, int] = {}
-    for r in rows:
-        number, vid, sec, box = r.line, r.video, r.sec, r.box
-        text = ",".join(f"{v:g}" for v in box)
-        if proposals and not 0.0 <= r.score <= 1.0:
-            out.append(Problem(path, number, "no_score", f"score {r.score:g} outside [0, 1] (a ground-truth "
-                               "file, whose last column is the person id, used as proposals?)"))
-        if not lo <= sec <= hi:
-            out.append(Problem(path, number, "timestamp_window", f"timestamp {sec} outside the key-frame window "
-                               f"{lo}..{hi} (AVA.KEYFRAME_START_SEC..AVA.KEYFRAME_END_SEC)"))
-        if any(not 0.0 <= v <= 1.0 for v in box):
-            out.append(Problem(path, number, "box_outside", f"box {text} outside the frame "
-                               "(coordinates are normalised to [0, 1])"))
-        elif box[2] <= box[0] or box[3] <= box[1]:
-            out.append(Problem(path, number, "box_empty", f"box {text} has no area (x2 <= x1 or y2 <= y1)"))
-        if videos is not None:
-            if vid not in videos:
-                if vid not in unknown:
-                    unknown[vid] = number
-                    out.append(Problem(path, number, "unknown_video", f"video {vid} is not in the frame lists "
-                                       "(its rows are skipped)"))
-                continue
-            frame = ava_io.sec_to_frame(sec, ava.FPS, ava.START_SEC)
-            if not 0 <= frame < len(videos[vid].frames):
-                out.append(Problem(path, number, "keyframe_range", f"key frame {vid},{sec} is frame {frame}, but the "
-                                   f"video has {len(videos[vid].frames)} frames (AVA.START_SEC {ava.START_SEC}, AVA.FPS {ava.FPS})"))
-                continue
-        if keys is not None:
-            keys.add((vid, sec))
-    return sorted(out, key=lambda p: p.line or 0)
-
-
-def check_exclusions(path: str, videos: Optional[Dict[str, VideoFrames]]) -> List[Problem]:
-    """Rows the evaluator cannot read (its own reader, :func:`slowfast.evaluation.ava.io.read_exclusions`,
-    all collected) and excluded videos the frame lists lack."""
-    missing = _missing(path, "exclusions file")
-    if missing:
-        return [missing]
-    try:
-        _, errors = read_exclusions(path, "int", skip_bad_rows=True)
-    except UnicodeDecodeError as err:
-        return [Problem(path, None, "encoding", f"not UTF-8 text ({err.reason})")]
-    out = [Problem(path, line, "parse", message) for line, message in errors]
-    if videos is not None:
-        bad = {line for line, _ in errors}
-        for number, line in _lines(path, out):
-            vid = line.split(",")[0].strip()
-            if number not in bad and vid not in videos:
-                out.append(Problem(path, number, "unknown_video", f"excluded video {vid} is not in the frame lists"))
-    return sorted(out, key=lambda p: p.line or 0)
-
-
-def label_map_ids(path: str) -> Dict[int, int]:
-    """``{class id: line}`` of a label map, read by the evaluator's reader
-    (:func:`slowfast.evaluation.ava.io.read_labelmap`); raises :class:`AvaFormatError` (with file and line)."""
-    labels = read_labelmap(path)
-    return dict(zip(labels.ids.tolist(), labels.lines))
-
-
-_LINE = re.compile(r"^(.*?) line (\d+): (.*)$", re.S)
-
-
-def _from_error(path: str, err: Exception, kind: str = "parse") -> Problem:
-    """A reader's "<file> line <n>: <message>" error as a Problem."""
-    match = _LINE.match(str(err))
-    if match:
-        return Problem(path, int(match.group(2)), kind, match.group(3))
-    return Problem(path, None, kind, str(err).replace(f"{path}: ", ""))
-
-
-def check_label_map(path: str, num_classes: int) -> List[Problem]:
-    missing = _missing(path, "label map (AVA.LABEL_MAP_FILE)")
-    if missing:
-        return [missing]
-    try:
-        ids = label_map_ids(path)
-    except AvaFormatError as err:
-        return [_from_error(path, err)]
-    except UnicodeDecodeError as err:
-        return [Problem(path, None, "encoding", f"not UTF-8 text ({err.reason})")]
-    out = [Problem(path, line, "label_map_range", f"class id {cid} > MODEL.NUM_CLASSES {num_classes}: the model "
-                   "has no output for it") for cid, line in ids.items() if cid > num_classes]
-    # Fewer evaluated ids than outputs is normal (AVA trains 80 classes and evaluates 60).
-    return out
-
-
-# --------------------------------------------------------------------------- AVA: JPEGs
-
-
-def check_clip_frames(cfg, videos: Dict[str, VideoFrames], keys: Set[Tuple[str, int]], decode: bool) -> List[Problem]:
-    """Missing (with ``decode``: unreadable) JPEGs of the clips of key frames ``keys``, one problem per file."""
-    need: Dict[str, Set[int]] = defaultdict(set)
-    for vid, sec in keys:
-        n = len(videos[vid].frames)
-        center = ava_io.sec_to_frame(sec, cfg.AVA.FPS, cfg.AVA.START_SEC)
-        need[vid].update(clip_frame_indices(center, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, n).tolist())
-    out = []
-    for vid in sorted(need):
-        for i in sorted(need[vid]):
-            list_file, line, path = videos[vid].frames[i]
-            if not os.path.isfile(path):
-                out.append(Problem(list_file, line, "missing_jpeg", f"frame {path} of a key-frame clip is missing"))
-            elif decode and cv2.imread(path, cv2.IMREAD_COLOR) is None:
-                out.append(Problem(list_file, line, "unreadable_jpeg", f"frame {path} of a key-frame clip cannot be decoded"))
-    return out
-
-
-def check_ava(cfg, splits: Sequence[str], decode: bool = False, cheap: bool = False) -> List[Problem]:
-    frame_dir, list_dir, _ = resolve_dirs(cfg)
-    ann = lambda name: annotation_path(cfg, name)  # noqa: E731
-    out: List[Problem] = []
-    for split in splits:
-        train = split == "train"
-        videos: Optional[Dict[str, VideoFrames]] = None
-        lists = [os.path.join(list_dir, name) for name in (cfg.AVA.TRAIN_LISTS if train else cfg.AVA.TEST_LISTS)]
-        if cheap:  # only that the files are there
-            out += [p for p in (_missing(path, "frame list") for path in lists) if p]
-            if not os.path.isdir(frame_dir):
-                out.append(Problem(frame_dir, None, "missing_file", "frame folder (AVA.FRAME_DIR) not found"))
-        else:
-            videos = {}
-            for path in lists:
-                out += check_frame_list(path, frame_dir, videos)
-        keys: Set[Tuple[str, int]] = set()
-        gt = list(cfg.AVA.TRAIN_GT_BOX_LISTS) if train else [cfg.AVA.GROUNDTRUTH_FILE]
-        proposals = list(cfg.AVA.TRAIN_PREDICT_BOX_LISTS if train else cfg.AVA.TEST_PREDICT_BOX_LISTS)
-        for name in gt:
-            out += check_box_csv(ann(name), False, cfg, videos, keys if train else None)
-        for name in proposals:
-            out += check_box_csv(ann(name), True, cfg, videos, None if train else keys)
-        box_files = [ann(name) for name in (cfg.AVA.TRAIN_GT_BOX_LISTS if train else proposals)]
-        negatives = train and cfg.AVA.TRAIN_NEGATIVE_PROPOSALS  # proposals alone make key frames then
-        if videos is not None and not keys and not negatives and box_files and all(os.path.isfile(f) for f in box_files):
-            out.append(Problem(box_files[0], None, "no_keyframes", "no key frame: no row of "
-                               f"{', '.join(box_files)} is a key frame of a video of the frame lists (the loader "
-                               "refuses a split without key frames)"))
-        if not train or cfg.MODEL.NUM_CLASSES == 0:
-            out += check_label_map(ann(cfg.AVA.LABEL_MAP_FILE), cfg.MODEL.NUM_CLASSES)
-        if not train and cfg.AVA.EVAL_VERSION != "2020":
-            out += check_exclusions(ann(cfg.AVA.EXCLUSION_FILE), videos)
-        if videos is not None:
-            out += check_clip_frames(cfg, videos, keys, decode)
-    unique, seen = [], set()
-    for p in out:  # val and test read the same files
-        if (p.file, p.line, p.message) not in seen:
-            seen.add((p.file, p.line, p.message))
-            unique.append(p)
-    return unique
 
 
 # --------------------------------------------------------------------------- entry points
@@ -377,8 +127,6 @@ def check_checkpoint_files(cfg) -> List[Problem]:
 def resolve_num_classes(cfg):
     """``cfg`` itself, or when ``MODEL.NUM_CLASSES`` is 0 a copy with it taken from the dataset (module
     docstring).  Raises ``ValueError`` naming the file when it cannot be derived."""
-    from slowfast.engine.tasks import build_task
-
     if cfg.MODEL.NUM_CLASSES != 0:
         return cfg
     name = dataset_for(cfg, "train" if cfg.TRAIN.ENABLE else "test")

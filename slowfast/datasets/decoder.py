@@ -6,10 +6,9 @@ so the first frame of a video is at ``0.0`` whatever the container stores.
 
 Frames are returned as ``T x H x W x 3`` uint8 RGB torch tensors.
 
-Supported: any seekable container FFmpeg reads (mp4, webm/mkv, avi, MPEG-TS,
-MPEG-PS) with H.264, MPEG-4 part 2, VP9, ... video.  Raw elementary streams
-(``.h264`` files) carry no timestamps and cannot seek; they raise
-:class:`VideoDecodeError`.
+Opening a video, its stream facts (:func:`get_video_info`), seeking and :class:`VideoDecodeError` are
+in :mod:`slowfast.datasets.video_container` (supported containers listed there); they are importable
+from here too.
 
 Two ways to pick a clip's frames (``DATA.TEMPORAL_SAMPLING``):
 
@@ -25,7 +24,6 @@ Typical use by a dataset::
 """
 import math
 import os
-from dataclasses import dataclass
 from typing import Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import av
@@ -34,39 +32,22 @@ import numpy as np
 import torch
 
 from slowfast.datasets.sampling import reference_indices, reference_window, temporal_window, uniform_indices
-
-
-class VideoDecodeError(RuntimeError):
-    """A video could not be opened or decoded; names the culprit file.
-
-    Attributes:
-        path: the file that failed.
-        reason: what went wrong.
-    """
-
-    def __init__(self, path: str, reason: str):
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"cannot decode video {self.path!r}: {reason}")
-
-    def __reduce__(self):
-        # Keep the exception picklable so it crosses DataLoader worker boundaries.
-        return (type(self), (self.path, self.reason))
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """Stream facts of a video.
-
-    ``fps`` is frames per second, ``num_frames`` the frame count, ``duration``
-    seconds (``num_frames / fps`` when derived), ``width`` x ``height`` pixels.
-    """
-
-    fps: float
-    num_frames: int
-    duration: float
-    width: int
-    height: int
+from slowfast.datasets.video_container import (  # noqa: F401 (VideoInfo, open_video, _scan_packets: re-exported)
+    Source,
+    VideoDecodeError,
+    VideoInfo,
+    _borrow,
+    _container_path,
+    _metadata_fps,
+    _rewind,
+    _scan_packets,
+    _seek,
+    _seek_pts,
+    _stream_start,
+    _video_stream,
+    get_video_info,
+    open_video,
+)
 
 
 class DecodedWindow(NamedTuple):
@@ -82,152 +63,6 @@ class DecodedWindow(NamedTuple):
     frames: torch.Tensor
     timestamps: torch.Tensor
     num_decoded: int
-
-
-Source = Union[str, os.PathLike, "av.container.InputContainer"]
-
-
-def open_video(path: Union[str, os.PathLike]) -> "av.container.InputContainer":
-    """Open ``path`` with PyAV and check it has a video stream.
-
-    Returns an input container (use it as a context manager to close it).
-
-    Raises:
-        VideoDecodeError: the file is missing, unreadable, not a media file,
-            truncated so badly the demuxer rejects it, or has no video stream.
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise VideoDecodeError(path, "no such file")
-    try:
-        container = av.open(path)
-    except (av.FFmpegError, OSError, UnicodeDecodeError) as err:
-        raise VideoDecodeError(path, f"cannot open container ({err})") from err
-    if not container.streams.video:
-        container.close()
-        raise VideoDecodeError(path, "file has no video stream")
-    return container
-
-
-class _borrow:
-    """Context manager yielding an open container; closes it only if it opened it."""
-
-    def __init__(self, source: Source):
-        self._owned = isinstance(source, (str, os.PathLike))
-        self._container = open_video(source) if self._owned else source
-
-    def __enter__(self):
-        return self._container
-
-    def __exit__(self, *exc):
-        if self._owned:
-            self._container.close()
-        return False
-
-
-def _container_path(container) -> str:
-    return str(getattr(container, "name", "<container>"))
-
-
-def _video_stream(container):
-    if not container.streams.video:
-        raise VideoDecodeError(_container_path(container), "file has no video stream")
-    return container.streams.video[0]
-
-
-def _stream_start(stream) -> int:
-    """First presentation timestamp of ``stream`` in its time base (0 when unknown)."""
-    return stream.start_time if stream.start_time is not None else 0
-
-
-def _metadata_fps(stream) -> Optional[float]:
-    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
-        if rate is not None and rate > 0:
-            return float(rate)
-    return None
-
-
-def _metadata_duration(container, stream) -> Optional[float]:
-    if stream.duration is not None and stream.duration > 0 and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None and container.duration > 0:
-        return container.duration / av.time_base
-    return None
-
-
-def _scan_packets(container, stream, fps: Optional[float]) -> VideoInfo:
-    """Fallback: demux the whole video stream (no decoding) and count its frames.
-
-    The frame rate is ``fps`` when the metadata had one, else frames divided by
-    the summed packet durations (or the span of their timestamps).
-    """
-    path = _container_path(container)
-    count, summed_duration, pts = 0, 0, []
-    _rewind(container, stream)
-    try:
-        for packet in container.demux(stream):
-            if packet.size:
-                count += 1
-                summed_duration += packet.duration or 0
-                if packet.pts is not None:
-                    pts.append(packet.pts)
-    except av.FFmpegError as err:
-        raise VideoDecodeError(path, f"error while scanning packets ({err})") from err
-    if count == 0:
-        raise VideoDecodeError(path, "video stream has no frames")
-    if fps is None:
-        seconds = float(summed_duration * stream.time_base)
-        if seconds <= 0 and len(pts) > 1:
-            seconds = float((max(pts) - min(pts)) * stream.time_base) * count / (count - 1)
-        if seconds <= 0:
-            raise VideoDecodeError(path, "cannot determine the frame rate")
-        fps = count / seconds
-    return VideoInfo(fps, count, count / fps, stream.width, stream.height)
-
-
-def get_video_info(source: Source) -> VideoInfo:
-    """Return fps, frame count, duration and size of the first video stream.
-
-    Uses stream metadata when present (``average_rate``, ``frames``,
-    ``duration``; the container duration for formats such as WebM that store no
-    per-stream values) and falls back to scanning the packets of the stream when
-    the metadata lacks them.
-
-    Raises:
-        VideoDecodeError: see :func:`open_video`, or the stream holds no frames.
-    """
-    with _borrow(source) as container:
-        stream = _video_stream(container)
-        fps = _metadata_fps(stream)
-        duration = _metadata_duration(container, stream)
-        num_frames = stream.frames if stream.frames and stream.frames > 0 else None
-        if fps is None or (duration is None and num_frames is None):
-            return _scan_packets(container, stream, fps)
-        if num_frames is None:
-            num_frames = max(1, int(round(duration * fps)))
-        # A frame count and a rate define the duration exactly; containers'
-        # durations sometimes include a trailing frame or edit-list slack.
-        duration = num_frames / fps
-        return VideoInfo(fps, num_frames, duration, stream.width, stream.height)
-
-
-def _seek(container, stream, seconds: float) -> None:
-    """Seek to the last key frame at or before ``seconds`` (stream time base)."""
-    offset = int(math.floor(seconds / stream.time_base)) + _stream_start(stream)
-    _seek_pts(container, stream, offset, seconds)
-
-
-def _rewind(container, stream) -> None:
-    """Seek to the first frame.  (Offset 0, not ``start_time``: MPEG-TS seeks by
-    decoding timestamps, which precede the presentation ones.)"""
-    _seek_pts(container, stream, min(_stream_start(stream), 0), 0.0)
-
-
-def _seek_pts(container, stream, offset: int, seconds: float) -> None:
-    try:
-        container.seek(offset, stream=stream, backward=True, any_frame=False)
-    except av.FFmpegError as err:
-        raise VideoDecodeError(_container_path(container), f"cannot seek to {seconds:.3f}s ({err})") from err
 
 
 def _frame_seconds(frame, stream) -> float:

@@ -79,6 +79,11 @@ def text_lines(path: str, error: type[Exception], problems: Optional[List[Proble
                 yield number, line
 
 
+def missing_file(path: str, what: str) -> Optional[Problem]:
+    """A ``missing_file`` problem ("<what> not found") when ``path`` is not a file, else ``None``."""
+    return None if os.path.isfile(path) else Problem(path, None, "missing_file", f"{what} not found")
+
+
 # --------------------------------------------------------------------------- Kinetics-format CSVs
 
 

@@ -8,7 +8,6 @@ from fvcore.common.registry import Registry
 from slowfast.config.loader import stage_depths
 from slowfast.models.conv import apply_memory_format, preferred_memory_format
 from slowfast.models.init import init_weights
-from slowfast.models.norm import get_norm
 from slowfast.models.video_net import DetectionSpec, VideoNet, VideoNetSpec
 
 MODEL_REGISTRY = Registry("MODEL")
@@ -101,6 +100,8 @@ def spec_from_cfg(cfg) -> VideoNetSpec:
         num_pathways=npath,
         detection=detection_spec(cfg),
         head_pool_sizes=head_pool_sizes(cfg),
+        bn_type=cfg.BN.NORM_TYPE,
+        bn_num_splits=cfg.BN.NUM_SPLITS,
         bn_eps=cfg.BN.EPSILON,
         bn_momentum=cfg.BN.MOMENTUM,
         pixel_mean=clip_channel_stats(cfg)[0],
@@ -121,7 +122,7 @@ def clip_channel_stats(cfg) -> tuple[list[float], list[float]]:
 
 
 def _video_net(cfg) -> nn.Module:
-    model = VideoNet(spec_from_cfg(cfg), norm_module=get_norm(cfg.BN.NORM_TYPE, cfg.BN.NUM_SPLITS))
+    model = VideoNet(spec_from_cfg(cfg))
     init_weights(model, cfg.MODEL.FC_INIT_STD, cfg.RESNET.ZERO_INIT_FINAL_BN)
     return model
 

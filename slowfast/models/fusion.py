@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from slowfast.models.norm import NormFactory
+from slowfast.models.norm import INPLACE_RELU, ActFactory, NormFactory
 
 
 class FuseFastToSlow(nn.Module):
@@ -21,10 +21,8 @@ class FuseFastToSlow(nn.Module):
         fusion_conv_channel_ratio: int,
         fusion_kernel: int,
         alpha: int,
-        norm_module: NormFactory = nn.BatchNorm3d,
-        eps: float = 1e-5,
-        momentum: float = 0.1,
-        inplace_relu: bool = True,
+        norm: NormFactory = nn.BatchNorm3d,
+        relu: ActFactory = INPLACE_RELU,
     ):
         super().__init__()
         self.conv_f2s = nn.Conv3d(
@@ -35,8 +33,8 @@ class FuseFastToSlow(nn.Module):
             padding=(fusion_kernel // 2, 0, 0),
             bias=False,
         )
-        self.bn = norm_module(num_features=dim_in * fusion_conv_channel_ratio, eps=eps, momentum=momentum)
-        self.relu = nn.ReLU(inplace_relu)
+        self.bn = norm(dim_in * fusion_conv_channel_ratio)
+        self.relu = relu()
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         slow, fast = xs

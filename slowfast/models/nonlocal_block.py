@@ -25,9 +25,7 @@ class NonLocal(nn.Module):
         dim_inner: int,
         pool_size: Sequence[int] | None = None,
         instantiation: str = "softmax",
-        norm_module: NormFactory = nn.BatchNorm3d,
-        eps: float = 1e-5,
-        momentum: float = 0.1,
+        norm: NormFactory = nn.BatchNorm3d,
     ):
         super().__init__()
         if instantiation not in ("softmax", "dot_product"):
@@ -38,7 +36,7 @@ class NonLocal(nn.Module):
         self.conv_phi = nn.Conv3d(dim, dim_inner, kernel_size=1)
         self.conv_g = nn.Conv3d(dim, dim_inner, kernel_size=1)
         self.conv_out = nn.Conv3d(dim_inner, dim, kernel_size=1)
-        self.bn = norm_module(num_features=dim, eps=eps, momentum=momentum)
+        self.bn = norm(dim)
         self.bn.transform_final_bn = True
         self.use_pool = pool_size is not None and any(s > 1 for s in pool_size)
         if self.use_pool:

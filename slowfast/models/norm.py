@@ -1,4 +1,7 @@
-"""Normalization layers: plain BN, sub-batch BN (statistics over fixed-size sub-batches), sync BN."""
+"""Normalization layers: plain BN, sub-batch BN (statistics over fixed-size sub-batches), sync BN; and
+the two layer factories every block takes, built once per network (`slowfast.models.video_net`):
+`norm(num_features)`, with the norm type, eps and momentum bound (:func:`get_norm`), and `relu()`
+(:func:`relu_factory`, in place or not)."""
 from __future__ import annotations
 
 from functools import partial
@@ -7,7 +10,8 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-NormFactory = Callable[..., nn.Module]
+NormFactory = Callable[[int], nn.Module]  # num_features -> normalization layer
+ActFactory = Callable[[], nn.Module]  # () -> activation layer
 
 
 class SubBatchNorm3d(nn.Module):
@@ -54,15 +58,24 @@ def is_batch_norm(module: nn.Module) -> bool:
     return isinstance(module, (nn.modules.batchnorm._BatchNorm, SubBatchNorm3d))
 
 
-def get_norm(norm_type: str = "batchnorm", num_splits: int = 1) -> NormFactory:
-    """Return a factory `f(num_features, eps, momentum) -> nn.Module` for the chosen normalization."""
+def get_norm(norm_type: str = "batchnorm", num_splits: int = 1, eps: float = 1e-5, momentum: float = 0.1) -> NormFactory:
+    """The factory `norm(num_features) -> nn.Module` of the chosen normalization, with `eps` and
+    `momentum` (and, for "sub_batchnorm", `num_splits`) bound."""
     if norm_type == "batchnorm":
-        return nn.BatchNorm3d
+        return partial(nn.BatchNorm3d, eps=eps, momentum=momentum)
     if norm_type == "sub_batchnorm":
-        return partial(SubBatchNorm3d, num_splits=num_splits)
+        return partial(SubBatchNorm3d, num_splits=num_splits, eps=eps, momentum=momentum)
     if norm_type == "sync_batchnorm":
-        return nn.SyncBatchNorm
+        return partial(nn.SyncBatchNorm, eps=eps, momentum=momentum)
     raise ValueError(f"unknown norm type {norm_type!r}")
+
+
+def relu_factory(inplace: bool = True) -> ActFactory:
+    """The factory `relu() -> nn.ReLU` (RESNET.INPLACE_RELU: in place or not; same results either way)."""
+    return partial(nn.ReLU, inplace)
+
+
+INPLACE_RELU = relu_factory(True)  # the blocks' default activation
 
 
 def aggregate_sub_bn_stats(model: nn.Module) -> int:

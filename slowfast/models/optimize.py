@@ -1,4 +1,4 @@
-"""Inference-time preparation of a video model: `optimize_for_inference(model, cfg)`.
+"""Inference-time preparation of a video model: `optimize_for_inference(model)`.
 
 Measured on a 2-core AVX2 CPU (see GETTING_STARTED.md, "Speed") and kept because each step pays:
 - batch norm folded into the preceding convolution (eval-mode BN is an affine map per channel, so
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
 
 import torch
 import torch.nn as nn
@@ -133,10 +134,16 @@ def optimize_for_inference(model: nn.Module, cfg=None, fold_bn: bool = True,
 
     BN layers are folded into the preceding convolutions (`fold_bn`) and the copy is converted to
     `memory_format` (default: `preferred_memory_format` of the device). `model` itself (or the module
-    inside a DistributedDataParallel wrapper) is not modified. `cfg` is accepted for callers that pass
-    it and for future per-config choices; nothing in it is needed today.
+    inside a DistributedDataParallel wrapper) is not modified.
+
+    `cfg` is deprecated: it was never used. Passing one still works in this release, with a
+    DeprecationWarning; the parameter goes in the next (call `optimize_for_inference(model)`, and pass
+    `fold_bn` / `memory_format` by keyword).
     """
-    del cfg
+    if cfg is not None:
+        warnings.warn("optimize_for_inference(model, cfg): the cfg argument is unused and will be removed; call "
+                      "optimize_for_inference(model) (fold_bn and memory_format by keyword)", DeprecationWarning,
+                      stacklevel=2)
     inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
     if isinstance(inner, InferenceModel):
         return inner
@@ -156,8 +163,8 @@ def optimize_for_inference(model: nn.Module, cfg=None, fold_bn: bool = True,
 
 
 def inference_model(cfg, model: nn.Module) -> nn.Module:
-    """The model the test loops run: `optimize_for_inference(model, cfg)` when TEST.OPTIMIZE_MODEL,
-    else `model` in eval mode."""
+    """The model the test loops run: `optimize_for_inference(model)` when TEST.OPTIMIZE_MODEL, else
+    `model` in eval mode."""
     if cfg.TEST.OPTIMIZE_MODEL:
-        return optimize_for_inference(model, cfg)
+        return optimize_for_inference(model)
     return model.eval()

@@ -6,7 +6,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from slowfast.models.norm import NormFactory
+from slowfast.models.norm import INPLACE_RELU, ActFactory, NormFactory
 
 
 class ResNetStem(nn.Module):
@@ -20,10 +20,8 @@ class ResNetStem(nn.Module):
         dim_in: int,
         dim_out: int,
         temporal_kernel: int,
-        norm_module: NormFactory = nn.BatchNorm3d,
-        eps: float = 1e-5,
-        momentum: float = 0.1,
-        inplace_relu: bool = True,
+        norm: NormFactory = nn.BatchNorm3d,
+        relu: ActFactory = INPLACE_RELU,
     ):
         super().__init__()
         self.conv = nn.Conv3d(
@@ -34,8 +32,8 @@ class ResNetStem(nn.Module):
             padding=(temporal_kernel // 2, 3, 3),
             bias=False,
         )
-        self.bn = norm_module(num_features=dim_out, eps=eps, momentum=momentum)
-        self.relu = nn.ReLU(inplace_relu)
+        self.bn = norm(dim_out)
+        self.relu = relu()
         self.pool_layer = nn.MaxPool3d(kernel_size=(1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -50,15 +48,13 @@ class VideoStem(nn.Module):
         dim_in: Sequence[int],
         dim_out: Sequence[int],
         temporal_kernels: Sequence[int],
-        norm_module: NormFactory = nn.BatchNorm3d,
-        eps: float = 1e-5,
-        momentum: float = 0.1,
-        inplace_relu: bool = True,
+        norm: NormFactory = nn.BatchNorm3d,
+        relu: ActFactory = INPLACE_RELU,
     ):
         super().__init__()
         self.num_pathways = len(dim_in)
         for p in range(self.num_pathways):
-            stem = ResNetStem(dim_in[p], dim_out[p], temporal_kernels[p], norm_module, eps, momentum, inplace_relu)
+            stem = ResNetStem(dim_in[p], dim_out[p], temporal_kernels[p], norm, relu)
             self.add_module(f"pathway{p}_stem", stem)
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:

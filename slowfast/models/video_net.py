@@ -15,8 +15,8 @@ import torch.nn as nn
 
 from slowfast.models.fusion import FuseFastToSlow
 from slowfast.models.heads import ResNetBasicHead, ResNetRoIHead
-from slowfast.models.norm import NormFactory
-from slowfast.models.resnet import TRANSFORMS, ResStage
+from slowfast.models.norm import get_norm, relu_factory
+from slowfast.models.resnet import TRANSFORMS, ResStage, StageSpec
 from slowfast.models.stem import VideoStem
 from slowfast.utils.pixels import normalize_pixels
 
@@ -63,6 +63,9 @@ class VideoNetSpec:
     pathway_width_ratio: Optional[Sequence[float]] = None  # default: [1, 1/beta_inv] or [1]
     detection: Optional[DetectionSpec] = None
     head_pool_sizes: Optional[Sequence[Optional[Sequence[int]]]] = None  # per pathway (t, h, w); None: global
+    # Every normalization layer (stem, lateral, residual and non-local BNs): `slowfast.models.norm.get_norm`.
+    bn_type: str = "batchnorm"  # or "sub_batchnorm" (bn_num_splits sub-batches), "sync_batchnorm"
+    bn_num_splits: int = 1
     bn_eps: float = 1e-5
     bn_momentum: float = 0.1
     # uint8 inputs are normalised to (x / 255 - pixel_mean[c]) / pixel_std[c] per input channel (in the
@@ -81,17 +84,18 @@ class VideoNet(nn.Module):
     model normalises first on its own device (:meth:`normalize_inputs`, spec.pixel_mean / pixel_std).
     """
 
-    def __init__(self, spec: VideoNetSpec, norm_module: NormFactory = nn.BatchNorm3d):
+    def __init__(self, spec: VideoNetSpec):
         super().__init__()
         self.spec = spec
         npath = spec.num_pathways
         ratios = list(spec.pathway_width_ratio or ([1.0, 1.0 / spec.beta_inv] if npath == 2 else [1.0]))
         width = spec.num_groups * spec.width_per_group
-        bn = dict(norm_module=norm_module, eps=spec.bn_eps, momentum=spec.bn_momentum, inplace_relu=spec.inplace_relu)
+        norm = get_norm(spec.bn_type, spec.bn_num_splits, spec.bn_eps, spec.bn_momentum)
+        relu = relu_factory(spec.inplace_relu)
         fusing = npath == 2
 
-        def scaled(c: int) -> list[int]:
-            return [int(round(c * r)) for r in ratios]
+        def scaled(c: int) -> tuple[int, ...]:
+            return tuple(int(round(c * r)) for r in ratios)
 
         stats = (spec.pixel_mean, spec.pixel_std)
         if (stats[0] is None) != (stats[1] is None):
@@ -100,37 +104,33 @@ class VideoNet(nn.Module):
             self.register_buffer(name, None if values is None else torch.tensor(values, dtype=torch.float32),
                                  persistent=False)
         stem_out = scaled(spec.stem_dim)
-        self.s1 = VideoStem(spec.input_channels[:npath], stem_out, list(spec.temporal_kernels[0][:npath]), **bn)
+        self.s1 = VideoStem(spec.input_channels[:npath], stem_out, list(spec.temporal_kernels[0][:npath]), norm, relu)
         dim_in = stem_out
-        trans = TRANSFORMS[spec.trans_func]
         out_mult = 4 if spec.trans_func == "bottleneck_transform" else 1
         for s in range(4):
             if fusing:
                 self.add_module(f"s{s + 1}_fuse", FuseFastToSlow(
-                    dim_in[1], spec.fusion_conv_channel_ratio, spec.fusion_kernel, spec.alpha, **bn))
-                dim_in = [dim_in[0] + dim_in[1] * spec.fusion_conv_channel_ratio, dim_in[1]]
-            inner = scaled(width * 2**s)
-            out = scaled(spec.width_per_group * out_mult * 2**s)
-            stage = ResStage(
+                    dim_in[1], spec.fusion_conv_channel_ratio, spec.fusion_kernel, spec.alpha, norm, relu))
+                dim_in = (dim_in[0] + dim_in[1] * spec.fusion_conv_channel_ratio, dim_in[1])
+            stage = StageSpec(
                 dim_in=dim_in,
-                dim_out=out,
-                dim_inner=inner,
-                temporal_kernels=[spec.temporal_kernels[s + 1][p] for p in range(npath)],
-                stride=list(spec.spatial_strides[s])[:npath],
+                dim_out=scaled(spec.width_per_group * out_mult * 2**s),
+                dim_inner=scaled(width * 2**s),
+                temporal_kernels=tuple(tuple(spec.temporal_kernels[s + 1][p]) for p in range(npath)),
+                stride=tuple(spec.spatial_strides[s])[:npath],
                 num_blocks=spec.stage_depths[s],
-                nonlocal_inds=[list(spec.nonlocal_locations[s][p]) for p in range(npath)],
-                nonlocal_pool=[list(spec.nonlocal_pool[s][p]) for p in range(npath)],
-                nonlocal_group=list(spec.nonlocal_group[s])[:npath],
-                instantiation=spec.nonlocal_instantiation,
-                dilation=list(spec.spatial_dilations[s])[:npath],
-                trans_func=trans,
+                dilation=tuple(spec.spatial_dilations[s])[:npath],
+                nonlocal_inds=tuple(tuple(spec.nonlocal_locations[s][p]) for p in range(npath)),
+                nonlocal_pool=tuple(tuple(spec.nonlocal_pool[s][p]) for p in range(npath)),
+                nonlocal_group=tuple(spec.nonlocal_group[s])[:npath],
+                nonlocal_instantiation=spec.nonlocal_instantiation,
+                trans_func=TRANSFORMS[spec.trans_func],
                 num_groups=spec.num_groups,
                 stride_1x1=spec.stride_1x1,
-                **bn,
             )
-            self.add_module(f"s{s + 2}", stage)
-            dim_in = out
-        self.out_dims = dim_in
+            self.add_module(f"s{s + 2}", ResStage(stage, norm, relu))
+            dim_in = stage.dim_out
+        self.out_dims = list(dim_in)
         if spec.detection is not None:
             d = spec.detection
             self.head = ResNetRoIHead(dim_in, spec.num_classes, d.resolution, d.scale_factor, spec.dropout_rate,

@@ -98,7 +98,7 @@ def bench_inference(cfg, iters: int, batch: int, size: int, gflops: float) -> di
     xs, extra = _random_batch(cfg, size, batch, device)
     out = {"batch": batch, "size": size}
     with torch.no_grad():
-        for name, net in (("eval", model), ("optimized", optimize_for_inference(model, cfg))):
+        for name, net in (("eval", model), ("optimized", optimize_for_inference(model))):
             rate = _rate(lambda: task.forward(net, xs, extra, device), iters, batch, device)
             out[name] = {"clips_per_s": rate, "gflop_per_s": rate * gflops}
     out["speedup"] = out["optimized"]["clips_per_s"] / out["eval"]["clips_per_s"]

@@ -1,0 +1,63 @@
+"""Kinetics checks of the dataset checker (:mod:`slowfast.data_prep.check`, whose docstring lists them):
+the split CSVs (``{split}.csv`` in ``DATA.PATH_TO_DATA_DIR``) and ``classnames.json``."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict, List, Sequence
+
+from slowfast.data_prep.video_io import probe_video
+from slowfast.datasets.validation import (Problem, check_label_range, missing_file, read_video_list_rows,
+                                          resolve_video_path)
+
+
+def check_kinetics_csv(csv_path: str, num_classes: int, separator: str = " ", prefix: str = "",
+                       files: bool = True, decode: bool = False) -> List[Problem]:
+    """Problems of one Kinetics split file (module docstring): the loader's row and label-range checks
+    (:mod:`slowfast.datasets.validation`), collected, and repeated videos; ``files``: check the videos
+    exist, ``decode``: and that they decode."""
+    missing = missing_file(csv_path, "split file")
+    if missing:
+        return [missing]
+    out: List[Problem] = []
+    rows = read_video_list_rows(csv_path, separator, ValueError, out)
+    out += check_label_range([(r.line, r.label) for r in rows], num_classes, csv_path)
+    first_line: Dict[str, int] = {}
+    for number, path, _ in rows:
+        if path in first_line:
+            out.append(Problem(csv_path, number, "duplicate", f"{path} is already listed on line {first_line[path]}"))
+            continue
+        first_line[path] = number
+        if files or decode:
+            video = resolve_video_path(csv_path, path, prefix)
+            reason = probe_video(video) if decode else (None if os.path.isfile(video) else "missing (no such file)")
+            if reason:
+                kind = "missing_video" if reason.startswith("missing") else "undecodable"
+                out.append(Problem(csv_path, number, kind, f"video {video}: {reason}"))
+    if not rows and not out:
+        out.append(Problem(csv_path, None, "empty", "no videos listed"))
+    return sorted(out, key=lambda p: p.line or 0)
+
+
+def classnames_size(path: str) -> int:
+    """Number of classes in a ``classnames.json`` (name -> id) file; JSON errors propagate."""
+    with open(path, encoding="utf-8") as f:
+        return len(json.load(f))
+
+
+def check_kinetics(cfg, splits: Sequence[str], decode: bool = False, cheap: bool = False) -> List[Problem]:
+    root, num_classes = cfg.DATA.PATH_TO_DATA_DIR, cfg.MODEL.NUM_CLASSES
+    out = []
+    names = os.path.join(root, "classnames.json")
+    if os.path.isfile(names):
+        try:
+            size = classnames_size(names)
+            if size != num_classes:
+                out.append(Problem(names, None, "num_classes_mismatch",
+                                   f"{size} classes but MODEL.NUM_CLASSES is {num_classes} (set it to {size}, or 0)"))
+        except (ValueError, TypeError) as err:
+            out.append(Problem(names, None, "parse", f"not a JSON name -> id object ({err})"))
+    for split in splits:
+        out += check_kinetics_csv(os.path.join(root, f"{split}.csv"), num_classes, cfg.DATA.PATH_LABEL_SEPARATOR,
+                                  cfg.DATA.PATH_PREFIX, files=not cheap, decode=decode and not cheap)
+    return out
