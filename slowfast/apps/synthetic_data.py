@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Write a small synthetic dataset of real encoded videos.
 
     python tools/make_synthetic_data.py --dataset kinetics --out data/synthetic_kinetics
@@ -13,13 +12,9 @@ import os
 import sys
 import time
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-from slowfast.datasets import ava_io  # noqa: E402
-from slowfast.datasets.synthetic import ensure_kinetics_synthetic  # noqa: E402
-from slowfast.datasets.synthetic_ava import ensure_ava_synthetic  # noqa: E402
+from slowfast.datasets import ava_io
+from slowfast.datasets.synthetic import ensure_kinetics_synthetic
+from slowfast.datasets.synthetic_ava import ensure_ava_synthetic
 
 
 def add_kinetics_arguments(group):
@@ -101,6 +96,3 @@ def main(argv=None):
     items = "key frames" if args.dataset == "ava" else "videos"
     print(f"{args.dataset} dataset {verb}: {os.path.abspath(args.out)}  {items} per split: {counts}")
 
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Average the scores of several models' prediction files into one.
 
     python tools/ensemble.py [--mode ava|kinetics] --inputs A B ... --output OUT
@@ -20,17 +19,15 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from slowfast.evaluation import ensemble as ens  # noqa: E402
-from slowfast.evaluation.ava import (  # noqa: E402
+from slowfast.evaluation import ensemble as ens
+from slowfast.evaluation.ava import (
     evaluate,
     read_boxes_csv,
     read_exclusions,
     read_labelmap,
     write_box_rows,
 )
-from slowfast.evaluation.ava.evaluate import RULES  # noqa: E402
+from slowfast.evaluation.ava.evaluate import RULES
 
 EXTENSIONS = {".csv": "ava", ".npz": "kinetics"}
 
@@ -104,6 +101,3 @@ def main(argv=None) -> int:
         return 1
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

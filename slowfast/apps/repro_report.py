@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print the report's models (Tables 2 and 3, plus K400/K600 and R50 rows) with T x tau, GFLOPs per view
 x views (fvcore, computed now), parameters, the published numbers and, optionally, measured ones.
 
@@ -16,8 +15,6 @@ import os
 import sys
 import time
 import warnings
-
-import _path  # noqa: F401
 
 from slowfast.reports import repro
 
@@ -80,6 +77,3 @@ def main(argv=None) -> None:
         repro.write_figure(entries, args.figure)
     print(f"[repro_report] {len(entries)} rows in {time.time() - start:.1f}s", file=sys.stderr)
 
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark the AVA evaluator on a synthetic case the size of AVA v2.2 val.
 
 Builds ~15k key frames with ~57k ground-truth (box, action) rows over the
@@ -22,10 +21,8 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from slowfast.evaluation.ava import evaluate, read_boxes_csv, read_labelmap  # noqa: E402
-from slowfast.evaluation.ava.evaluate import RULES  # noqa: E402
+from slowfast.evaluation.ava import evaluate, read_boxes_csv, read_labelmap
+from slowfast.evaluation.ava.evaluate import RULES
 
 AVA60_IDS = [1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 20, 22, 24, 26, 27, 28, 29, 30, 34, 36,
              37, 38, 41, 43, 45, 46, 47, 48, 49, 51, 52, 54, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66,
@@ -120,6 +117,3 @@ def main(argv=None):
         print("best of %d: read %.2f s, score %.2f s, total %.2f s" % (args.repeat, read, score, total))
         print("throughput: %.0f rows/s end to end (%.0f rows/s scoring only)" % (rows / total, rows / score))
 
-
-if __name__ == "__main__":
-    main()

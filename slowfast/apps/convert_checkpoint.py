@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Convert a checkpoint between PySlowFast `.pyth`, a plain PyTorch state dict and a Caffe2 `.pkl`.
 
     python tools/convert_checkpoint.py --input X.pyth --output Y.pkl --to caffe2
@@ -18,8 +17,6 @@ arrays and a config node are refused unless --allow-unsafe-pickle is given for a
 import argparse
 import sys
 import warnings
-
-import _path  # noqa: F401
 
 from slowfast.checkpoint.caffe2 import save_caffe2_checkpoint
 from slowfast.checkpoint import (
@@ -94,6 +91,3 @@ def main(argv=None) -> int:
         print(f"error: {e}{hint}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())
