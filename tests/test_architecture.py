@@ -220,3 +220,32 @@ def test_old_paths_warn_and_still_work():
 def test_nothing_in_the_package_imports_a_deprecated_path():
     users = [f"{m} -> {d}" for m, deps in graph().items() for d in deps if d in shims()]
     assert not users, users
+
+
+def summary(top: int = 8) -> str:
+    """The picture in numbers: modules and lines per package, imports that run back up, circles, the
+    longest modules, cfg.DETECTION.ENABLE reads. `python tests/test_architecture.py` prints it."""
+    mods, g = modules(), graph()
+    rank = {p: i for i, p in enumerate(layer_order())}
+    per_pkg = defaultdict(lambda: [0, 0])
+    for m, p in mods.items():
+        per_pkg[package(m) or "(root)"][0] += 1
+        per_pkg[package(m) or "(root)"][1] += sum(1 for _ in open(p))
+    upward = sorted(f"{m} -> {d}" for m, deps in g.items() for d in deps
+                    if package(m) and package(d) and package(m) != package(d)
+                    and rank.get(package(d), -1) > rank.get(package(m), len(rank)))
+    pruned = {m: {d for d in deps if not m.startswith(d + ".")} for m, deps in g.items()}
+    longest = sorted(((sum(1 for _ in open(p)), os.path.relpath(p, ROOT)) for p in mods.values()), reverse=True)
+    lines = ["package            modules  lines"]
+    lines += [f"{k:<18} {v[0]:>7} {v[1]:>6}" for k, v in sorted(per_pkg.items(), key=lambda kv: rank.get(kv[0], -1))]
+    lines += [f"imports that run back up: {len(upward)}"] + [f"  {u}" for u in upward]
+    circles = strongly_connected(pruned)
+    lines += [f"circles: {len(circles)}"] + [f"  {' <-> '.join(c)}" for c in circles]
+    lines += [f"longest modules: " + ", ".join(f"{p} {n}" for n, p in longest[:top])]
+    reads = detection_reads()
+    lines += [f"cfg.DETECTION.ENABLE reads outside config/: {len(reads)} ({', '.join(reads)})"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(summary())
