@@ -90,15 +90,16 @@ from slowfast.datasets.ava.frames import clip_frame_indices, read_frames, read_f
 from slowfast.datasets.ava.spec import VAL_SECOND_STRIDE, annotation_path, resolve_dirs
 from slowfast.datasets.ava.transforms import pyslowfast_view
 from slowfast.datasets.ava_io import BoxRow
-from slowfast.datasets.build import DATASET_REGISTRY
+from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
 from slowfast.datasets.validation import UnreadableDataError
 
 logger = logging.getLogger(__name__)
 
 
+@DATASET_REGISTRY.register()
 class Ava(torch.utils.data.Dataset):
-    """AVA key-frame dataset (see module docstring); registered as ``"ava"``.
+    """AVA key-frame dataset (see module docstring); registered as ``"ava"`` (names are case-insensitive).
 
     Attributes:
         video_names: video index -> video id (for writing detection CSVs).
@@ -316,7 +317,3 @@ class Ava(torch.utils.data.Dataset):
         extra = {"boxes": boxes.float(), "ori_boxes": torch.from_numpy(ori_boxes), "metadata": metadata,
                  "retries": retries}
         return inputs, torch.from_numpy(labels), index, extra
-
-
-# build_dataset looks datasets up by lower-case name (TRAIN.DATASET "ava").
-DATASET_REGISTRY._do_register("ava", Ava)
