@@ -82,7 +82,8 @@ def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh:
     return dict(out)
 
 
-def _check_actions(rows: Sequence[BoxRow], path: str, num_classes: int) -> None:
+def check_actions(rows: Sequence[BoxRow], path: str, num_classes: int) -> None:
+    """Raise ``AvaFormatError`` listing the rows of ``path`` whose action is outside ``1..num_classes``."""
     raise_problems(ava_io.check_action_range(rows, path, num_classes), ava_io.AvaFormatError)
 
 

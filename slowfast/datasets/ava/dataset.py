@@ -81,14 +81,13 @@ import numpy as np
 import torch
 import torch.utils.data
 
-from slowfast.config.loader import num_pathways
 from slowfast.datasets import ava_io
 from slowfast.datasets import transforms as T
-from slowfast.datasets.ava.boxes import (KeyBoxes, _check_actions, add_matched_proposals, drop_unknown_videos,
+from slowfast.datasets.ava.boxes import (KeyBoxes, add_matched_proposals, check_actions, drop_unknown_videos,
                                          group_boxes, keep_confident, labels_to_multi_hot)
 from slowfast.datasets.ava.frames import clip_frame_indices, read_frames, read_frames_replacing_unreadable
-from slowfast.datasets.ava.spec import VAL_SECOND_STRIDE, annotation_path, resolve_dirs
-from slowfast.datasets.ava.transforms import pyslowfast_view
+from slowfast.datasets.ava.spec import VAL_SECOND_STRIDE, AvaSpec
+from slowfast.datasets.ava.transforms import exact_view, pyslowfast_view
 from slowfast.datasets.ava_io import BoxRow
 from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
@@ -110,22 +109,17 @@ class Ava(torch.utils.data.Dataset):
     def __init__(self, cfg, split: str, test_scale: Optional[int] = None, test_flip: bool = False):
         if split not in ("train", "val", "test"):
             raise ValueError(f"Ava: split must be train, val or test, got {split!r}")
-        if cfg.DATA.GENERATE_SYNTHETIC:
+        self.spec = spec = AvaSpec.from_config(cfg, split, test_scale, test_flip)  # the only read of cfg
+        if spec.generate_synthetic:
             from slowfast.datasets.synthetic_ava import ensure_ava_synthetic
 
-            ensure_ava_synthetic(cfg.DATA.PATH_TO_DATA_DIR)
-        self.cfg, self.split = cfg, split
-        self.is_train = split == "train"
-        self.test_scale = test_scale or cfg.DATA.TEST_CROP_SIZE
-        self.test_flip = test_flip
-        self.num_classes = cfg.MODEL.NUM_CLASSES
+            ensure_ava_synthetic(spec.data_dir)
         self.stats: Counter = Counter()
         self._rows_read = self._rows_off_stride = 0  # for the error of a split without key frames
-        frame_dir, list_dir, ann_dir = resolve_dirs(cfg)
-        lists = [os.path.join(list_dir, f) for f in (cfg.AVA.TRAIN_LISTS if self.is_train else cfg.AVA.TEST_LISTS)]
-        self._frames = ava_io.read_frame_lists(lists, frame_dir)
+        lists = [os.path.join(spec.frame_list_dir, f) for f in spec.frame_lists]
+        self._frames = ava_io.read_frame_lists(lists, spec.frame_dir)
         self.video_names: List[str] = self._frames.video_names
-        key_boxes = self._load_train_boxes(ann_dir) if self.is_train else self._load_test_boxes(ann_dir)
+        key_boxes = self._load_train_boxes() if spec.is_train else self._load_test_boxes()
         self._keyframes = self._make_keyframes(key_boxes)
         if not self._keyframes:
             raise ava_io.AvaFormatError(self._no_keyframes_message(lists))
@@ -135,89 +129,82 @@ class Ava(torch.utils.data.Dataset):
 
     # ----------------------------------------------------------------- loading
 
-    def _read_rows(self, ann_dir: str, names: Sequence[str], proposals: bool) -> List[BoxRow]:
+    def _read_rows(self, names: Sequence[str], proposals: bool) -> List[BoxRow]:
         known = set(self.video_names)
         rows = []
         for name in names:
-            path = os.path.join(ann_dir, name)
+            path = self.spec.annotation_file(name)
             degenerate = self.stats["degenerate_boxes"]
             file_rows = ava_io.read_box_csv(path, proposals=proposals, stats=self.stats)
             self._rows_read += len(file_rows) + self.stats["degenerate_boxes"] - degenerate
-            _check_actions(file_rows, path, self.num_classes)
+            check_actions(file_rows, path, self.spec.num_classes)
             rows += drop_unknown_videos(file_rows, known, path, self.stats)
         return rows
 
-    def _load_train_boxes(self, ann_dir: str) -> KeyBoxes:
-        gt = group_boxes(self._read_rows(ann_dir, self.cfg.AVA.TRAIN_GT_BOX_LISTS, proposals=False))
-        proposals = self._read_rows(ann_dir, self.cfg.AVA.TRAIN_PREDICT_BOX_LISTS, proposals=True)
-        proposals = keep_confident(proposals, self.cfg.AVA.DETECTION_SCORE_THRESH, self.stats,
-                                   self.cfg.AVA.DETECTION_SCORE_STRICT)
-        return add_matched_proposals(gt, proposals, self.cfg.AVA.TRAIN_PROPOSAL_IOU, self.stats,
-                                     self.cfg.AVA.TRAIN_NEGATIVE_PROPOSALS)
+    def _load_train_boxes(self) -> KeyBoxes:
+        spec = self.spec
+        gt = group_boxes(self._read_rows(spec.gt_box_lists, proposals=False))
+        proposals = self._read_rows(spec.proposal_lists, proposals=True)
+        proposals = keep_confident(proposals, spec.score_thresh, self.stats, spec.score_strict)
+        return add_matched_proposals(gt, proposals, spec.proposal_iou, self.stats, spec.negative_proposals)
 
-    def _load_test_boxes(self, ann_dir: str) -> KeyBoxes:
-        rows = self._read_rows(ann_dir, self.cfg.AVA.TEST_PREDICT_BOX_LISTS, proposals=True)
-        if self.split == "val" and not self.cfg.AVA.FULL_TEST_ON_VAL:
+    def _load_test_boxes(self) -> KeyBoxes:
+        spec = self.spec
+        rows = self._read_rows(spec.proposal_lists, proposals=True)
+        if spec.split == "val" and not spec.full_test_on_val:
             kept = [r for r in rows if r.sec % VAL_SECOND_STRIDE == 0]
             self._rows_off_stride += len(rows) - len(kept)
             rows = kept
-        ava = self.cfg.AVA
-        boxes = group_boxes(keep_confident(rows, ava.DETECTION_SCORE_THRESH, self.stats, ava.DETECTION_SCORE_STRICT))
+        boxes = group_boxes(keep_confident(rows, spec.score_thresh, self.stats, spec.score_strict))
         empty = sorted({(r.video, r.sec) for r in rows} - set(boxes))
         for video, sec in empty:
-            logger.info("AVA %s: key frame %s,%04d has no proposal with score %s %g; skipped", self.split, video,
-                        sec, ">" if ava.DETECTION_SCORE_STRICT else ">=", ava.DETECTION_SCORE_THRESH)
+            logger.info("AVA %s: key frame %s,%04d has no proposal with score %s %g; skipped", spec.split, video,
+                        sec, ">" if spec.score_strict else ">=", spec.score_thresh)
             self.stats["empty_keyframes"] += 1
         return boxes
 
     def _make_keyframes(self, key_boxes: KeyBoxes) -> list:
         """-> list of ``(video_idx, sec, frame_index, boxes N x 4 float32, labels N x C float32)``
         ordered by video index then second."""
-        video_index = self._frames.video_index()
+        spec, video_index = self.spec, self._frames.video_index()
         out = []
         for (video, sec), boxes in sorted(key_boxes.items(), key=lambda kv: (video_index[kv[0][0]], kv[0][1])):
             if not boxes:
                 continue
-            if not self.cfg.AVA.KEYFRAME_START_SEC <= sec <= self.cfg.AVA.KEYFRAME_END_SEC:  # AVA: 902..1798
+            if not spec.keyframe_start_sec <= sec <= spec.keyframe_end_sec:  # AVA: 902..1798
                 self.stats["keyframes_outside_valid_seconds"] += 1
                 continue
             idx = video_index[video]
-            frame = ava_io.sec_to_frame(sec, self.cfg.AVA.FPS, self.cfg.AVA.START_SEC)
+            frame = ava_io.sec_to_frame(sec, spec.fps, spec.start_sec)
             if not 0 <= frame < len(self._frames.frame_paths[idx]):
                 logger.warning("AVA %s: key frame %s,%04d is frame %d but the video has %d frames; skipped",
-                               self.split, video, sec, frame, len(self._frames.frame_paths[idx]))
+                               spec.split, video, sec, frame, len(self._frames.frame_paths[idx]))
                 self.stats["keyframes_out_of_range"] += 1
                 continue
             box_array = np.asarray(list(boxes), dtype=np.float32).reshape(-1, 4)
-            out.append((idx, sec, frame, box_array, labels_to_multi_hot(list(boxes.values()), self.num_classes)))
+            out.append((idx, sec, frame, box_array, labels_to_multi_hot(list(boxes.values()), spec.num_classes)))
         return out
-
-    def annotation_files(self) -> List[str]:
-        """The box CSVs this split reads (:func:`annotation_path`)."""
-        ava = self.cfg.AVA
-        names = list(ava.TRAIN_GT_BOX_LISTS) + list(ava.TRAIN_PREDICT_BOX_LISTS) if self.is_train else ava.TEST_PREDICT_BOX_LISTS
-        return [annotation_path(self.cfg, name) for name in names]
 
     def _no_keyframes_message(self, frame_lists: Sequence[str]) -> str:
         """Why the split has no key frame: the files read and, in the order they were dropped, the counts of
         ``stats`` (and of val's skipped seconds) that account for it."""
-        ava = self.cfg.AVA
-        files = ", ".join(self.annotation_files()) or "(none: the config lists no box file)"
-        head = f"AVA {self.split} has no key frames: annotation file(s) {files} with frame list(s) {', '.join(frame_lists)}"
+        spec = self.spec
+        files = ", ".join(spec.annotation_files()) or "(none: the config lists no box file)"
+        head = f"AVA {spec.split} has no key frames: annotation file(s) {files} with frame list(s) {', '.join(frame_lists)}"
         if not self._rows_read:
             return f"{head}: the annotation file(s) have no box rows"
-        below = "at or below" if ava.DETECTION_SCORE_STRICT else "below"
+        below = "at or below" if spec.score_strict else "below"
         counts = [
             (self.stats["degenerate_boxes"], "boxes without area", "degenerate_boxes"),
             (self.stats["unknown_video_boxes"], "rows of videos not in the frame lists", "unknown_video_boxes"),
             (self._rows_off_stride, f"rows of seconds not divisible by {VAL_SECOND_STRIDE} (val without "
              "AVA.FULL_TEST_ON_VAL)", None),
             (self.stats["low_score_proposals"], f"proposals scored {below} AVA.DETECTION_SCORE_THRESH = "
-             f"{ava.DETECTION_SCORE_THRESH:g}", "low_score_proposals"),
+             f"{spec.score_thresh:g}", "low_score_proposals"),
             (self.stats["unmatched_proposals"], "proposals matching no ground-truth box", "unmatched_proposals"),
             (self.stats["empty_keyframes"], "key frames left without a proposal", "empty_keyframes"),
             (self.stats["keyframes_outside_valid_seconds"], "key frames outside AVA.KEYFRAME_START_SEC.."
-             f"KEYFRAME_END_SEC = {ava.KEYFRAME_START_SEC}..{ava.KEYFRAME_END_SEC}", "keyframes_outside_valid_seconds"),
+             f"KEYFRAME_END_SEC = {spec.keyframe_start_sec}..{spec.keyframe_end_sec}", "keyframes_outside_valid_seconds"),
             (self.stats["keyframes_out_of_range"], "key frames past the end of their video", "keyframes_out_of_range"),
         ]
         dropped = "; ".join(f"{n} {what}" + (f" (stats {key!r})" if key else "") for n, what, key in counts if n)
@@ -228,31 +215,17 @@ class Ava(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self._keyframes)
 
-    def _spatial_transform(self, clip: torch.Tensor, boxes: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``AVA.PREPROCESS "exact"``: train or test pipeline of the module docstring on a ``C x T x H x W``
-        clip and ``N x 4`` pixel boxes."""
-        data = self.cfg.DATA
-        if self.is_train:
-            clip, boxes = T.random_short_side_scale_jitter(clip, data.TRAIN_JITTER_SCALES[0], data.TRAIN_JITTER_SCALES[1], boxes)
-            clip, boxes = T.random_crop(clip, data.TRAIN_CROP_SIZE, boxes)
-            clip, boxes = T.horizontal_flip(0.5 if data.RANDOM_FLIP else 0.0, clip, boxes)
-        else:
-            clip, boxes = T.short_side_scale(clip, self.test_scale, boxes)
-            if self.test_flip:
-                clip, boxes = T.horizontal_flip(1.0, clip, boxes)
-        return clip, T.clip_boxes_to_image(boxes, clip.shape[2], clip.shape[3])
-
     def frame_indices(self, index: int) -> np.ndarray:
         """Frame-list indices of the clip of key frame ``index`` (module docstring)."""
         video_idx, _, frame, _, _ = self._keyframes[index]
-        return clip_frame_indices(frame, self.cfg.DATA.NUM_FRAMES, self.cfg.DATA.SAMPLING_RATE,
+        return clip_frame_indices(frame, self.spec.num_frames, self.spec.sampling_rate,
                                   len(self._frames.frame_paths[video_idx]))
 
     def load_clip(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """Key frame ``index`` before the ``"exact"`` spatial pipeline: ``C x T x H x W`` float clip in
         ``[0, 1]`` (RGB unless ``AVA.BGR``) and its ``N x 4`` boxes in pixels of the frame."""
         boxes = self._keyframes[index][3]
-        clip = T.frames_to_clip(torch.from_numpy(self._read_clip_frames(index, self.cfg.AVA.BGR)))
+        clip = T.frames_to_clip(torch.from_numpy(self._read_clip_frames(index, self.spec.bgr)))
         height, width = clip.shape[2:]
         return clip, torch.from_numpy(boxes) * torch.tensor([width, height, width, height], dtype=torch.float32)
 
@@ -262,27 +235,25 @@ class Ava(torch.utils.data.Dataset):
         replace each such frame by the nearest readable frame of the same clip (logged, counted)."""
         paths = self._frames.frame_paths[self._keyframes[index][0]]
         clip_paths = [paths[i] for i in self.frame_indices(index)]
-        if self.is_train:
+        if self.spec.is_train:
             return read_frames(clip_paths, bgr)
         images, unreadable = read_frames_replacing_unreadable(clip_paths, bgr)
         for path, why in unreadable:
-            logger.warning("AVA %s: %s; the nearest readable frame of the clip is used instead", self.split, why)
+            logger.warning("AVA %s: %s; the nearest readable frame of the clip is used instead", self.spec.split, why)
         self.stats["replaced_frames"] += len(unreadable)
         return images
 
     def _pyslowfast_item(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """``AVA.PREPROCESS "pyslowfast"``: normalised ``C x T x H x W`` clip and ``N x 4`` input-pixel boxes."""
         frames = self._read_clip_frames(index, bgr=True)  # as OpenCV reads them
-        uint8 = self.is_train and self.cfg.DATA.NORMALIZE_ON_DEVICE  # training clips: the model normalises
-        return pyslowfast_view(frames, self._keyframes[index][3], self.split, self.cfg, self.test_scale,
-                               self.test_flip, normalize=not uint8)
+        uint8 = self.spec.is_train and self.spec.normalize_on_device  # training clips: the model normalises
+        return pyslowfast_view(frames, self._keyframes[index][3], self.spec, normalize=not uint8)
 
     def _item(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """Normalised ``C x T x H x W`` clip and ``N x 4`` input-pixel boxes of key frame ``index``."""
-        if self.cfg.AVA.PREPROCESS == "pyslowfast":
+        if self.spec.preprocess == "pyslowfast":
             return self._pyslowfast_item(index)
-        clip, boxes = self._spatial_transform(*self.load_clip(index))
-        return T.color_normalization(clip, self.cfg.DATA.MEAN, self.cfg.DATA.STD), boxes
+        return exact_view(*self.load_clip(index), self.spec)
 
     def _load_or_replace(self, index: int) -> Tuple[int, int, Tuple[torch.Tensor, torch.Tensor]]:
         """``(index, replacements, _item(index))``. In training a key frame whose clip has a missing or
@@ -294,13 +265,13 @@ class Ava(torch.utils.data.Dataset):
             try:
                 return index, retries, self._item(index)
             except OSError as e:  # FileNotFoundError included
-                if not self.is_train:
+                if not self.spec.is_train:
                     raise
                 video_idx, sec = self._keyframes[index][:2]
                 logger.warning("AVA train: key frame %s,%04d replaced by another: %s", self.video_names[video_idx], sec, e)
                 self.stats["replaced_keyframes"] += 1
                 retries += 1
-                if retries > self.cfg.DATA.MAX_DECODE_RETRIES:
+                if retries > self.spec.max_decode_retries:
                     raise UnreadableDataError(f"{retries} AVA key frames in a row have unreadable frame files (last: "
                                               f"{e}); check the dataset (DATA.MAX_DECODE_RETRIES)") from e
                 index = int(torch.randint(len(self._keyframes), (1,)).item())
@@ -309,10 +280,10 @@ class Ava(torch.utils.data.Dataset):
         index, retries, loaded = self._load_or_replace(index)
         video_idx, sec, _, ori_boxes, labels = self._keyframes[index]
         clip, boxes = loaded
-        if self.cfg.DATA.REVERSE_INPUT_CHANNEL:
+        spec = self.spec
+        if spec.reverse_input_channel:
             clip = clip.flip(0).contiguous()
-        inputs = pack_pathway_output(clip, self.cfg.SLOWFAST.ALPHA, num_pathways(self.cfg),
-                                     self.cfg.DATA.SLOW_PATHWAY_SAMPLING)
+        inputs = pack_pathway_output(clip, spec.alpha, spec.num_pathways, spec.slow_pathway_sampling)
         metadata = torch.tensor([[video_idx, sec]] * len(ori_boxes), dtype=torch.long).reshape(-1, 2)
         extra = {"boxes": boxes.float(), "ori_boxes": torch.from_numpy(ori_boxes), "metadata": metadata,
                  "retries": retries}

@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 import torch
 
+from slowfast.datasets import transforms as T
+from slowfast.datasets.ava.spec import AvaSpec
 from slowfast.datasets.fast_train_clip import crop_of_resize
 
 
@@ -89,39 +91,38 @@ def train_crop(frames: np.ndarray, boxes: np.ndarray, jitter: Sequence[int], siz
     return crop_of_resize(np.ascontiguousarray(frames), (new_h, new_w), (y, x), size, flip), boxes
 
 
-def pyslowfast_spatial(frames: np.ndarray, boxes: np.ndarray, split: str, cfg, test_scale: int,
-                       test_flip: bool) -> Tuple[np.ndarray, np.ndarray]:
+def pyslowfast_spatial(frames: np.ndarray, boxes: np.ndarray, spec: AvaSpec) -> Tuple[np.ndarray, np.ndarray]:
     """The ``"pyslowfast"`` spatial pipeline of the module docstring (after the boxes' scaling to pixels and
-    clamping) on uint8 frames; -> ``(frames, boxes)``, boxes not yet clamped to the output."""
-    data = cfg.DATA
-    if split == "train":
-        return train_crop(frames, boxes, data.TRAIN_JITTER_SCALES, data.TRAIN_CROP_SIZE, data.RANDOM_FLIP)
+    clamping) on uint8 frames, for ``spec.split``; -> ``(frames, boxes)``, boxes not yet clamped to the output."""
+    if spec.split == "train":
+        return train_crop(frames, boxes, spec.train_jitter_scales, spec.train_crop_size, spec.random_flip)
+    test_scale = spec.test_scale
     frames, boxes = cv2_short_side_scale(frames, test_scale, boxes)
-    if split == "val" and cfg.AVA.VAL_CENTER_CROP:
+    if spec.split == "val" and spec.val_center_crop:
         height, width = frames.shape[1:3]
         y, x = int(math.ceil((height - test_scale) / 2)), int(math.ceil((width - test_scale) / 2))
         frames, boxes = crop_frames(frames, x, y, test_scale, boxes)
-    if test_flip:
+    if spec.test_flip:
         frames, boxes = flip_frames_inclusive(frames, boxes)
     return frames, boxes
 
 
-def pyslowfast_view(frames_bgr: np.ndarray, boxes: np.ndarray, split: str, cfg, test_scale: int,
-                    test_flip: bool, normalize: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
-    """The whole ``"pyslowfast"`` view: uint8 BGR ``T x H x W x 3`` frames and ``N x 4`` boxes normalised to
-    [0, 1] -> normalised ``C x T x H x W`` clip (RGB unless ``AVA.BGR``) and ``N x 4`` input-pixel boxes.
-    Used by the dataset and by the AVA demo (tools/demo.py), so both see the same pixels. ``normalize``
-    False: the clip stays uint8, channels in the same order (the model normalises it,
+def pyslowfast_view(frames_bgr: np.ndarray, boxes: np.ndarray, spec: AvaSpec,
+                    normalize: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The whole ``"pyslowfast"`` view of ``spec.split``: uint8 BGR ``T x H x W x 3`` frames and ``N x 4`` boxes
+    normalised to [0, 1] -> normalised ``C x T x H x W`` clip (RGB unless ``AVA.BGR``) and ``N x 4``
+    input-pixel boxes. Used by the dataset and by the AVA demo (tools/demo.py), so both see the same pixels.
+    ``normalize`` False: the clip stays uint8, channels in the same order (the model normalises it,
     ``DATA.NORMALIZE_ON_DEVICE``, with :func:`slowfast.models.build.clip_channel_stats`)."""
     height, width = frames_bgr.shape[1:3]
     pixels = clamp_boxes_inclusive(np.asarray(boxes, np.float64).reshape(-1, 4) * np.array([width, height, width, height]),
                                    height, width)
-    frames, pixels = pyslowfast_spatial(frames_bgr, pixels, split, cfg, test_scale, test_flip)
+    frames, pixels = pyslowfast_spatial(frames_bgr, pixels, spec)
     if normalize:
-        clip = normalize_frames(frames, cfg.DATA.MEAN, cfg.DATA.STD, reverse=not cfg.AVA.BGR)
+        clip = normalize_frames(frames, spec.mean, spec.std, reverse=not spec.bgr)
     else:
         clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)
-        clip = (clip if cfg.AVA.BGR else clip.flip(0)).contiguous()
+        clip = (clip if spec.bgr else clip.flip(0)).contiguous()
     pixels = clamp_boxes_inclusive(pixels, clip.shape[2], clip.shape[3])
     return clip, torch.from_numpy(pixels).float()
 
@@ -143,3 +144,19 @@ def normalize_frames(frames: np.ndarray, mean: Sequence[float], std: Sequence[fl
         ch = c - 1 - k if reverse else k
         clip[k].copy_(pixels[..., ch]).div_(255.0).sub_(mean_t[ch]).div_(std_t[ch])
     return clip
+
+
+def exact_view(clip: torch.Tensor, boxes: torch.Tensor, spec: AvaSpec) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The ``AVA.PREPROCESS "exact"`` view of ``spec.split`` (module docstring): a ``C x T x H x W`` float clip
+    in ``[0, 1]`` and its ``N x 4`` boxes in pixels -> normalised clip and ``N x 4`` input-pixel boxes."""
+    if spec.is_train:
+        low, high = spec.train_jitter_scales[0], spec.train_jitter_scales[1]
+        clip, boxes = T.random_short_side_scale_jitter(clip, low, high, boxes)
+        clip, boxes = T.random_crop(clip, spec.train_crop_size, boxes)
+        clip, boxes = T.horizontal_flip(0.5 if spec.random_flip else 0.0, clip, boxes)
+    else:
+        clip, boxes = T.short_side_scale(clip, spec.test_scale, boxes)
+        if spec.test_flip:
+            clip, boxes = T.horizontal_flip(1.0, clip, boxes)
+    boxes = T.clip_boxes_to_image(boxes, clip.shape[2], clip.shape[3])
+    return T.color_normalization(clip, spec.mean, spec.std), boxes
