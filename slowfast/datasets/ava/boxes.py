@@ -1,4 +1,13 @@
-"""AVA box bookkeeping: box CSV rows -> key frame -> box -> action ids, proposals matched to ground truth."""
+"""AVA box bookkeeping: box CSV rows -> key frame -> box -> action ids.
+
+A proposal is kept when its score is ``>= AVA.DETECTION_SCORE_THRESH`` (PySlowFast's rule;
+``AVA.DETECTION_SCORE_STRICT True``: ``>``, the report's wording "confidence > 0.8").  Training boxes
+are the ground-truth boxes plus the kept proposals whose IoU with a ground-truth box of the same key
+frame is > ``AVA.TRAIN_PROPOSAL_IOU``; such a proposal takes the labels of its best-matching GT box.
+With ``AVA.TRAIN_NEGATIVE_PROPOSALS`` the other kept proposals join too, with all-zero targets
+(PySlowFast's ``..._include_negative_...`` proposal files); off by default, as in the report.  Repeated
+rows of one box (one row per action) are merged into one multi-label box.
+"""
 from __future__ import annotations
 
 import logging
@@ -83,7 +92,8 @@ def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh:
 
 
 def check_actions(rows: Sequence[BoxRow], path: str, num_classes: int) -> None:
-    """Raise ``AvaFormatError`` listing the rows of ``path`` whose action is outside ``1..num_classes``."""
+    """Raise ``AvaFormatError`` naming the first row of ``path`` whose action id is neither -1 nor in
+    ``1..num_classes`` (and how many more there are)."""
     raise_problems(ava_io.check_action_range(rows, path, num_classes), ava_io.AvaFormatError)
 
 

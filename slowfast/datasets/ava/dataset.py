@@ -1,75 +1,4 @@
-"""AVA spatio-temporal action detection dataset: one item per key frame, with all its person boxes.
-
-By default every step from the files on disk to the model's input follows PySlowFast's AVA loader
-(``slowfast/datasets/{ava_helper,ava_dataset,cv2_transform,utils}.py`` of facebookresearch/SlowFast), so
-its model-zoo detectors give their published per-box scores here; the places where ours differs on
-request are config keys, listed in GETTING_STARTED.md ("Differences from PySlowFast").
-
-Paths.  ``AVA.FRAME_DIR``, ``AVA.FRAME_LIST_DIR`` and ``AVA.ANNOTATION_DIR`` are used as written when
-absolute; a relative path is joined to ``DATA.PATH_TO_DATA_DIR``; an empty one defaults to
-``DATA.PATH_TO_DATA_DIR/frames``, ``.../frame_lists`` and ``.../annotations`` (PySlowFast's layout, see
-:mod:`slowfast.datasets.ava_io`).  List and box file names in ``AVA.*_LISTS`` are relative to the
-frame-list and annotation folders.
-
-Samples.  A proposal is kept when its score is ``>= AVA.DETECTION_SCORE_THRESH`` (PySlowFast's rule;
-``AVA.DETECTION_SCORE_STRICT True``: ``>``, the report's wording "confidence > 0.8").
-* ``train``: key frames of ``AVA.TRAIN_GT_BOX_LISTS``; their boxes are the ground-truth boxes plus the
-  kept proposals of ``AVA.TRAIN_PREDICT_BOX_LISTS`` whose IoU with a ground-truth box of the same key
-  frame is > ``AVA.TRAIN_PROPOSAL_IOU``; such a proposal takes the labels of its best-matching GT box.
-  With ``AVA.TRAIN_NEGATIVE_PROPOSALS`` the other kept proposals join too, with all-zero targets
-  (PySlowFast's ``..._include_negative_...`` proposal files); off by default, as in the report.
-  Repeated rows of one box (one row per action) are merged into one multi-label box.
-* ``test``: key frames of ``AVA.TEST_PREDICT_BOX_LISTS`` with their kept proposals; labels are all
-  zero (scoring is done on the written CSV).  ``val`` (validation during training) is the same but,
-  as in PySlowFast, only key seconds divisible by 4 unless ``AVA.FULL_TEST_ON_VAL``.
-  A key frame left without proposals is logged by name and counted in ``stats["empty_keyframes"]``.
-Key seconds outside AVA's annotated 902..1798 are skipped (PySlowFast's ``AVA_VALID_FRAMES``), counted
-in ``stats["keyframes_outside_valid_seconds"]``.  Excluded timestamps are not removed here: the
-evaluator ignores them.
-
-A split left without any key frame (an empty box CSV, every row of videos the frame lists lack, every
-proposal below the threshold, ...) raises ``AvaFormatError`` naming the split, the files and the counts
-of what was dropped.
-
-Problems that do not stop the run are counted in ``dataset.stats`` (a ``Counter``): ``clipped_boxes``,
-``degenerate_boxes``, ``unknown_video_boxes``, ``empty_keyframes``, ``keyframes_out_of_range``,
-``keyframes_outside_valid_seconds``, ``low_score_proposals``, ``unmatched_proposals``, ``replaced_keyframes``,
-``replaced_frames``.
-
-Missing or unreadable frame files (JPEGs) do not abort a run; each is logged with its path.
-* ``train``: the key frame is replaced by another random one, like an unreadable Kinetics video
-  (``replaced_keyframes``; the count travels with the batch as "retries" into the epoch stats);
-  ``DATA.MAX_DECODE_RETRIES`` replacements in a row, or more than ``AVA.MAX_REPLACED_KEYFRAMES`` in one
-  epoch (checked by the training loop), stop the run.
-* ``val`` / ``test``: a key frame cannot be replaced by another (its boxes are scored), so each
-  unreadable frame of its clip is replaced by the nearest readable frame of the same clip
-  (``replaced_frames``); a clip without any readable frame stops the run.
-
-Key frame of second ``sec``: frame-list entry ``(sec - AVA.START_SEC) * AVA.FPS`` (AVA: 900 and 30, the
-constants of :mod:`slowfast.datasets.ava_io`; other values for custom data, see ``tools/prepare_ava.py``).
-
-Item ``(inputs, labels, index, extra)``: see :mod:`slowfast.datasets.build`.  Clip: ``DATA.NUM_FRAMES``
-frames at stride ``DATA.SAMPLING_RATE`` starting ``NUM_FRAMES * SAMPLING_RATE // 2`` frames before the
-key frame (PySlowFast's ``get_sequence``), indices clamped to the video.
-
-Spatial pipeline, ``AVA.PREPROCESS "pyslowfast"`` (default; PySlowFast's ``cv2`` backend).  Frames are
-read with OpenCV (BGR uint8).  Boxes are scaled to pixels and clamped to ``[0, W - 1] x [0, H - 1]``.
-A short-side resize to ``S`` is ``cv2.resize(INTER_LINEAR)`` of the uint8 frames to
-``S x floor(long * S / short)`` (skipped when the short side is already ``S``), boxes multiplied by the
-long side's factor.  train: ``S = round(1 / U(1 / max, 1 / min))`` over ``DATA.TRAIN_JITTER_SCALES``,
-random ``DATA.TRAIN_CROP_SIZE`` crop (offsets in ``[0, H - size)``), horizontal flip with p = 0.5
-(``DATA.RANDOM_FLIP``), only the crop of the resize computed (:func:`train_crop`: pixels within uint8
-rounding of resize-then-crop); val: ``S = test_scale`` then the centre ``S x S`` crop (offset
-``ceil((H - S) / 2)``); test: ``S = test_scale`` on the full frame (default ``DATA.TEST_CROP_SIZE``).
-A flip maps ``x -> W - 1 - x``.  Then ``/ 255``, ``(x - DATA.MEAN[c]) / DATA.STD[c]`` over the channels
-in file order, channels reversed to RGB unless ``AVA.BGR`` (and again when ``DATA.REVERSE_INPUT_CHANNEL``),
-boxes clamped to ``[0, W - 1] x [0, H - 1]`` of the input.
-
-``AVA.PREPROCESS "exact"`` (ours): frames converted to RGB first and normalised in RGB order, bilinear
-resize of the float clip (:mod:`slowfast.datasets.transforms`), boxes scaled per axis by the actual
-factors, half-open pixel boxes (clamped to ``[0, W]``, flip ``x -> W - x``), integer jitter scales,
-crop offsets over ``[0, H - size]``, and val views are full frames like test views.
-"""
+"""The AVA dataset, :class:`Ava`: one item per key frame, with all its person boxes."""
 from __future__ import annotations
 
 import logging
@@ -98,12 +27,43 @@ logger = logging.getLogger(__name__)
 
 @DATASET_REGISTRY.register()
 class Ava(torch.utils.data.Dataset):
-    """AVA key-frame dataset (see module docstring); registered as ``"ava"`` (names are case-insensitive).
+    """AVA key-frame dataset of split ``train``, ``val`` or ``test``; registered as ``"ava"``.
+
+    Item ``(inputs, labels, index, extra)`` (:mod:`slowfast.datasets.build`): the pathways of the key
+    frame's clip (:mod:`~slowfast.datasets.ava.frames`, :mod:`~slowfast.datasets.ava.transforms`),
+    ``N x num_classes`` multi-hot labels, and in ``extra`` the ``N x 4`` input-pixel "boxes", the CSV's
+    normalised "ori_boxes", "metadata" ``(video index, second)`` per box and "retries".
+
+    Key frames and boxes (:mod:`~slowfast.datasets.ava.boxes`):
+    * ``train``: key frames of ``AVA.TRAIN_GT_BOX_LISTS``, their ground-truth boxes plus the matched
+      proposals of ``AVA.TRAIN_PREDICT_BOX_LISTS``.
+    * ``test``: key frames of ``AVA.TEST_PREDICT_BOX_LISTS`` with their kept proposals; labels are all
+      zero (scoring is done on the written CSV).  ``val`` (validation during training) is the same but,
+      as in PySlowFast, only key seconds divisible by 4 unless ``AVA.FULL_TEST_ON_VAL``.
+      A key frame left without proposals is logged by name and counted in ``stats["empty_keyframes"]``.
+    Key seconds outside AVA's annotated 902..1798 are skipped (PySlowFast's ``AVA_VALID_FRAMES``), counted
+    in ``stats["keyframes_outside_valid_seconds"]``.  Excluded timestamps are not removed here: the
+    evaluator ignores them.  A split left without any key frame (an empty box CSV, every row of videos the
+    frame lists lack, every proposal below the threshold, ...) raises ``AvaFormatError`` naming the split,
+    the files and the counts of what was dropped.
+
+    Missing or unreadable frame files (JPEGs) do not abort a run; each is logged with its path.
+    * ``train``: the key frame is replaced by another random one, like an unreadable Kinetics video
+      (``replaced_keyframes``; the count travels with the batch as "retries" into the epoch stats);
+      ``DATA.MAX_DECODE_RETRIES`` replacements in a row, or more than ``AVA.MAX_REPLACED_KEYFRAMES`` in
+      one epoch (checked by the training loop), stop the run.
+    * ``val`` / ``test``: a key frame cannot be replaced by another (its boxes are scored), so each
+      unreadable frame of its clip is replaced by the nearest readable frame of the same clip
+      (``replaced_frames``); a clip without any readable frame stops the run.
 
     Attributes:
+        spec: the config values used (:class:`~slowfast.datasets.ava.spec.AvaSpec`).
         video_names: video index -> video id (for writing detection CSVs).
         num_boxes: boxes over all key frames.
-        stats: counts of skipped / repaired input (module docstring).
+        stats: a ``Counter`` of the problems that do not stop the run: ``clipped_boxes``,
+            ``degenerate_boxes``, ``unknown_video_boxes``, ``empty_keyframes``, ``keyframes_out_of_range``,
+            ``keyframes_outside_valid_seconds``, ``low_score_proposals``, ``unmatched_proposals``,
+            ``replaced_keyframes``, ``replaced_frames``.
     """
 
     def __init__(self, cfg, split: str, test_scale: Optional[int] = None, test_flip: bool = False):
@@ -216,7 +176,7 @@ class Ava(torch.utils.data.Dataset):
         return len(self._keyframes)
 
     def frame_indices(self, index: int) -> np.ndarray:
-        """Frame-list indices of the clip of key frame ``index`` (module docstring)."""
+        """Frame-list indices of the clip of key frame ``index`` (:func:`clip_frame_indices`)."""
         video_idx, _, frame, _, _ = self._keyframes[index]
         return clip_frame_indices(frame, self.spec.num_frames, self.spec.sampling_rate,
                                   len(self._frames.frame_paths[video_idx]))

@@ -1,4 +1,12 @@
-"""AVA clip frames: the frame-list indices of a key frame's clip, and reading the JPEG files."""
+"""The frames of an AVA key frame's clip.
+
+Key frame of second ``sec``: frame-list entry ``(sec - AVA.START_SEC) * AVA.FPS`` (AVA: 900 and 30, the
+constants of :mod:`slowfast.datasets.ava_io`; other values for custom data, see ``tools/prepare_ava.py``).
+Clip: ``DATA.NUM_FRAMES`` frames at stride ``DATA.SAMPLING_RATE`` starting ``NUM_FRAMES * SAMPLING_RATE // 2``
+frames before the key frame (PySlowFast's ``get_sequence``), indices clamped to the video.  Frames are
+read with OpenCV (BGR uint8); a missing or undecodable file raises, or is replaced by the nearest
+readable frame of the clip (:func:`read_frames_replacing_unreadable`).
+"""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,11 @@
-"""Where the AVA files are: the frame, frame-list and annotation folders of the config."""
+"""What the AVA dataset reads from the config (:class:`AvaSpec`, read once), and where its files are.
+
+``AVA.FRAME_DIR``, ``AVA.FRAME_LIST_DIR`` and ``AVA.ANNOTATION_DIR`` are used as written when absolute;
+a relative path is joined to ``DATA.PATH_TO_DATA_DIR``; an empty one defaults to
+``DATA.PATH_TO_DATA_DIR/frames``, ``.../frame_lists`` and ``.../annotations`` (PySlowFast's layout, see
+:mod:`slowfast.datasets.ava_io`).  List and box file names in ``AVA.*_LISTS`` are relative to the
+frame-list and annotation folders.
+"""
 from __future__ import annotations
 
 import os
@@ -29,7 +36,6 @@ def resolve_dirs(cfg) -> Tuple[str, str, str]:
 def annotation_path(cfg, name: str) -> str:
     """AVA annotation file ``name`` (absolute, or in the annotation folder of :func:`resolve_dirs`)."""
     return name if os.path.isabs(name) else os.path.join(resolve_dirs(cfg)[2], name)
-
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,23 @@
-"""AVA spatial steps of the ``"pyslowfast"`` pipeline (PySlowFast's cv2 backend) on uint8 frames and pixel boxes."""
+"""The AVA pixel pipelines: uint8 frames and boxes of a key frame -> the model's clip and input-pixel boxes.
+
+``AVA.PREPROCESS "pyslowfast"`` (default; PySlowFast's ``cv2`` backend, :func:`pyslowfast_view`).  Boxes
+are scaled to pixels and clamped to ``[0, W - 1] x [0, H - 1]``.  A short-side resize to ``S`` is
+``cv2.resize(INTER_LINEAR)`` of the uint8 frames to ``S x floor(long * S / short)`` (skipped when the
+short side is already ``S``), boxes multiplied by the long side's factor.  train:
+``S = round(1 / U(1 / max, 1 / min))`` over ``DATA.TRAIN_JITTER_SCALES``, random ``DATA.TRAIN_CROP_SIZE``
+crop (offsets in ``[0, H - size)``), horizontal flip with p = 0.5 (``DATA.RANDOM_FLIP``), only the crop of
+the resize computed (:func:`train_crop`: pixels within uint8 rounding of resize-then-crop); val:
+``S = test_scale`` then the centre ``S x S`` crop (offset ``ceil((H - S) / 2)``; ``AVA.VAL_CENTER_CROP``);
+test: ``S = test_scale`` on the full frame (default ``DATA.TEST_CROP_SIZE``).  A flip maps
+``x -> W - 1 - x``.  Then ``/ 255``, ``(x - DATA.MEAN[c]) / DATA.STD[c]`` over the channels in file order,
+channels reversed to RGB unless ``AVA.BGR`` (the dataset reverses them again when
+``DATA.REVERSE_INPUT_CHANNEL``), boxes clamped to ``[0, W - 1] x [0, H - 1]`` of the input.
+
+``AVA.PREPROCESS "exact"`` (ours, :func:`exact_view`): frames converted to RGB first and normalised in RGB
+order, bilinear resize of the float clip (:mod:`slowfast.datasets.transforms`), boxes scaled per axis by
+the actual factors, half-open pixel boxes (clamped to ``[0, W]``, flip ``x -> W - x``), integer jitter
+scales, crop offsets over ``[0, H - size]``, and val views are full frames like test views.
+"""
 from __future__ import annotations
 
 import math
