@@ -239,12 +239,11 @@ def test_tools_demo_is_a_thin_wrapper_that_fails_in_one_line(tmp_path):
 
 def ava_test_view(cfg, frames_rgb, boxes):
     """The AVA test dataset's view of these frames (``Ava._item`` on a dataset without files)."""
-    from slowfast.datasets.ava import Ava
+    from slowfast.datasets.ava import Ava, AvaSpec
     from slowfast.datasets.sampling import pack_pathway_output
 
     dataset = Ava.__new__(Ava)  # only the transform of a test-split dataset, without dataset files
-    dataset.cfg, dataset.split, dataset.is_train = cfg, "test", False
-    dataset.test_scale, dataset.test_flip = cfg.DATA.TEST_CROP_SIZE, False
+    dataset.spec = AvaSpec.from_config(cfg, "test")  # short side DATA.TEST_CROP_SIZE, no flip
     dataset._keyframes = [(0, 0, 0, boxes.astype(np.float32), None)]
     bgr_frames = frames_rgb.numpy()[..., ::-1].copy()
     dataset._read_clip_frames = lambda index, bgr: bgr_frames if bgr else frames_rgb.numpy()

@@ -163,11 +163,11 @@ def detection_inputs(cfg, frames: torch.Tensor, boxes: np.ndarray) -> Tuple[List
     (on the frames in OpenCV's BGR order), ``"exact"`` through short side ``DATA.TEST_CROP_SIZE`` on the
     full frame, channels reversed when ``AVA.BGR``."""
     if cfg.AVA.PREPROCESS == "pyslowfast":
-        from slowfast.datasets.ava import pyslowfast_view
+        from slowfast.datasets.ava import AvaSpec, pyslowfast_view
 
         bgr = np.ascontiguousarray(frames.numpy()[..., ::-1])
         boxes32 = np.asarray(boxes, np.float32)  # the dataset keeps CSV boxes as float32
-        clip, px = pyslowfast_view(bgr, boxes32, "test", cfg, cfg.DATA.TEST_CROP_SIZE, False)
+        clip, px = pyslowfast_view(bgr, boxes32, AvaSpec.from_config(cfg, "test"))  # short side DATA.TEST_CROP_SIZE
     else:
         clip = T.frames_to_clip(frames)
         height, width = clip.shape[2:]

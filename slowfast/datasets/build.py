@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import torch
 import torch.utils.data
-from fvcore.common.registry import Registry
 
 from slowfast.config.loader import world_size
+from slowfast.datasets import ava, kinetics  # noqa: F401  (importing a dataset module registers it)
+from slowfast.datasets.registry import DATASET_REGISTRY  # also imported from here
 from slowfast.utils import distributed as du
-
-DATASET_REGISTRY = Registry("DATASET")
-DATASET_REGISTRY.__doc__ = "Datasets by name (TRAIN.DATASET / TEST.DATASET), each built as Dataset(cfg, split)."
 
 
 def build_dataset(name: str, cfg, split: str, **kwargs) -> torch.utils.data.Dataset:
-    """Build dataset `name` ("kinetics", "ava", ...) for split "train", "val" or "test"."""
-    # Importing the modules registers the datasets.
-    from slowfast.datasets import ava, kinetics  # noqa: F401
-    by_name = {k.lower(): v for k, v in DATASET_REGISTRY}  # names are case-insensitive ("kinetics" = "Kinetics")
-    if name.lower() not in by_name:
-        raise KeyError(f"dataset {name!r} is not registered; known: {sorted(by_name)}")
-    return by_name[name.lower()](cfg, split, **kwargs)
+    """Build dataset `name` ("kinetics", "ava", ...; any case) for split "train", "val" or "test"."""
+    if name not in DATASET_REGISTRY:
+        raise KeyError(f"dataset {name!r} is not registered; known: {sorted(k for k, _ in DATASET_REGISTRY)}")
+    return DATASET_REGISTRY.get(name)(cfg, split, **kwargs)
 
 
 def default_collate(batch):

@@ -174,15 +174,15 @@ def bench_ava_clip(cfg, iters: int, frame_paths: list) -> dict:
     """AVA clip loading of one key frame from `frame_paths` (the JPEG frames of one video)."""
     import numpy as np
 
-    from slowfast.datasets.ava import clip_frame_indices, pyslowfast_view, read_frames
+    from slowfast.datasets.ava import AvaSpec, clip_frame_indices, pyslowfast_view, read_frames
 
     index = clip_frame_indices(len(frame_paths) // 2, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, len(frame_paths))
     paths = [frame_paths[i] for i in index]
     boxes = np.array([[0.1, 0.2, 0.45, 0.95], [0.5, 0.1, 0.8, 0.9]])
-    scale = cfg.DATA.TEST_CROP_SIZE
     out = {"frames": len(paths), "frame_size": list(read_frames(paths[:1]).shape[1:3])}
     for split in ("train", "test"):
-        s = _median_s(lambda: pyslowfast_view(read_frames(paths, bgr=True), boxes, split, cfg, scale, False), iters)
+        spec = AvaSpec.from_config(cfg, split)  # val / test short side DATA.TEST_CROP_SIZE
+        s = _median_s(lambda: pyslowfast_view(read_frames(paths, bgr=True), boxes, spec), iters)
         out[split] = {"clips_per_s": 1.0 / s, "ms_per_clip": 1e3 * s}
     out["read_ms_per_clip"] = 1e3 * _median_s(lambda: read_frames(paths, bgr=True), iters)
     return out
