@@ -138,7 +138,6 @@ def strongly_connected(g):
     return out
 
 
-@pytest.mark.xfail(reason="issue 17: the layout is being moved into place", strict=False)
 def test_no_module_circles():
     """No module reaches itself through its imports (a package's __init__ re-exporting its own modules
     is not a circle: it is left out of the graph of its own package's modules)."""
@@ -165,7 +164,6 @@ def test_modules_are_at_most_450_lines():
     assert not long, f"modules over 450 lines: {long}"
 
 
-@pytest.mark.xfail(reason="issue 17: the layout is being moved into place", strict=False)
 def test_functions_are_at_most_80_lines():
     long = []
     for path in modules().values():
