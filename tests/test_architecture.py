@@ -3,6 +3,7 @@ function-local ones included): the layer order of slowfast/__init__.py holds, no
 through others (no circles), no module is longer than 450 lines (but the config defaults) and no
 function longer than 80 lines, and the task is chosen from `cfg.DETECTION.ENABLE` in at most 3 places."""
 import ast
+import functools
 import os
 import re
 from collections import defaultdict
@@ -25,6 +26,7 @@ def layer_order():
     return order
 
 
+@functools.lru_cache(maxsize=None)
 def modules():
     """module name -> source path, for every .py file under slowfast/."""
     out = {}
@@ -70,15 +72,18 @@ def moved_to(path):
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def shims():
     return {m: moved_to(p) for m, p in modules().items() if moved_to(p)}
 
 
+@functools.lru_cache(maxsize=None)
 def graph():
     """module -> the modules it imports; deprecated re-exports at old paths are left out (they point up by
     design, for one release, and nothing in slowfast/ may import them)."""
     known = modules()
-    return {m: imports_of(m, p, known) for m, p in known.items() if m not in shims()}
+    old = shims()
+    return {m: imports_of(m, p, known) for m, p in known.items() if m not in old}
 
 
 def package(module):
