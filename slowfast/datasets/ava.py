@@ -8,7 +8,7 @@ request are config keys, listed in GETTING_STARTED.md ("Differences from PySlowF
 Paths.  ``AVA.FRAME_DIR``, ``AVA.FRAME_LIST_DIR`` and ``AVA.ANNOTATION_DIR`` are used as written when
 absolute; a relative path is joined to ``DATA.PATH_TO_DATA_DIR``; an empty one defaults to
 ``DATA.PATH_TO_DATA_DIR/frames``, ``.../frame_lists`` and ``.../annotations`` (PySlowFast's layout, see
-:mod:`slowfast.datasets.ava_io`).  List and box file names in ``AVA.*_LISTS`` are relative to the
+:mod:`slowfast.formats.ava_frames`).  List and box file names in ``AVA.*_LISTS`` are relative to the
 frame-list and annotation folders.
 
 Samples.  A proposal is kept when its score is ``>= AVA.DETECTION_SCORE_THRESH`` (PySlowFast's rule;
@@ -46,7 +46,7 @@ Missing or unreadable frame files (JPEGs) do not abort a run; each is logged wit
   (``replaced_frames``); a clip without any readable frame stops the run.
 
 Key frame of second ``sec``: frame-list entry ``(sec - AVA.START_SEC) * AVA.FPS`` (AVA: 900 and 30, the
-constants of :mod:`slowfast.datasets.ava_io`; other values for custom data, see ``tools/prepare_ava.py``).
+constants of :mod:`slowfast.formats.ava_frames`; other values for custom data, see ``tools/prepare_ava.py``).
 
 Item ``(inputs, labels, index, extra)``: see :mod:`slowfast.datasets.build`.  Clip: ``DATA.NUM_FRAMES``
 frames at stride ``DATA.SAMPLING_RATE`` starting ``NUM_FRAMES * SAMPLING_RATE // 2`` frames before the
@@ -84,13 +84,13 @@ import torch
 import torch.utils.data
 
 from slowfast.config.loader import num_pathways
-from slowfast.datasets import ava_io
+from slowfast.formats import ava_frames
 from slowfast.datasets import transforms as T
-from slowfast.datasets.ava_io import Box, BoxRow, Key
+from slowfast.formats.ava_frames import Box, BoxRow, Key
 from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.fast_train_clip import crop_of_resize
 from slowfast.datasets.sampling import pack_pathway_output
-from slowfast.datasets.validation import UnreadableDataError, raise_problems
+from slowfast.formats.problems import UnreadableDataError, raise_problems
 from slowfast.evaluation.ava.metrics import iou_matrix
 
 logger = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh:
 
 
 def _check_actions(rows: Sequence[BoxRow], path: str, num_classes: int) -> None:
-    raise_problems(ava_io.check_action_range(rows, path, num_classes), ava_io.AvaFormatError)
+    raise_problems(ava_frames.check_action_range(rows, path, num_classes), ava_frames.AvaFormatError)
 
 
 def labels_to_multi_hot(label_sets: Sequence[Set[int]], num_classes: int) -> np.ndarray:
@@ -425,12 +425,12 @@ class Ava(torch.utils.data.Dataset):
         self._rows_read = self._rows_off_stride = 0  # for the error of a split without key frames
         frame_dir, list_dir, ann_dir = resolve_dirs(cfg)
         lists = [os.path.join(list_dir, f) for f in (cfg.AVA.TRAIN_LISTS if self.is_train else cfg.AVA.TEST_LISTS)]
-        self._frames = ava_io.read_frame_lists(lists, frame_dir)
+        self._frames = ava_frames.read_frame_lists(lists, frame_dir)
         self.video_names: List[str] = self._frames.video_names
         key_boxes = self._load_train_boxes(ann_dir) if self.is_train else self._load_test_boxes(ann_dir)
         self._keyframes = self._make_keyframes(key_boxes)
         if not self._keyframes:
-            raise ava_io.AvaFormatError(self._no_keyframes_message(lists))
+            raise ava_frames.AvaFormatError(self._no_keyframes_message(lists))
         self.num_boxes = sum(len(k[3]) for k in self._keyframes)
         logger.info("AVA %s: %d key frames, %d boxes, %d videos; %s", split, len(self._keyframes), self.num_boxes,
                     len(self.video_names), dict(self.stats) or "no input problems")
@@ -443,7 +443,7 @@ class Ava(torch.utils.data.Dataset):
         for name in names:
             path = os.path.join(ann_dir, name)
             degenerate = self.stats["degenerate_boxes"]
-            file_rows = ava_io.read_box_csv(path, proposals=proposals, stats=self.stats)
+            file_rows = ava_frames.read_box_csv(path, proposals=proposals, stats=self.stats)
             self._rows_read += len(file_rows) + self.stats["degenerate_boxes"] - degenerate
             _check_actions(file_rows, path, self.num_classes)
             rows += drop_unknown_videos(file_rows, known, path, self.stats)
@@ -484,7 +484,7 @@ class Ava(torch.utils.data.Dataset):
                 self.stats["keyframes_outside_valid_seconds"] += 1
                 continue
             idx = video_index[video]
-            frame = ava_io.sec_to_frame(sec, self.cfg.AVA.FPS, self.cfg.AVA.START_SEC)
+            frame = ava_frames.sec_to_frame(sec, self.cfg.AVA.FPS, self.cfg.AVA.START_SEC)
             if not 0 <= frame < len(self._frames.frame_paths[idx]):
                 logger.warning("AVA %s: key frame %s,%04d is frame %d but the video has %d frames; skipped",
                                self.split, video, sec, frame, len(self._frames.frame_paths[idx]))

@@ -24,7 +24,7 @@ import json
 import os
 from typing import List, Optional, Tuple
 
-from slowfast.evaluation.ava.io import AvaFormatError, read_labelmap
+from slowfast.formats.ava_boxes import AvaFormatError, read_labelmap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILTIN = {

@@ -11,7 +11,7 @@ Command line: ``python -m slowfast.evaluation.ava --help`` or
 """
 
 from .evaluate import RULES, AvaResult, evaluate, official_frame_order
-from .io import (
+from slowfast.formats.ava_boxes import (
     AvaFormatError,
     BoxRows,
     LabelMap,

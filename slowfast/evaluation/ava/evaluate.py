@@ -86,7 +86,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from . import metrics
-from .io import BoxRows, LabelMap, read_boxes_csv, read_exclusions, read_labelmap
+from slowfast.formats.ava_boxes import BoxRows, LabelMap, read_boxes_csv, read_exclusions, read_labelmap
 
 
 @dataclass(frozen=True)

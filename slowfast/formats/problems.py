@@ -12,9 +12,9 @@ a list (the checker) gets each problem appended and reading goes on with the nex
 
 Checks: non-UTF-8 lines (:func:`text_lines`), Kinetics-format ``path label`` rows
 (:func:`read_video_list_rows`) and their label range (:func:`check_label_range`); the AVA frame-list
-rules are :func:`slowfast.datasets.ava_io.read_frame_list_rows` and
-:func:`slowfast.datasets.ava_io.validate_frame_list`, the box-CSV rules
-:func:`slowfast.datasets.ava_io.read_box_rows` and :func:`slowfast.datasets.ava_io.check_action_range`.
+rules are :func:`slowfast.formats.ava_frames.read_frame_list_rows` and
+:func:`slowfast.formats.ava_frames.validate_frame_list`, the box-CSV rules
+:func:`slowfast.formats.ava_frames.read_box_rows` and :func:`slowfast.formats.ava_frames.check_action_range`.
 """
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ Error policy: a malformed row (wrong column count, non-numeric field, non-UTF-8 
 :class:`AvaFormatError` naming file and line; so does a frame list whose frame ids have a gap or a
 repeat, or whose file names do not match the frame ids (:func:`validate_frame_list`).  The readers
 take ``problems`` (a list) to collect every problem instead (tools/check_dataset.py runs these same
-checks that way; see :mod:`slowfast.datasets.validation`).  Recoverable problems are counted in a ``stats``
+checks that way; see :mod:`slowfast.formats.problems`).  Recoverable problems are counted in a ``stats``
 ``collections.Counter`` and logged once per file: boxes outside ``[0, 1]`` are clipped
 (``stats["clipped_boxes"]``), boxes with no area after clipping are dropped
 (``stats["degenerate_boxes"]``).
@@ -45,8 +45,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from slowfast.datasets.validation import Problem, raise_problems, report, text_lines
-from slowfast.evaluation.ava.io import AvaFormatError, read_labelmap
+from slowfast.formats.problems import Problem, raise_problems, report, text_lines
+from slowfast.formats.ava_boxes import AvaFormatError, read_labelmap
 
 logger = logging.getLogger(__name__)
 
