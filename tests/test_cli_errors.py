@@ -103,7 +103,7 @@ def test_an_input_error_raised_in_a_spawned_process_is_one_line_too():
 
 def test_an_input_error_raised_in_a_dataloader_worker_is_one_line_too():
     """The DataLoader re-raises a worker's error with its class but the worker's traceback as the message."""
-    from slowfast.formats.problems import UnreadableDataError
+    from slowfast.datasets.validation import UnreadableDataError
     from slowfast.apps.cli import user_error_line
 
     text = ("Caught UnreadableDataError in DataLoader worker process 0.\nOriginal Traceback (most recent call last):\n"

@@ -11,10 +11,11 @@ import pytest
 
 from slowfast.config import load_config
 from slowfast.formats import ava_frames
-from slowfast.formats.ava_frames import AvaFormatError, read_frame_list_rows, validate_frame_list
+from slowfast.formats.ava_frames import read_frame_list_rows, validate_frame_list
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
-from slowfast.formats.problems import Problem, check_label_range
+from slowfast.formats.kinetics import check_label_range
+from slowfast.formats.problems import AvaFormatError, Problem
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "configs/Synthetic/SLOWFAST_TINY.yaml")

@@ -15,7 +15,7 @@ from slowfast.datasets.build import build_dataset, build_loader
 from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
 from slowfast.datasets.synthetic import codec_available, make_kinetics_synthetic, write_video
-from slowfast.formats.problems import UnreadableDataError
+from slowfast.datasets.validation import UnreadableDataError
 from slowfast.evaluation.classification import VideoAggregator
 from slowfast.checkpoint import store as cu
 from slowfast.utils.distributed import ShardedEvalSampler

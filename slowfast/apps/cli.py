@@ -21,10 +21,10 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 
 from slowfast.config import ConfigError, load_config  # noqa: E402
 from slowfast.data_prep.check import run_preflight  # noqa: E402
-from slowfast.formats.ava_frames import AvaFormatError  # noqa: E402
+from slowfast.formats.problems import AvaFormatError  # noqa: E402
 from slowfast.datasets.kinetics import DatasetFormatError  # noqa: E402
 from slowfast.datasets.prepare import prepare_data  # noqa: E402
-from slowfast.formats.problems import UnreadableDataError  # noqa: E402
+from slowfast.datasets.validation import UnreadableDataError  # noqa: E402
 from slowfast.engine.launch import DeviceUnavailableError, check_devices, launch_job  # noqa: E402
 from slowfast.engine.test import test  # noqa: E402
 from slowfast.engine.train import train  # noqa: E402

@@ -14,7 +14,7 @@ from slowfast.config import ConfigError, load_config
 from slowfast.datasets.class_names import LabelFileError
 from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.apps.cli import config_parser, parse_with_overrides
-from slowfast.formats.ava_boxes import AvaFormatError
+from slowfast.formats.problems import AvaFormatError
 from slowfast.utils.logging import setup_logging
 
 # Errors a user's input can cause: printed as one line.

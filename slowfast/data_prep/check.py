@@ -41,9 +41,9 @@ import cv2
 from slowfast.data_prep.video_io import probe_video
 from slowfast.formats import ava_frames
 from slowfast.datasets.ava import annotation_path, clip_frame_indices, resolve_dirs
-from slowfast.formats.problems import (Problem, check_label_range, read_video_list_rows, resolve_video_path,
-                                          text_lines)
-from slowfast.formats.ava_boxes import AvaFormatError, read_exclusions, read_labelmap
+from slowfast.formats.ava_boxes import read_exclusions, read_labelmap
+from slowfast.formats.kinetics import check_label_range, read_video_list_rows, resolve_video_path
+from slowfast.formats.problems import AvaFormatError, Problem, text_lines
 from slowfast.checkpoint.store import checkpoint_dir
 
 logger = logging.getLogger(__name__)

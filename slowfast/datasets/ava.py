@@ -90,7 +90,8 @@ from slowfast.formats.ava_frames import Box, BoxRow, Key
 from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.fast_train_clip import crop_of_resize
 from slowfast.datasets.sampling import pack_pathway_output
-from slowfast.formats.problems import UnreadableDataError, raise_problems
+from slowfast.datasets.validation import UnreadableDataError
+from slowfast.formats.problems import raise_problems
 from slowfast.evaluation.ava.metrics import iou_matrix
 
 logger = logging.getLogger(__name__)

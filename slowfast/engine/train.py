@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from slowfast.config.loader import world_size
 from slowfast.datasets.build import build_loader, shuffle_loader
-from slowfast.formats.problems import UnreadableDataError
+from slowfast.datasets.validation import UnreadableDataError
 from slowfast.engine import acceleration as accel
 from slowfast.engine.common import device_for, forward, load_weights_for_training, setup_run
 from slowfast.models import build_model

@@ -48,16 +48,13 @@ try:
 except ImportError:  # the strict parser alone reads every file
     _pd = None
 
+from slowfast.formats.problems import AvaFormatError
 from slowfast.utils.io import write_text_atomic
 
 _CHUNK_ROWS = 200_000
 # Action ids beyond this magnitude cannot be label-map ids; they are stored as
 # this sentinel (never in a label map) so int64 arrays can hold them.
 _OUT_OF_RANGE_ID = -(2**62)
-
-
-class AvaFormatError(ValueError):
-    """A file that cannot be read; the message names file, line and problem."""
 
 
 @dataclass

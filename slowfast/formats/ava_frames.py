@@ -43,10 +43,10 @@ import math
 import os
 from collections import Counter
 from dataclasses import dataclass
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from slowfast.formats.problems import Problem, raise_problems, report, text_lines
-from slowfast.formats.ava_boxes import AvaFormatError, read_labelmap
+from slowfast.formats.ava_boxes import read_labelmap
+from slowfast.formats.problems import AvaFormatError, Problem, ava_lines, raise_problems, report
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +74,6 @@ def frame_file_name(video_id: str, frame_index: int, ext: str = "jpg") -> str:
 
 
 # --------------------------------------------------------------------------- parsing helpers
-
-
-def _lines(path: str, problems: Optional[List[Problem]] = None) -> Iterator[Tuple[int, str]]:
-    """Yield ``(1-based line number, stripped line)`` for the non-blank lines of ``path`` (UTF-8;
-    other bytes are an :class:`AvaFormatError` naming file and line, or with ``problems`` a problem)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"AVA file not found: {path}")
-    return text_lines(path, AvaFormatError, problems)
 
 
 class _BadRow(ValueError):
@@ -144,7 +136,7 @@ def read_frame_list_rows(path: str, problems: Optional[List[Problem]] = None) ->
         FileNotFoundError: the file is missing.
         AvaFormatError: (without ``problems``) the first problem, naming file and line.
     """
-    lines = _lines(path, problems)
+    lines = ava_lines(path, problems)
     first = next(lines, None)
     if first is None or first[1].split()[:2] not in FRAME_LIST_HEADERS:
         report(Problem(path, first[0] if first else 1, "frame_list_header",
@@ -332,7 +324,7 @@ def read_box_rows(path: str, proposals: bool = False, problems: Optional[List[Pr
         FileNotFoundError: ``path`` is missing.
     """
     rows = []
-    for number, line in _lines(path, problems):
+    for number, line in ava_lines(path, problems):
         try:
             rows.append(_parse_box_row(line, number, proposals))
         except _BadRow as bad:

@@ -2,8 +2,9 @@
 problem, the dataset checker (tools/check_dataset.py, :mod:`slowfast.data_prep.check`) collects every
 problem of every file. A :class:`Problem` names the file and the line.
 
-Every reader here takes ``problems``: ``None`` (the loaders) raises ``error`` at the first problem;
-a list (the checker) gets each problem appended and reading goes on with the next line::
+Every reader in :mod:`slowfast.formats` that checks rows takes ``problems``: ``None`` (the loaders)
+raises ``error`` at the first problem; a list (the checker) gets each problem appended and reading goes
+on with the next line::
 
     rows = read_video_list_rows(path, " ", DatasetFormatError)             # raises at the first
     rows = read_video_list_rows(path, " ", DatasetFormatError, problems)   # collects them all
@@ -11,20 +12,21 @@ a list (the checker) gets each problem appended and reading goes on with the nex
                    DatasetFormatError)
 
 Checks: non-UTF-8 lines (:func:`text_lines`), Kinetics-format ``path label`` rows
-(:func:`read_video_list_rows`) and their label range (:func:`check_label_range`); the AVA frame-list
-rules are :func:`slowfast.formats.ava_frames.read_frame_list_rows` and
+(:func:`slowfast.formats.kinetics.read_video_list_rows`) and their label range
+(:func:`slowfast.formats.kinetics.check_label_range`); the AVA frame-list rules are
+:func:`slowfast.formats.ava_frames.read_frame_list_rows` and
 :func:`slowfast.formats.ava_frames.validate_frame_list`, the box-CSV rules
-:func:`slowfast.formats.ava_frames.read_box_rows` and :func:`slowfast.formats.ava_frames.check_action_range`.
+:func:`slowfast.formats.ava_boxes.read_box_rows` and :func:`slowfast.formats.ava_boxes.check_action_range`.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 
-class UnreadableDataError(RuntimeError):
-    """Too many input files (videos, frames) could not be read for the run to go on; names the last one."""
+class AvaFormatError(ValueError):
+    """A file that cannot be read; the message names file, line and problem."""
 
 
 @dataclass(frozen=True)
@@ -79,46 +81,9 @@ def text_lines(path: str, error: type[Exception], problems: Optional[List[Proble
                 yield number, line
 
 
-# --------------------------------------------------------------------------- Kinetics-format CSVs
-
-
-class VideoListRow(NamedTuple):
-    """One ``path label`` row of a Kinetics-format CSV: 1-based line, the path as written, the label."""
-
-    line: int
-    path: str
-    label: int
-
-
-def read_video_list_rows(csv_path: str, separator: str, error: type[Exception],
-                         problems: Optional[List[Problem]] = None) -> List[VideoListRow]:
-    """The rows of a Kinetics-format CSV (``path<separator>label``, UTF-8; a space separator means any
-    white space). Problems: a line without exactly two fields, a label that is not an integer (kind
-    ``parse``), bytes that are not UTF-8 (``encoding``). Label range: :func:`check_label_range`."""
-    rows = []
-    for number, line in text_lines(csv_path, error, problems):
-        parts = line.split(separator) if separator != " " else line.split()
-        if len(parts) != 2:
-            report(Problem(csv_path, number, "parse", f"expected 'path{separator}label', got {line!r}"), problems, error)
-            continue
-        try:
-            rows.append(VideoListRow(number, parts[0], int(parts[1])))
-        except ValueError:
-            report(Problem(csv_path, number, "parse", f"label {parts[1]!r} is not an integer"), problems, error)
-    return rows
-
-
-def resolve_video_path(csv_path: str, path: str, prefix: str) -> str:
-    """The file a CSV row names: joined to ``prefix`` (DATA.PATH_PREFIX) when given, else as written
-    when absolute, else relative to the CSV's folder."""
-    if prefix:
-        return os.path.join(prefix, path)
-    return path if os.path.isabs(path) else os.path.join(os.path.dirname(os.path.abspath(csv_path)), path)
-
-
-def check_label_range(rows: Iterable[tuple[int, int]], num_classes: int, path: str) -> List[Problem]:
-    """Problems (kind ``label_range``) of ``(line, label)`` rows whose class label is outside
-    ``0..num_classes-1`` (MODEL.NUM_CLASSES)."""
-    return [Problem(path, line, "label_range", f"label {label} is outside 0..{num_classes - 1} "
-                                               f"(MODEL.NUM_CLASSES {num_classes})")
-            for line, label in rows if not 0 <= label < num_classes]
+def ava_lines(path: str, problems: Optional[List[Problem]] = None) -> Iterator[tuple[int, str]]:
+    """:func:`text_lines` of an AVA file: a missing file is a FileNotFoundError naming it, a line that is
+    not UTF-8 an :class:`AvaFormatError` naming file and line (or, with ``problems``, a problem)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"AVA file not found: {path}")
+    return text_lines(path, AvaFormatError, problems)

@@ -11,8 +11,8 @@ Command line: ``python -m slowfast.evaluation.ava --help`` or
 """
 
 from .evaluate import RULES, AvaResult, evaluate, official_frame_order
+from slowfast.formats.problems import AvaFormatError
 from slowfast.formats.ava_boxes import (
-    AvaFormatError,
     BoxRows,
     LabelMap,
     make_key,
