@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from slowfast.config import load_config
-from slowfast.formats import ava_frames
+from slowfast.formats import ava_frames, ava_labels
 from slowfast.evaluation.ava import read_exclusions
 from slowfast.datasets.ava import Ava
 from slowfast.formats.problems import AvaFormatError
@@ -344,7 +344,7 @@ def test_malformed_frame_list_and_label_map_name_file_and_line(tmp_path):
     bad_map = tmp_path / "labels.pbtxt"
     bad_map.write_text('item {\n  name: "a"\n  id: 1\n}\nitem {\n  name: "b"\n  id: one\n}\n')
     with pytest.raises(AvaFormatError, match="labels.pbtxt line 7: id is not an integer"):
-        ava_frames.read_label_map(str(bad_map))
+        ava_labels.read_label_map(str(bad_map))
 
 
 def test_the_timestamp_to_frame_rule_matches_the_extraction_from_second_900():
@@ -365,8 +365,8 @@ def test_synthetic_ava_generation_is_deterministic_and_has_the_real_layout(tmp_p
         _, mismatch, errors = filecmp.cmpfiles(str(synthetic_root / sub), str(tmp_path / "again" / sub), cmp.common_files, shallow=False)
         assert not mismatch and not errors
     ann = synthetic_root / "annotations"
-    assert ava_frames.read_label_map(str(ann / "ava_action_list_v2.2_for_activitynet_2019.pbtxt")) == ACTIONS
-    assert len(ava_frames.read_label_map(str(ann / "ava_action_list_v2.2.pbtxt"))) == 80
+    assert ava_labels.read_label_map(str(ann / "ava_action_list_v2.2_for_activitynet_2019.pbtxt")) == ACTIONS
+    assert len(ava_labels.read_label_map(str(ann / "ava_action_list_v2.2.pbtxt"))) == 80
     assert read_exclusions(str(ann / "ava_val_excluded_timestamps_v2.2.csv"))[0] == {"val_000,0904"}
     assert os.path.isfile(synthetic_root / "frames" / "train_000" / "train_000_000001.jpg")
     assert ensure_ava_synthetic(str(synthetic_root), seed=123)["train"].endswith("frame_lists/train.csv")  # kept as is

@@ -14,7 +14,7 @@ import torch
 from torchvision.ops import roi_align
 
 from slowfast.config import load_config
-from slowfast.formats import ava_frames
+from slowfast.formats import ava_frames, ava_labels
 from slowfast.datasets.ava import Ava, clip_frame_indices
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -217,7 +217,7 @@ def test_our_test_command_gives_per_box_scores_of_the_pyslowfast_protocol(tmp_pa
                  ("vid_b", 903, (0.3, 0.1, 0.9, 0.8), -1, 0.85)]
     write_video_layout(tmp_path, videos, proposals)
     labels = {12: "stand", 17: "carry", 79: "talk"}
-    ava_frames.write_label_map(str(tmp_path / "annotations" / "ava_action_list_v2.2_for_activitynet_2019.pbtxt"), labels)
+    ava_labels.write_label_map(str(tmp_path / "annotations" / "ava_action_list_v2.2_for_activitynet_2019.pbtxt"), labels)
     ava_frames.write_box_csv(str(tmp_path / "annotations" / "ava_val_v2.2.csv"), [("vid_a", 902, proposals[0][2], 12, 0)])
     (tmp_path / "annotations" / "ava_val_excluded_timestamps_v2.2.csv").write_text("")
     out = tmp_path / "out"

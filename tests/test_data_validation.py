@@ -10,7 +10,7 @@ import os
 import pytest
 
 from slowfast.config import load_config
-from slowfast.formats import ava_frames
+from slowfast.formats import ava_frames, ava_labels
 from slowfast.formats.ava_frames import read_frame_list_rows, validate_frame_list
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
@@ -186,7 +186,7 @@ def test_the_checker_finds_box_rows_the_ava_loader_refuses(tmp_path):
 def test_the_checker_reads_label_maps_with_the_evaluators_reader(tmp_path):
     from slowfast.data_prep.check import check_label_map, label_map_ids
     path = tmp_path / "labels.pbtxt"
-    ava_frames.write_label_map(str(path), {3: "walk", 12: "sit"})
+    ava_labels.write_label_map(str(path), {3: "walk", 12: "sit"})
     assert label_map_ids(str(path)) == {3: 1, 12: 5}  # class id -> line of its block
     assert [str(p) for p in check_label_map(str(path), 10)] == [
         f"{path}:5: class id 12 > MODEL.NUM_CLASSES 10: the model has no output for it"]

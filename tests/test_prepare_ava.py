@@ -12,7 +12,7 @@ import torch
 
 from slowfast.data_prep.ava import prepare_ava
 from slowfast.data_prep.proposals import build_detector, make_proposals
-from slowfast.formats import ava_frames
+from slowfast.formats import ava_frames, ava_labels
 from slowfast.datasets.synthetic import write_video
 
 AVA_TINY = "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"
@@ -133,7 +133,7 @@ def write_custom_annotations(data):
     for split in ("train", "val"):
         ava_frames.write_box_csv(str(ann / f"{split}_gt.csv"), gt)
         ava_frames.write_box_csv(str(ann / f"{split}_proposals.csv"), proposals, proposals=True)
-    ava_frames.write_label_map(str(ann / "labels.pbtxt"), {i: f"action {i}" for i in range(1, 6)})
+    ava_labels.write_label_map(str(ann / "labels.pbtxt"), {i: f"action {i}" for i in range(1, 6)})
     (ann / "excluded.csv").write_text("")
 
 

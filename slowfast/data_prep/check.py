@@ -41,7 +41,8 @@ import cv2
 from slowfast.data_prep.video_io import probe_video
 from slowfast.formats import ava_frames
 from slowfast.datasets.ava import annotation_path, clip_frame_indices, resolve_dirs
-from slowfast.formats.ava_boxes import read_exclusions, read_labelmap
+from slowfast.formats.ava_boxes import read_exclusions
+from slowfast.formats.ava_labels import read_labelmap
 from slowfast.formats.kinetics import check_label_range, read_video_list_rows, resolve_video_path
 from slowfast.formats.problems import AvaFormatError, Problem, text_lines
 from slowfast.checkpoint.store import checkpoint_dir
@@ -212,7 +213,7 @@ def check_exclusions(path: str, videos: Optional[Dict[str, VideoFrames]]) -> Lis
 
 def label_map_ids(path: str) -> Dict[int, int]:
     """``{class id: line}`` of a label map, read by the evaluator's reader
-    (:func:`slowfast.formats.ava_boxes.read_labelmap`); raises :class:`AvaFormatError` (with file and line)."""
+    (:func:`slowfast.formats.ava_labels.read_labelmap`); raises :class:`AvaFormatError` (with file and line)."""
     labels = read_labelmap(path)
     return dict(zip(labels.ids.tolist(), labels.lines))
 

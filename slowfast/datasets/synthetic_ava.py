@@ -38,7 +38,7 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from slowfast.formats import ava_frames
+from slowfast.formats import ava_frames, ava_labels
 from slowfast.datasets.synthetic import build_atomically
 
 # Action id (1-based, as in the CSVs; AVA's ids where AVA has the action) -> name.
@@ -191,9 +191,9 @@ def make_video(out_dir: str, split: str, index: int, seed: int, width: int, heig
 
 
 def _write_label_maps(ann_dir: str) -> None:
-    ava_frames.write_label_map(os.path.join(ann_dir, "ava_action_list_v2.2_for_activitynet_2019.pbtxt"), ACTIONS)
+    ava_labels.write_label_map(os.path.join(ann_dir, "ava_action_list_v2.2_for_activitynet_2019.pbtxt"), ACTIONS)
     every = {k: ACTIONS.get(k, f"unused synthetic action {k}") for k in range(1, NUM_LABEL_IDS + 1)}
-    ava_frames.write_label_map(os.path.join(ann_dir, "ava_action_list_v2.2.pbtxt"), every)
+    ava_labels.write_label_map(os.path.join(ann_dir, "ava_action_list_v2.2.pbtxt"), every)
 
 
 def make_ava_synthetic(out_dir: str, num_train_videos: int = 6, num_val_videos: int = 2, people: int = 3,

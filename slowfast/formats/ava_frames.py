@@ -45,7 +45,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from slowfast.formats.ava_boxes import read_labelmap
 from slowfast.formats.problems import AvaFormatError, Problem, ava_lines, raise_problems, report
 
 logger = logging.getLogger(__name__)
@@ -387,20 +386,3 @@ def write_box_csv(path: str, rows: Iterable[Tuple[str, int, Box, int, float]], p
                 f.write(f"{video},{sec:04d},{coords},{'' if action == -1 else action},{last:.6f}\n")
             else:
                 f.write(f"{video},{sec:04d},{coords},{action},{int(last)}\n")
-
-
-# --------------------------------------------------------------------------- label map
-
-
-def read_label_map(path: str) -> Dict[int, str]:
-    """Read a label-map pbtxt into ``{action id: name}`` in file order, with the evaluator's strict
-    reader (``item``/``label`` blocks; errors name file and line). Exclusions are read by the evaluator
-    (:func:`slowfast.evaluation.ava.read_exclusions`): the dataset does not use them."""
-    return read_labelmap(path).name_of()
-
-
-def write_label_map(path: str, labels: Dict[int, str]) -> None:
-    """Write ``{id: name}`` as ``item { name: "..." id: N }`` blocks (the ActivityNet label-map spelling)."""
-    with open(path, "w", encoding="utf-8") as f:
-        for label_id, name in labels.items():
-            f.write(f'item {{\n  name: "{name}"\n  id: {label_id}\n}}\n')

@@ -53,6 +53,11 @@ class Problem:
         return asdict(self)
 
 
+def display_name(path) -> str:
+    """How the strict readers (the evaluator's) name a file in their messages: its base name."""
+    return os.path.basename(str(path)) or str(path)
+
+
 def raise_problems(problems: Sequence[Problem], error: type[Exception]) -> None:
     """Raise `error` with the first problem (and how many more there are); nothing when there are none."""
     if problems:
