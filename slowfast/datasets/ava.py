@@ -92,7 +92,7 @@ from slowfast.datasets.fast_train_clip import crop_of_resize
 from slowfast.datasets.sampling import pack_pathway_output
 from slowfast.datasets.validation import UnreadableDataError
 from slowfast.formats.problems import raise_problems
-from slowfast.evaluation.ava.metrics import iou_matrix
+from slowfast.formats.boxes import iou_matrix
 
 logger = logging.getLogger(__name__)
 
