@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from slowfast.config import load_config
-from slowfast.formats import ava_frames, ava_labels
+from slowfast.formats import ava_csv, ava_frames, ava_labels
 from slowfast.evaluation.ava import read_exclusions
 from slowfast.datasets.ava import Ava
 from slowfast.formats.problems import AvaFormatError
@@ -35,7 +35,7 @@ def ava_cfg(root, *opts):
 
 def write_layout(root, frames, gt=(), train_proposals=(), val_proposals=()):
     """Write an AVA layout: ``frames`` = {video_id: T x H x W x 3 uint8 RGB}; box rows as in
-    :func:`ava_frames.write_box_csv`.  The same videos form the train and the val frame lists."""
+    :func:`ava_csv.write_box_csv`.  The same videos form the train and the val frame lists."""
     for sub in ("frames", "frame_lists", "annotations"):
         os.makedirs(root / sub, exist_ok=True)
     for vid, video in frames.items():
@@ -45,9 +45,9 @@ def write_layout(root, frames, gt=(), train_proposals=(), val_proposals=()):
     for split in ("train", "val"):
         ava_frames.write_frame_list(str(root / "frame_lists" / f"{split}.csv"), [(v, len(f)) for v, f in frames.items()], "png")
     ann = root / "annotations"
-    ava_frames.write_box_csv(str(ann / "ava_train_v2.2.csv"), gt)
-    ava_frames.write_box_csv(str(ann / "ava_train_predicted_boxes.csv"), train_proposals, proposals=True)
-    ava_frames.write_box_csv(str(ann / "ava_val_predicted_boxes.csv"), val_proposals, proposals=True)
+    ava_csv.write_box_csv(str(ann / "ava_train_v2.2.csv"), gt)
+    ava_csv.write_box_csv(str(ann / "ava_train_predicted_boxes.csv"), train_proposals, proposals=True)
+    ava_csv.write_box_csv(str(ann / "ava_val_predicted_boxes.csv"), val_proposals, proposals=True)
 
 
 def grey_video(num_frames=100):

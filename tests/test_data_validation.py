@@ -10,7 +10,7 @@ import os
 import pytest
 
 from slowfast.config import load_config
-from slowfast.formats import ava_frames, ava_labels
+from slowfast.formats import ava_boxes, ava_frames, ava_labels
 from slowfast.formats.ava_frames import read_frame_list_rows, validate_frame_list
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
@@ -113,7 +113,7 @@ def test_non_finite_box_numbers_are_errors_not_silently_kept_or_dropped(tmp_path
     path = tmp_path / "proposals.csv"
     path.write_text("v,0903,0.1,0.1,0.4,0.9,,0.95\n" + row + "\n")
     with pytest.raises(AvaFormatError, match=rf"proposals\.csv line 2: {message}"):
-        ava_frames.read_box_csv(str(path), proposals=True)
+        ava_boxes.read_box_csv(str(path), proposals=True)
 
 
 # ------------------------------------------------------------------------------------------- one rule, two uses
@@ -175,10 +175,10 @@ def test_the_checker_finds_box_rows_the_ava_loader_refuses(tmp_path):
     path.write_text("v,0903,0.1,0.1,0.4,0.9,,0.95\nv,0903,0.1,0.1,0.4,0.9,,nan\nv,0903,0.1,0.1,0.4,0.9,walk,0.5\n"
                     "v,0903,0.1,0.1,0.4,0.9,99,0.5\n")
     with pytest.raises(AvaFormatError, match=r"proposals\.csv line 2: score must be a finite number"):
-        ava_frames.read_box_csv(str(path), proposals=True)
+        ava_boxes.read_box_csv(str(path), proposals=True)
     found = []
-    rows = ava_frames.read_box_rows(str(path), True, found)
-    found += ava_frames.check_action_range(rows, str(path), 80)
+    rows = ava_boxes.read_box_rows(str(path), True, found)
+    found += ava_boxes.check_action_range(rows, str(path), 80)
     assert [(p.line, p.kind) for p in found] == [(2, "no_score"), (3, "parse"), (4, "action_range")]
     assert [r.line for r in rows] == [1, 4]
 

@@ -12,7 +12,7 @@ import torch
 
 from slowfast.data_prep.ava import prepare_ava
 from slowfast.data_prep.proposals import build_detector, make_proposals
-from slowfast.formats import ava_frames, ava_labels
+from slowfast.formats import ava_boxes, ava_csv, ava_frames, ava_labels
 from slowfast.datasets.synthetic import write_video
 
 AVA_TINY = "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"
@@ -99,7 +99,7 @@ def test_make_proposals_writes_person_boxes_of_every_key_frame(prepared, tmp_pat
     csv = tmp_path / "proposals.csv"
     summary = make_proposals(str(out / "frames"), str(csv), detector, keyframe_start=12, keyframe_end=27, fps=30,
                              start_sec=10, device="cpu")
-    rows = ava_frames.read_box_csv(str(csv), proposals=True)
+    rows = ava_boxes.read_box_csv(str(csv), proposals=True)
     assert summary["keyframes"] == 16 and [r.sec for r in rows] == list(range(12, 28))
     assert all(r.video == "movie_a" and r.score == pytest.approx(0.95) and r.action == -1 for r in rows)
     assert rows[0].box == pytest.approx((8 / W, 12 / H, 40 / W, 36 / H), abs=1e-3)  # normalised
@@ -115,7 +115,7 @@ def test_make_proposals_runs_a_torchvision_detector_without_weights(prepared, tm
     csv = tmp_path / "proposals.csv"
     summary = make_proposals(str(out / "frames"), str(csv), detector, keyframe_start=12, keyframe_end=12, fps=30,
                              start_sec=10, min_score=0.0, device="cpu")
-    rows = ava_frames.read_box_csv(str(csv), proposals=True)
+    rows = ava_boxes.read_box_csv(str(csv), proposals=True)
     assert summary["keyframes"] == 1 and len(rows) == summary["boxes"] > 0
     assert {r.sec for r in rows} == {12} and all(0.0 <= r.score <= 1.0 for r in rows)
 
@@ -131,8 +131,8 @@ def write_custom_annotations(data):
             gt.append(("movie_a", sec, box, action, person))
             proposals.append(("movie_a", sec, box, -1, 0.9))
     for split in ("train", "val"):
-        ava_frames.write_box_csv(str(ann / f"{split}_gt.csv"), gt)
-        ava_frames.write_box_csv(str(ann / f"{split}_proposals.csv"), proposals, proposals=True)
+        ava_csv.write_box_csv(str(ann / f"{split}_gt.csv"), gt)
+        ava_csv.write_box_csv(str(ann / f"{split}_proposals.csv"), proposals, proposals=True)
     ava_labels.write_label_map(str(ann / "labels.pbtxt"), {i: f"action {i}" for i in range(1, 6)})
     (ann / "excluded.csv").write_text("")
 

@@ -17,7 +17,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from slowfast.formats import ava_frames  # noqa: E402
+from slowfast.formats import ava_boxes  # noqa: E402
 from slowfast.datasets.synthetic import ensure_kinetics_synthetic  # noqa: E402
 from slowfast.datasets.synthetic_ava import ensure_ava_synthetic  # noqa: E402
 
@@ -65,7 +65,7 @@ def build_ava(args):
                          people=args.people, num_keyframes=args.num_keyframes, width=args.width,
                          height=args.height, seed=args.seed)
     gt = {split: os.path.join(args.out, "annotations", f"ava_{split}_v2.2.csv") for split in ("train", "val")}
-    return {split: len({(r.video, r.sec) for r in ava_frames.read_box_csv(path)}) for split, path in gt.items()}
+    return {split: len({(r.video, r.sec) for r in ava_boxes.read_box_csv(path)}) for split, path in gt.items()}
 
 
 # name -> (add dataset-specific arguments to an argparse group, build from parsed args -> {split: items})

@@ -36,7 +36,7 @@ import cv2
 
 from slowfast.data_prep.kinetics import SPLIT_ALIASES, split_of_file
 from slowfast.data_prep.video_io import is_video_file, list_files, run_parallel, write_report
-from slowfast.formats import ava_frames
+from slowfast.formats import ava_boxes, ava_frames
 from slowfast.datasets.decoder import VideoDecodeError, _decode_from, get_video_info, open_video
 from slowfast.utils.io import write_json_atomic
 
@@ -152,7 +152,7 @@ def splits_from_annotations(paths: Sequence[str]) -> Dict[str, List[str]]:
         if split is None:
             raise ValueError(f"{path}: cannot tell the split from the file name (no train/val/test in it)")
         seen = set(out[split])
-        for row in ava_frames.read_box_csv(path):
+        for row in ava_boxes.read_box_csv(path):
             if row.video not in seen:
                 seen.add(row.video)
                 out[split].append(row.video)

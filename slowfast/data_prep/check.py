@@ -5,7 +5,7 @@ Every problem is a :class:`~slowfast.formats.problems.Problem` with the file and
 printed ``file:line: message``. All problems are collected; nothing stops at the first. The rules the
 readers apply are not restated here: the checker runs the readers' own checks in their collecting mode
 (:mod:`slowfast.formats.problems`, :func:`slowfast.formats.ava_frames.read_frame_list_rows`,
-:func:`~slowfast.formats.ava_frames.validate_frame_list`, :func:`~slowfast.formats.ava_frames.read_box_rows`,
+:func:`~slowfast.formats.ava_frames.validate_frame_list`, :func:`~slowfast.formats.ava_boxes.read_box_rows`,
 the evaluator's label-map and exclusions readers), so a problem reads as the error the run would raise.
 
 Kinetics (``{split}.csv`` in ``DATA.PATH_TO_DATA_DIR``): lines that do not parse, labels outside
@@ -39,9 +39,9 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 import cv2
 
 from slowfast.data_prep.video_io import probe_video
-from slowfast.formats import ava_frames
+from slowfast.formats import ava_boxes, ava_frames
 from slowfast.datasets.ava import annotation_path, clip_frame_indices, resolve_dirs
-from slowfast.formats.ava_boxes import read_exclusions
+from slowfast.formats.ava_csv import read_exclusions
 from slowfast.formats.ava_labels import read_labelmap
 from slowfast.formats.kinetics import check_label_range, read_video_list_rows, resolve_video_path
 from slowfast.formats.problems import AvaFormatError, Problem, text_lines
@@ -157,8 +157,8 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
     num_classes, ava = cfg.MODEL.NUM_CLASSES, cfg.AVA
     lo, hi = ava.KEYFRAME_START_SEC, ava.KEYFRAME_END_SEC
     out: List[Problem] = []
-    rows = ava_frames.read_box_rows(path, proposals, out)  # the loader's row rules, every problem collected
-    out += ava_frames.check_action_range(rows, path, num_classes)
+    rows = ava_boxes.read_box_rows(path, proposals, out)  # the loader's row rules, every problem collected
+    out += ava_boxes.check_action_range(rows, path, num_classes)
     unknown: Dict[str, int] = {}
     for r in rows:
         number, vid, sec, box = r.line, r.video, r.sec, r.box

@@ -84,14 +84,14 @@ import torch
 import torch.utils.data
 
 from slowfast.config.loader import num_pathways
-from slowfast.formats import ava_frames
+from slowfast.formats import ava_boxes, ava_frames
 from slowfast.datasets import transforms as T
-from slowfast.formats.ava_frames import Box, BoxRow, Key
+from slowfast.formats.ava_boxes import Box, BoxRow, Key
 from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.fast_train_clip import crop_of_resize
 from slowfast.datasets.sampling import pack_pathway_output
 from slowfast.datasets.validation import UnreadableDataError
-from slowfast.formats.problems import raise_problems
+from slowfast.formats.problems import AvaFormatError, raise_problems
 from slowfast.formats.boxes import iou_matrix
 
 logger = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh:
 
 
 def _check_actions(rows: Sequence[BoxRow], path: str, num_classes: int) -> None:
-    raise_problems(ava_frames.check_action_range(rows, path, num_classes), ava_frames.AvaFormatError)
+    raise_problems(ava_boxes.check_action_range(rows, path, num_classes), AvaFormatError)
 
 
 def labels_to_multi_hot(label_sets: Sequence[Set[int]], num_classes: int) -> np.ndarray:
@@ -431,7 +431,7 @@ class Ava(torch.utils.data.Dataset):
         key_boxes = self._load_train_boxes(ann_dir) if self.is_train else self._load_test_boxes(ann_dir)
         self._keyframes = self._make_keyframes(key_boxes)
         if not self._keyframes:
-            raise ava_frames.AvaFormatError(self._no_keyframes_message(lists))
+            raise AvaFormatError(self._no_keyframes_message(lists))
         self.num_boxes = sum(len(k[3]) for k in self._keyframes)
         logger.info("AVA %s: %d key frames, %d boxes, %d videos; %s", split, len(self._keyframes), self.num_boxes,
                     len(self.video_names), dict(self.stats) or "no input problems")
@@ -444,7 +444,7 @@ class Ava(torch.utils.data.Dataset):
         for name in names:
             path = os.path.join(ann_dir, name)
             degenerate = self.stats["degenerate_boxes"]
-            file_rows = ava_frames.read_box_csv(path, proposals=proposals, stats=self.stats)
+            file_rows = ava_boxes.read_box_csv(path, proposals=proposals, stats=self.stats)
             self._rows_read += len(file_rows) + self.stats["degenerate_boxes"] - degenerate
             _check_actions(file_rows, path, self.num_classes)
             rows += drop_unknown_videos(file_rows, known, path, self.stats)

@@ -38,7 +38,7 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from slowfast.formats import ava_frames, ava_labels
+from slowfast.formats import ava_csv, ava_frames, ava_labels
 from slowfast.datasets.synthetic import build_atomically
 
 # Action id (1-based, as in the CSVs; AVA's ids where AVA has the action) -> name.
@@ -219,8 +219,8 @@ def make_ava_synthetic(out_dir: str, num_train_videos: int = 6, num_val_videos: 
             proposals += video_proposals
         lists[split] = os.path.join(out_dir, "frame_lists", f"{split}.csv")
         ava_frames.write_frame_list(lists[split], videos)
-        ava_frames.write_box_csv(os.path.join(ann_dir, f"ava_{split}_v2.2.csv"), gt)
-        ava_frames.write_box_csv(os.path.join(ann_dir, f"ava_{split}_predicted_boxes.csv"), proposals, proposals=True)
+        ava_csv.write_box_csv(os.path.join(ann_dir, f"ava_{split}_v2.2.csv"), gt)
+        ava_csv.write_box_csv(os.path.join(ann_dir, f"ava_{split}_predicted_boxes.csv"), proposals, proposals=True)
     _write_label_maps(ann_dir)
     with open(os.path.join(ann_dir, "ava_val_excluded_timestamps_v2.2.csv"), "w") as f:
         f.write(f"{video_id('val', num_val_videos - 1)},{FIRST_KEY_SEC + num_keyframes - 1:04d}\n")

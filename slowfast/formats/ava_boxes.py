@@ -1,36 +1,38 @@
-"""Strict readers and a writer for the AVA evaluation CSV formats (label maps:
-:mod:`slowfast.formats.ava_labels`).
+"""AVA box CSVs -- ground truth, detections, person proposals -- read by one parser in two modes.
 
-Formats (https://research.google.com/ava/download.html):
+No header, one (box, action) per row (https://research.google.com/ava/download.html)::
 
-* ground truth / detections CSV, no header, one (box, action) per row::
+    video_id, timestamp, x1, y1, x2, y2, action_id, person_id|score
 
-      video_id, timestamp, x1, y1, x2, y2, action_id, person_id|score
+coordinates normalised to [0, 1]; the 8th column is the person id in ground truth (absent in AVA
+v2.0) and the score in detections; the 2020 scorer also accepts 2-column key-frame rows.  Proposals
+(PySlowFast's ``ava_*_predicted_boxes.csv``) have the score in the last column and an empty or ``-1``
+action id (or no action column).  Exclusions and the writers (:func:`~slowfast.formats.ava_csv.write_box_rows`, ...): :mod:`slowfast.formats.ava_csv`, whose
+columnar parser both modes run (:class:`_ChunkParser` holds the two rule sets):
 
-  coordinates normalised to [0, 1]; the 8th column is the person id in ground
-  truth and the score in detections.  The 2020 scorer also accepts 2-column
-  rows ``video_id, timestamp`` naming a key frame without boxes.
-* exclusions CSV: ``video_id, timestamp`` rows of key frames to ignore.
-
-Every reader is strict: a row that cannot be read raises
-:class:`AvaFormatError` naming file, line and problem, e.g.
-``GT.csv line 17: expected 7 or 8 columns, got 6``, unless ``skip_bad_rows``
-is set; then the row is left out and recorded in ``bad_rows``.
-
-Fields are converted with Python's own ``int``/``float``/``decimal.Decimal``,
-exactly as the official scorer converts them, so a file is read the same way
-(surrounding spaces allowed, ``1_000`` is a number, ...).  One deliberate
-difference: ``nan``/``inf`` coordinates and scores are rejected, because the
-official scorer's results for them depend on heap and sort internals.
+* strict, :func:`read_boxes_csv` (the evaluator's) -> :class:`BoxRows` arrays.  A bad row raises
+  :class:`AvaFormatError` naming file (base name), line and problem (``GT.csv line 17: expected 7 or 8
+  columns, got 6``), or with ``skip_bad_rows`` is left out and recorded in ``bad_rows``.  Fields are
+  read as the official scorer reads them (quoting, spaces, ``1_000``), but ``nan``/``inf`` coordinates
+  and scores are rejected (the official results for them depend on heap and sort internals).  Clean
+  files take a pandas fast path that gives the same arrays bit for bit.
+* lenient, :func:`read_box_rows` / :func:`read_box_csv` (the datasets' and the checker's) ->
+  :class:`BoxRow` lists.  Lines are read one by one as UTF-8 (else a problem of kind ``encoding``),
+  blank ones skipped, split on commas (never quoted), video ids stripped.  A bad row is a
+  :class:`~slowfast.formats.problems.Problem` naming the full path and line, of kind ``parse``,
+  ``no_score`` (a proposal without a finite score) or ``action_range`` (a ground-truth action id below
+  1), raised (the first, as :class:`AvaFormatError`) or collected.  :func:`read_box_csv` also clips
+  boxes to [0, 1] and drops boxes without area, counting both.
 """
+from __future__ import annotations
 
-import csv
-import decimal
 import io
 import itertools
+import logging
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -39,13 +41,15 @@ try:
 except ImportError:  # the strict parser alone reads every file
     _pd = None
 
-from slowfast.formats.problems import AvaFormatError, display_name
-from slowfast.utils.io import write_text_atomic
+from slowfast.formats.ava_csv import (OUT_OF_RANGE_ID, columns_phrase, convert, frame_keys, merge, numbered_chunks,
+                                      read_text, text_chunks, timestamp_key)
+from slowfast.formats.problems import AvaFormatError, Problem, ava_lines, display_name
 
-_CHUNK_ROWS = 200_000
-# Action ids beyond this magnitude cannot be label-map ids; they are stored as
-# this sentinel (never in a label map) so int64 arrays can hold them.
-_OUT_OF_RANGE_ID = -(2**62)
+logger = logging.getLogger(__name__)
+
+Box = Tuple[float, float, float, float]
+Key = Tuple[str, int]  # (video_id, timestamp seconds)
+_COORDS = ("x1", "y1", "x2", "y2")
 
 
 @dataclass
@@ -75,158 +79,25 @@ class BoxRows:
         return int(self.key.shape[0])
 
 
-# ----------------------------------------------------------------------------
-# Frame keys
+@dataclass(frozen=True)
+class BoxRow:
+    """One row of a ground-truth or proposal CSV (the lenient readers).
 
-
-def make_key(video_id: str, timestamp: str, key_format: str = "int") -> str:
-    """The official frame key of one row.
-
-    ``key_format="int"`` (2018/2019 scorers): ``"%s,%04d" % (video_id,
-    int(timestamp))``, so ``0902`` and ``902`` are the same frame and ``902.5``
-    is unreadable.  ``"decimal"`` (2020 scorer): ``"%s,%.6f"`` of
-    ``decimal.Decimal(timestamp)``, which allows fractional timestamps.
-    Raises ValueError with the problem when the timestamp cannot be read.
+    ``box`` is ``(x1, y1, x2, y2)`` normalised to ``[0, 1]`` (clipped by :func:`read_box_csv`);
+    ``action`` is the 1-based action id or ``-1`` (none); ``score`` is the detector score (proposals)
+    or ``None``.
     """
-    return video_id + "," + _timestamp_key(timestamp, key_format)
 
-
-def _timestamp_key(timestamp: str, key_format: str) -> str:
-    if key_format == "int":
-        try:
-            return "%04d" % int(timestamp)
-        except ValueError:
-            raise ValueError("timestamp is not an integer: %r" % timestamp) from None
-    try:
-        return "%.6f" % decimal.Decimal(timestamp)
-    except (ValueError, ArithmeticError):
-        raise ValueError("timestamp is not a number: %r" % timestamp) from None
+    video: str
+    sec: int
+    box: Box
+    action: int
+    score: Optional[float]
+    line: int
 
 
 # ----------------------------------------------------------------------------
-# CSV rows
-
-
-def _read_text(path) -> str:
-    # Text mode with universal newlines, as the official scorer opens files.
-    with open(path, encoding="utf-8") as f:
-        return f.read()
-
-
-def _line_chunks(text: str):
-    """Yields (first line number, lines) chunks of at most _CHUNK_ROWS lines."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    for start in range(0, len(lines), _CHUNK_ROWS):
-        yield start + 1, lines[start : start + _CHUNK_ROWS]
-
-
-def _safe_row(line: str):
-    try:
-        return next(csv.reader([line]), [])
-    except csv.Error as exc:
-        return exc
-
-
-def _row_groups(first_line: int, lines: List[str], use_csv: bool):
-    """Splits CSV lines -> (line numbers [n], {length: (positions, columns)},
-    {position: error}).  Without quote characters a line is one row and
-    ``line.split(",")`` is exactly what ``csv.reader`` returns for it."""
-    n = len(lines)
-    line_no = np.arange(first_line, first_line + n, dtype=np.int64)
-    if not use_csv:
-        commas = set(map(str.count, lines, itertools.repeat(",")))
-        if len(commas) == 1 and min(commas) > 0:
-            width = commas.pop() + 1
-            flat = ",".join(lines).split(",")
-            return line_no, {width: (range(n), [flat[j::width] for j in range(width)])}, {}
-        rows = [line.split(",") if line else [] for line in lines]
-    else:
-        rows = [_safe_row(line) for line in lines]
-    return (line_no,) + _group_rows(rows)
-
-
-def _group_rows(rows):
-    """rows (lists, or csv.Error) -> ({length: (positions, columns)}, {position: error})."""
-    groups, errors = {}, {}
-    for pos, row in enumerate(rows):
-        if isinstance(row, Exception):
-            errors[pos] = "cannot be read as CSV (%s)" % row
-        else:
-            groups.setdefault(len(row), []).append(pos)
-    return {w: (ps, list(zip(*[rows[p] for p in ps]))) for w, ps in groups.items()}, errors
-
-
-def _quoted_chunks(text: str):
-    """Chunks for files with quote characters: rows may span lines, so each
-    row is read with csv.reader and numbered by its first line."""
-    reader = csv.reader(io.StringIO(text))
-    rows, lines, start = [], [], 1
-    try:
-        for row in reader:
-            rows.append(row)
-            lines.append(start)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        rows.append(exc)
-        lines.append(start)
-    yield rows, np.array(lines, dtype=np.int64)
-
-
-# Bulk NumPy parsers are no faster than Python's float here (NumPy 2.4, one
-# core, best CPU time for 1M repr'd floats): fromiter(map(float)) 0.42 s,
-# np.array(list, float64) 0.46 s, np.fromstring(",".join(col), sep=",")
-# 0.43 s, np.loadtxt 0.56 s; so conversion stays with the official scorer's
-# own float/int, which also keeps its exact acceptance rules.  Clean files skip
-# this parser altogether: see _fast_box_rows (pandas' C tokenizer, ~5x faster).
-def _convert(values: Sequence[str], func, what: str, finite: bool):
-    """Converts strings with ``func`` (Python's int/float, as the official
-    scorer does); returns (array, {position: message})."""
-    dtype = np.int64 if func is int else np.float64
-    errors: Dict[int, str] = {}
-    try:
-        arr = np.fromiter(map(func, values), dtype=dtype, count=len(values))
-    except (ValueError, ArithmeticError):
-        out = []
-        for pos, text in enumerate(values):
-            try:
-                value = func(text)
-            except (ValueError, ArithmeticError):
-                value = 0
-                errors[pos] = "%s is not %s: %r" % (what, _WHAT_NUMBER[func], text)
-            if func is int and not -(2**62) < value < 2**62:
-                value = _OUT_OF_RANGE_ID
-            out.append(value)
-        arr = np.array(out, dtype=dtype)
-    if finite:
-        for pos in np.flatnonzero(~np.isfinite(arr)).tolist():
-            errors.setdefault(pos, "%s is not a finite number: %r" % (what, values[pos]))
-    return arr, errors
-
-
-_WHAT_NUMBER = {int: "an integer", float: "a number"}
-_COORDS = ("x1", "y1", "x2", "y2")
-
-
-def _columns_phrase(allowed: Sequence[int]) -> str:
-    allowed = sorted(allowed)
-    if len(allowed) == 1:
-        return "%d columns" % allowed[0]
-    return ", ".join(str(a) for a in allowed[:-1]) + " or %d columns" % allowed[-1]
-
-
-def _frame_keys(vids, stamps, key_format, ts_cache):
-    """Frame keys of one column pair -> (keys, {position: error})."""
-    for ts in set(stamps) - ts_cache.keys():
-        try:
-            ts_cache[ts] = _timestamp_key(ts, key_format)
-        except ValueError as exc:
-            ts_cache[ts] = exc
-    formatted = [ts_cache[ts] for ts in stamps]
-    errors = {p: str(f) for p, f in enumerate(formatted) if isinstance(f, Exception)} if any(
-        isinstance(ts_cache[ts], Exception) for ts in set(stamps)) else {}
-    return [v + "," + f if isinstance(f, str) else "" for v, f in zip(vids, formatted)], errors
+# The parser: row groups of one chunk -> arrays, under the strict or the lenient rules
 
 
 @dataclass
@@ -240,25 +111,34 @@ class _Chunk:
 
 
 class _ChunkParser:
-    """Turns row groups of one chunk into arrays; collects (line, message)."""
+    """Turns row groups of one chunk into arrays; collects (line, message) and, for the lenient
+    readers, each bad line's problem kind when it is not ``parse``.
 
-    def __init__(self, allowed, key_format, column8):
-        self.allowed, self.key_format, self.column8 = allowed, key_format, column8
+    lenient: None (the evaluator's strict rules), ``"gt"`` or ``"proposals"`` (the datasets' rules).
+    """
+
+    def __init__(self, allowed, key_format, column8, lenient: Optional[str] = None):
+        self.allowed, self.key_format, self.column8 = tuple(allowed), key_format, column8
+        self.lenient = lenient
         self.ts_cache: Dict[str, object] = {}
         self.errors: List[Tuple[int, str]] = []
+        self.kinds: Dict[int, str] = {}
+        # lenient: action ids beyond the int64 range of the arrays, {line: id as written}
+        self.big_actions: Dict[int, int] = {}
 
     def parse(self, line_no, groups, bad) -> _Chunk:
         n = line_no.shape[0]
-        boxes, action, score = np.zeros((n, 4)), np.zeros(n, dtype=np.int64), np.ones(n)
+        arrays = np.zeros((n, 4)), np.zeros(n, dtype=np.int64), np.ones(n)  # boxes, action, score
         keys: List[str] = [""] * n
-        has_box, bare = np.zeros(n, dtype=bool), []
+        has_box, bare, kinds = np.zeros(n, dtype=bool), [], {}
+        numbers = self._strict_numbers if self.lenient is None else self._lenient_numbers
         for width, (positions, cols) in groups.items():
             if width not in self.allowed:
-                for p in positions:
-                    bad.setdefault(p, "expected %s, got %d" % (_columns_phrase(self.allowed), width))
+                self._bad_width(width, positions, cols, bad)
                 continue
-            group_keys, errs = _frame_keys(cols[0], cols[1], self.key_format, self.ts_cache)
-            _merge(bad, errs, positions)
+            vids, stamps = (cols[0], cols[1]) if self.lenient is None else _stripped(cols[0], cols[1])
+            group_keys, errs = frame_keys(vids, stamps, self.key_format, self.ts_cache)
+            merge(bad, errs, positions)
             if isinstance(positions, range) and n == len(positions):
                 keys = group_keys
             else:
@@ -269,38 +149,94 @@ class _ChunkParser:
                 continue
             idx = np.asarray(positions, dtype=np.int64)
             has_box[idx] = True
-            self._numbers(cols, width, idx, positions, bad, boxes, action, score)
+            for errs, kind in numbers(cols, width, idx, line_no[idx], *arrays):
+                merge(bad, errs, positions, kinds, kind)
         for pos in sorted(bad):
             self.errors.append((int(line_no[pos]), bad[pos]))
+            if pos in kinds:
+                self.kinds[int(line_no[pos])] = kinds[pos]
             has_box[pos] = False
         keep = np.flatnonzero(has_box)
         kept_keys = keys if keep.size == n else [keys[p] for p in keep.tolist()]
-        return _Chunk(kept_keys, boxes[keep], action[keep], score[keep], line_no[keep], bare)
+        return _Chunk(kept_keys, *(a[keep] for a in arrays), line_no[keep], bare)
 
-    def _numbers(self, cols, width, idx, positions, bad, boxes, action, score):
+    def _bad_width(self, width, positions, cols, bad) -> None:
+        message = "expected %s, got %d" % (columns_phrase(self.allowed), width)
+        for i, p in enumerate(positions):
+            # the lenient readers also show the line (their rows are never quoted: the fields joined)
+            bad.setdefault(p, message if self.lenient is None else "%s: %r" % (message, ",".join(c[i] for c in cols)))
+
+    def _strict_numbers(self, cols, width, idx, lines, boxes, action, score):
+        """Fills the group's rows (``idx``; file ``lines``) of the arrays; yields ({group position:
+        message}, kind) in the order a row's problems rank (a row keeps its first)."""
         for c, name in enumerate(_COORDS):
-            boxes[idx, c], errs = _convert(cols[2 + c], float, name, True)
-            _merge(bad, errs, positions)
-        action[idx], errs = _convert(cols[6], int, "action_id", False)
-        _merge(bad, errs, positions)
+            boxes[idx, c], errs = convert(cols[2 + c], float, name, True)
+            yield errs, None
+        action[idx], errs = convert(cols[6], int, "action_id", False)
+        yield errs, None
         if width == 8 and self.column8:
-            score[idx], errs = _convert(cols[7], float, self.column8, True)
-            _merge(bad, errs, positions)
+            score[idx], errs = convert(cols[7], float, self.column8, True)
+            yield errs, None
+
+    def _lenient_numbers(self, cols, width, idx, lines, boxes, action, score):
+        """The datasets' rules: coordinates (all parsed, then finite), then the proposal score (last
+        column), then the action id (proposals: empty is -1; ground truth: >= 1); yields as above."""
+        for c, name in enumerate(_COORDS):
+            boxes[idx, c], errs = convert(cols[2 + c], float, "coordinate " + name, False)
+            yield errs, None
+        infinite = np.flatnonzero(~np.isfinite(boxes[idx]).all(axis=1)).tolist()
+        yield {j: "box coordinates must be finite numbers, got %s" % [col[j] for col in cols[2:6]]
+               for j in infinite}, None
+        gt = self.lenient == "gt"
+        if not gt:
+            texts = cols[width - 1]
+            yield {j: "no detector score in the last column (%r)" % t for j, t in enumerate(texts) if not t.strip()}, "no_score"
+            score[idx], errs = convert(texts, float, "score", False)
+            yield errs, "no_score"
+            yield {j: "score must be a finite number, got %r" % texts[j]
+                   for j in np.flatnonzero(~np.isfinite(score[idx])).tolist()}, "no_score"
+        if gt or width == 8:
+            texts = cols[6] if gt else [t.strip() or "-1" for t in cols[6]]
+            action[idx], errs = convert(texts, int, "action_id", False)
+            yield errs, None
+            for j in np.flatnonzero(action[idx] == OUT_OF_RANGE_ID).tolist():
+                self.big_actions[int(lines[j])] = int(texts[j])
+            if gt:  # -1 means "no action" only in proposals
+                below = (j for j in np.flatnonzero(action[idx] < 1).tolist() if j not in errs)
+                yield {j: "action_id must be >= 1 in ground truth, got %d" % a
+                       for j in below if (a := int(texts[j])) < 1}, "action_range"
+        else:
+            action[idx] = -1
 
 
-def _merge(bad: Dict[int, str], errs: Dict[int, str], positions) -> None:
-    for j, msg in errs.items():
-        bad.setdefault(positions[j], msg)
+def _stripped(vids, stamps):
+    return [v.strip() for v in vids], [t.strip() for t in stamps]
 
 
-def _chunks(text: str):
-    """Yields (line numbers, row groups, errors) per chunk of the file."""
-    if '"' in text:
-        for rows, line_no in _quoted_chunks(text):
-            yield (line_no,) + _group_rows(rows)
-        return
-    for first, lines in _line_chunks(text):
-        yield _row_groups(first, lines, "\x00" in text)
+def _join(path: str, parts: Sequence[_Chunk], errors) -> BoxRows:
+    """The chunks of one file as :class:`BoxRows` (frame keys numbered in order of first appearance)."""
+    key_index: Dict[str, int] = {}
+    codes = [np.array([key_index.setdefault(k, len(key_index)) for k in p.key], dtype=np.int64) for p in parts]
+    bare = np.array([key_index.setdefault(k, len(key_index)) for p in parts for k in p.bare], dtype=np.int64)
+    return BoxRows(
+        path=path,
+        key_names=list(key_index),
+        key=_cat(codes, np.int64),
+        boxes=np.concatenate([p.boxes for p in parts]) if parts else np.zeros((0, 4)),
+        action=_cat([p.action for p in parts], np.int64),
+        score=_cat([p.score for p in parts], np.float64),
+        line=_cat([p.line for p in parts], np.int64),
+        bare_keys=np.unique(bare),
+        bad_rows=errors,
+    )
+
+
+def _cat(arrays, dtype) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
+
+
+# ----------------------------------------------------------------------------
+# Strict: the evaluator's reader
 
 
 # Fast path: pandas' C tokenizer splits a clean file and parses the floats with
@@ -351,11 +287,11 @@ def _fast_box_rows(text: str, where: str, allowed, key_format: str, column8: str
     if min(vid_code.min(), ts_code.min(), act_code.min()) < 0:
         return None
     try:
-        ts_keys = [_timestamp_key(t, key_format) for t in ts_texts.tolist()]
+        ts_keys = [timestamp_key(t, key_format) for t in ts_texts.tolist()]
         act_values = [int(a) for a in act_texts.tolist()]
     except ValueError:
         return None
-    act_values = [a if -(2**62) < a < 2**62 else _OUT_OF_RANGE_ID for a in act_values]
+    act_values = [a if -(2**62) < a < 2**62 else OUT_OF_RANGE_ID for a in act_values]
     ts_key_code, ts_key_names = _pd.factorize(np.array(ts_keys, dtype=object))
     pair = vid_code.astype(np.int64) * len(ts_key_names) + ts_key_code[ts_code]
     key, pairs = _pd.factorize(pair)
@@ -382,15 +318,15 @@ def read_boxes_csv(
     column8: str = "score",
     skip_bad_rows: bool = False,
 ) -> BoxRows:
-    """Reads an AVA ground-truth or detections CSV.
+    """Reads an AVA ground-truth or detections CSV (strict mode, module docstring).
 
     allowed_columns: accepted column counts (2 means a bare key-frame row);
-    key_format: see :func:`make_key`; column8: name used in messages for the
+    key_format: see :func:`slowfast.formats.ava_csv.make_key`; column8: name used in messages for the
     8th column, or "" to not read it (it then scores 1.0).
     Raises AvaFormatError at the first unreadable row unless skip_bad_rows.
     """
     where = display_name(path)
-    text = _read_text(path)
+    text = read_text(path)
     fast = _fast_box_rows(text, where, allowed_columns, key_format, column8)
     if fast is not None:
         return fast
@@ -398,103 +334,104 @@ def read_boxes_csv(
 
 
 def _strict_box_rows(text, where, allowed_columns, key_format, column8, skip_bad_rows) -> BoxRows:
-    parser = _ChunkParser(tuple(allowed_columns), key_format, column8)
+    parser = _ChunkParser(allowed_columns, key_format, column8)
     parts: List[_Chunk] = []
-    for line_no, groups, bad in _chunks(text):
+    for line_no, groups, bad in text_chunks(text):
         parts.append(parser.parse(line_no, groups, bad))
         if parser.errors and not skip_bad_rows:
             line, msg = parser.errors[0]
             raise AvaFormatError("%s line %d: %s" % (where, line, msg))
-    key_index: Dict[str, int] = {}
-    codes = [np.array([key_index.setdefault(k, len(key_index)) for k in p.key], dtype=np.int64) for p in parts]
-    bare = np.array([key_index.setdefault(k, len(key_index)) for p in parts for k in p.bare], dtype=np.int64)
-    return BoxRows(
-        path=where,
-        key_names=list(key_index),
-        key=_cat(codes, np.int64),
-        boxes=np.concatenate([p.boxes for p in parts]) if parts else np.zeros((0, 4)),
-        action=_cat([p.action for p in parts], np.int64),
-        score=_cat([p.score for p in parts], np.float64),
-        line=_cat([p.line for p in parts], np.int64),
-        bare_keys=np.unique(bare),
-        bad_rows=parser.errors,
-    )
-
-
-def _cat(arrays, dtype) -> np.ndarray:
-    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
-
-
-def read_exclusions(path, key_format: str = "int", skip_bad_rows: bool = False):
-    """Reads ``video_id,timestamp`` rows; returns (set of keys, bad rows)."""
-    where = display_name(path)
-    keys, errors = set(), []
-    for line_no, groups, bad in _chunks(_read_text(path)):
-        for width, (positions, cols) in groups.items():
-            if width != 2:
-                for p in positions:
-                    bad.setdefault(p, "expected 2 columns, got %d" % width)
-                continue
-            group_keys, errs = _frame_keys(cols[0], cols[1], key_format, {})
-            _merge(bad, errs, positions)
-            keys.update(k for p, k in zip(positions, group_keys) if p not in bad)
-        errors.extend((int(line_no[p]), bad[p]) for p in sorted(bad))
-        if errors and not skip_bad_rows:
-            raise AvaFormatError("%s line %d: %s" % ((where,) + errors[0]))
-    return keys, errors
+    return _join(where, parts, parser.errors)
 
 
 # ----------------------------------------------------------------------------
-# Writer
+# Lenient: the datasets' and the checker's reader
 
 
-def write_detections_csv(path, video_ids, timestamps, boxes, action_ids, scores) -> int:
-    """Writes detections in the AVA CSV format; returns the number of rows.
+def read_box_rows(path: str, proposals: bool = False, problems: Optional[List[Problem]] = None) -> List[BoxRow]:
+    """The rows of a ground-truth (``proposals=False``) or proposal CSV as written (not clipped), in the
+    lenient mode (module docstring).
 
-    video_ids: N strings; timestamps: N ints (seconds); boxes: [N, 4] x1, y1,
-    x2, y2 normalised; action_ids: N ints; scores: N floats.  Floats are
-    written with ``repr`` so that reading the file back gives the same values
-    (rounding scores would create ties that change AP); round values before
-    writing to get shorter files (``repr`` of a rounded float is short).
+    Problems: wrong column count, a field that is not a number, non-finite numbers, non-UTF-8 bytes
+    (kinds ``parse``, ``encoding``), a proposal without a score (``no_score``), a ground-truth
+    action id below 1 (``action_range``). ``problems=None`` raises the first as :class:`AvaFormatError`
+    (file and line); a list collects them all and keeps the rows that parse.
 
-    The file is written next to ``path`` under a temporary name and renamed
-    over it, so ``path`` never holds a partial file.
+    Raises:
+        FileNotFoundError: ``path`` is missing.
     """
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    video_ids = list(video_ids)
-    check_video_ids(video_ids)
-    cols = [
-        video_ids,
-        ["%04d" % int(t) for t in np.asarray(timestamps).tolist()],
-        *(map(repr, boxes[:, c].tolist()) for c in range(4)),
-        map(str, np.asarray(action_ids, dtype=np.int64).tolist()),
-        map(repr, np.asarray(scores, dtype=np.float64).tolist()),
-    ]
-    lines = []
-    for fields in itertools.zip_longest(*cols):
-        if None in fields:
-            raise ValueError("write_detections_csv: all inputs must have the same length")
-        lines.append(",".join(fields))
-    write_text_atomic(path, "".join(line + "\n" for line in lines))
-    return len(lines)
+    rows, big_actions = _lenient_box_rows(path, "proposals" if proposals else "gt", problems)
+    split = [k.rsplit(",", 1) for k in rows.key_names]
+    videos, secs = [s[0] for s in split], [int(s[1]) for s in split]
+    codes, lines, actions = rows.key.tolist(), rows.line.tolist(), rows.action.tolist()
+    for i in np.flatnonzero(rows.action == OUT_OF_RANGE_ID).tolist():
+        actions[i] = big_actions[lines[i]]
+    boxes = zip(*(rows.boxes[:, c].tolist() for c in range(4)))
+    scores = rows.score.tolist() if proposals else itertools.repeat(None)
+    return list(itertools.starmap(BoxRow, zip([videos[k] for k in codes], [secs[k] for k in codes], boxes,
+                                              actions, scores, lines)))
 
 
-def write_box_rows(path, rows: BoxRows) -> int:
-    """Writes :class:`BoxRows` (keys ``"video_id,%04d"``) as an AVA detections
-    CSV with :func:`write_detections_csv`; returns the number of rows."""
-    split = [name.rsplit(",", 1) for name in rows.key_names]
-    if any(len(s) != 2 for s in split):
-        raise ValueError("write_box_rows: key names must be 'video_id,timestamp'")
-    codes = rows.key.tolist()
-    return write_detections_csv(path, [split[k][0] for k in codes], [split[k][1] for k in codes],
-                                rows.boxes, rows.action, rows.score)
+def _lenient_box_rows(path: str, layout: str, problems: Optional[List[Problem]]):
+    """(:class:`BoxRows` of the rows that parse under the lenient rules, ``{line: action id}`` of the
+    ids beyond the arrays' int64 range); problems raised (the first) or collected, in line order."""
+    found: List[Problem] = []
+    parser = _ChunkParser((7, 8), "int", "", layout)
+    parts = [parser.parse(*chunk) for chunk in numbered_chunks(list(ava_lines(path, found)))]
+    found += [Problem(path, line, parser.kinds.get(line, "parse"), message) for line, message in parser.errors]
+    found.sort(key=lambda p: p.line)
+    if found and problems is None:
+        raise AvaFormatError(found[0].error_text())
+    if problems is not None:
+        problems += found
+    return _join(path, parts, parser.errors), parser.big_actions
 
 
-def check_video_ids(video_ids: Sequence[str]) -> None:
-    """Raises ValueError for a video id that the AVA CSV cannot hold."""
-    for vid in set(video_ids):
-        if not isinstance(vid, str) or not vid or any(c in vid for c in ',"\r\n'):
-            raise ValueError("video id %r cannot be written to an AVA CSV (empty, not a string, "
-                             "or contains a comma, quote or newline)" % (vid,))
+def check_action_range(rows: Iterable[BoxRow], path: str, num_classes: int) -> List[Problem]:
+    """Problems (kind ``action_range``) of rows whose action id is neither ``-1`` (a proposal without
+    one) nor in ``1..num_classes`` (MODEL.NUM_CLASSES: the label map's ids)."""
+    return [Problem(path, r.line, "action_range", f"action_id {r.action} outside 1..{num_classes} "
+                                                  "(MODEL.NUM_CLASSES; the label map's ids)")
+            for r in rows if not (r.action == -1 or 1 <= r.action <= num_classes)]
 
 
+def _clip_box(box: Box) -> Tuple[Box, bool]:
+    """Clamp to ``[0, 1]``; also say whether anything changed."""
+    clipped = tuple(min(max(v, 0.0), 1.0) for v in box)
+    return clipped, clipped != box
+
+
+def read_box_csv(path: str, proposals: bool = False, stats: Optional[Counter] = None) -> List[BoxRow]:
+    """Read a ground-truth (``proposals=False``) or proposal CSV (see module docstring) with
+    :func:`read_box_rows`.
+
+    Boxes outside ``[0, 1]`` are clipped (counted in ``stats["clipped_boxes"]``, one warning per
+    file); boxes with no area left are dropped (``stats["degenerate_boxes"]``).
+
+    Raises:
+        FileNotFoundError: ``path`` is missing.
+        AvaFormatError: wrong column count or non-numeric field, naming file and line.
+    """
+    stats = stats if stats is not None else Counter()
+    rows, clipped_lines, degenerate_lines = [], [], []
+    for row in read_box_rows(path, proposals):
+        box, changed = _clip_box(row.box)
+        if changed:
+            clipped_lines.append(row.line)
+            row = BoxRow(row.video, row.sec, box, row.action, row.score, row.line)
+        if box[2] <= box[0] or box[3] <= box[1]:
+            degenerate_lines.append(row.line)
+            continue
+        rows.append(row)
+    if clipped_lines:
+        stats["clipped_boxes"] += len(clipped_lines)
+        logger.warning("%s: %d boxes outside [0, 1] clipped (lines %s)", path, len(clipped_lines), _some(clipped_lines))
+    if degenerate_lines:
+        stats["degenerate_boxes"] += len(degenerate_lines)
+        logger.warning("%s: %d boxes without area skipped (lines %s)", path, len(degenerate_lines), _some(degenerate_lines))
+    return rows
+
+
+def _some(numbers: Sequence[int], most: int = 5) -> str:
+    shown = ", ".join(str(n) for n in numbers[:most])
+    return shown + (", ..." if len(numbers) > most else "")

@@ -1,4 +1,4 @@
-"""Readers (and small writers) for the AVA v2.1 / v2.2 files on disk, as PySlowFast lays them out.
+"""AVA frames on disk and the frame lists that index them (PySlowFast's layout).
 
 Layout (``DATA.PATH_TO_DATA_DIR`` = ``ava/``)::
 
@@ -9,45 +9,32 @@ Layout (``DATA.PATH_TO_DATA_DIR`` = ``ava/``)::
     ava/annotations/ava_action_list_v2.2_for_activitynet_2019.pbtxt   evaluated classes
     ava/annotations/ava_val_excluded_timestamps_v2.2.csv             key frames left out of scoring
 
-File formats:
+The box CSVs are read by :mod:`slowfast.formats.ava_boxes`, the label maps by
+:mod:`slowfast.formats.ava_labels`, the exclusions by :mod:`slowfast.formats.ava_csv`.
 
-* frame list: a header line ``original_vido_id video_idx frame_id path labels`` (sic), then
-  space-separated rows ``<video_id> <video_idx> <frame_id> <video_id>/<video_id>_000001.jpg ""``;
-  ``frame_id`` counts from 0, ``path`` is relative to the frame folder, ``labels`` is unused.
-* ground truth CSV, no header: ``video_id,timestamp,x1,y1,x2,y2,action_id,person_id`` (v2.0 files
-  lack ``person_id``); coordinates normalised to ``[0, 1]``, ``action_id`` counts from 1.
-* proposal CSV, no header: ``video_id,timestamp,x1,y1,x2,y2,action_id,score`` with ``action_id``
-  empty or ``-1`` (7-column rows without it are accepted too); the score is the last column.
-* label map (protobuf text): ``item { name: "..." id: N }`` blocks; the full action list spells them
-  ``label { name: "..." label_id: N label_type: ... }``; both are read.
-* exclusions CSV: ``video_id,timestamp`` rows.
+Frame list: a header line ``original_vido_id video_idx frame_id path labels`` (sic), then
+space-separated rows ``<video_id> <video_idx> <frame_id> <video_id>/<video_id>_000001.jpg ""``;
+``frame_id`` counts from 0, ``path`` is relative to the frame folder, ``labels`` is unused.
 
 Timestamp -> frame rule.  Each movie is cut to ``[900 s, 1801 s)`` and extracted at 30 fps, so file
 ``<video_id>_%06d.jpg`` number ``n`` (1-based) shows time ``900 + (n - 1) / 30`` s.  Key frames are
 annotated at 1 fps for seconds 902..1798; the key frame of second ``sec`` is entry
 ``(sec - 900) * 30`` (0-based) of the video's frame list, i.e. file number ``(sec - 900) * 30 + 1``.
 
-Error policy: a malformed row (wrong column count, non-numeric field, non-UTF-8 bytes) raises
-:class:`AvaFormatError` naming file and line; so does a frame list whose frame ids have a gap or a
-repeat, or whose file names do not match the frame ids (:func:`validate_frame_list`).  The readers
-take ``problems`` (a list) to collect every problem instead (tools/check_dataset.py runs these same
-checks that way; see :mod:`slowfast.formats.problems`).  Recoverable problems are counted in a ``stats``
-``collections.Counter`` and logged once per file: boxes outside ``[0, 1]`` are clipped
-(``stats["clipped_boxes"]``), boxes with no area after clipping are dropped
-(``stats["degenerate_boxes"]``).
+Error policy: a malformed row (wrong column count, non-integer ids, non-UTF-8 bytes) raises
+:class:`~slowfast.formats.problems.AvaFormatError` naming file and line; so does a frame list whose
+frame ids have a gap or a repeat, or whose file names do not match the frame ids
+(:func:`validate_frame_list`).  :func:`read_frame_list_rows` takes ``problems`` (a list) to collect
+every problem instead (tools/check_dataset.py runs these same checks that way; see
+:mod:`slowfast.formats.problems`).
 """
 from __future__ import annotations
 
-import logging
-import math
 import os
-from collections import Counter
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from slowfast.formats.problems import AvaFormatError, Problem, ava_lines, raise_problems, report
-
-logger = logging.getLogger(__name__)
 
 # Frame rate of the extracted frames.
 FPS = 30
@@ -56,10 +43,6 @@ CLIP_START_SEC = 900
 # Annotated key-frame seconds of AVA (902..1798 inclusive).
 VALID_SECONDS = range(902, 1799)
 FRAME_LIST_HEADER = "original_vido_id video_idx frame_id path labels"
-
-Box = Tuple[float, float, float, float]
-Key = Tuple[str, int]  # (video_id, timestamp seconds)
-
 
 
 def sec_to_frame(sec: int, fps: int = FPS, start_sec: int = CLIP_START_SEC) -> int:
@@ -70,25 +53,6 @@ def sec_to_frame(sec: int, fps: int = FPS, start_sec: int = CLIP_START_SEC) -> i
 def frame_file_name(video_id: str, frame_index: int, ext: str = "jpg") -> str:
     """Relative path ``<video_id>/<video_id>_%06d.<ext>`` of 0-based frame ``frame_index`` (files count from 1)."""
     return f"{video_id}/{video_id}_{frame_index + 1:06d}.{ext}"
-
-
-# --------------------------------------------------------------------------- parsing helpers
-
-
-class _BadRow(ValueError):
-    """A row that does not parse: ``kind`` and message of its :class:`Problem`."""
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
-
-
-def _number(text: str, what: str, kind=float, problem: str = "parse"):
-    """``kind(text)`` or a :class:`_BadRow` naming the field."""
-    try:
-        return kind(text)
-    except ValueError:
-        raise _BadRow(problem, f"{what} is not a{'n integer' if kind is int else ' number'}: {text!r}") from None
 
 
 # --------------------------------------------------------------------------- frame lists
@@ -259,130 +223,3 @@ def write_frame_list(path: str, videos: Sequence[Tuple[str, int]], ext: str = "j
         for video_idx, (video_id, num_frames) in enumerate(videos):
             for frame in range(num_frames):
                 f.write(f'{video_id} {video_idx} {frame} {frame_file_name(video_id, frame, ext)} ""\n')
-
-
-# --------------------------------------------------------------------------- box CSVs
-
-
-@dataclass(frozen=True)
-class BoxRow:
-    """One row of a ground-truth or proposal CSV.
-
-    ``box`` is ``(x1, y1, x2, y2)`` normalised to ``[0, 1]`` (already clipped); ``action`` is the
-    1-based action id or ``-1`` (none); ``score`` is the detector score (proposals) or ``None``.
-    """
-
-    video: str
-    sec: int
-    box: Box
-    action: int
-    score: Optional[float]
-    line: int
-
-
-def _clip_box(box: Box) -> Tuple[Box, bool]:
-    """Clamp to ``[0, 1]``; also say whether anything changed."""
-    clipped = tuple(min(max(v, 0.0), 1.0) for v in box)
-    return clipped, clipped != box
-
-
-def _parse_box_row(line: str, number: int, proposals: bool) -> BoxRow:
-    """One box-CSV row (module docstring), not clipped; raises :class:`_BadRow`."""
-    row = line.split(",")
-    if len(row) not in (7, 8):
-        raise _BadRow("parse", f"expected 7 or 8 columns, got {len(row)}: {line!r}")
-    sec = _number(row[1].strip(), "timestamp", int)
-    box = tuple(_number(v, f"coordinate {name}") for v, name in zip(row[2:6], ("x1", "y1", "x2", "y2")))
-    if not all(math.isfinite(v) for v in box):
-        raise _BadRow("parse", f"box coordinates must be finite numbers, got {row[2:6]}")
-    if proposals:
-        if not row[-1].strip():
-            raise _BadRow("no_score", f"no detector score in the last column ({row[-1]!r})")
-        score = _number(row[-1], "score", problem="no_score")
-        if not math.isfinite(score):
-            raise _BadRow("no_score", f"score must be a finite number, got {row[-1]!r}")
-        action_text = row[6].strip() if len(row) == 8 else ""
-        action = -1 if action_text == "" else _number(action_text, "action_id", int)
-    else:
-        score = None
-        action = _number(row[6], "action_id", int)
-        if action < 1:
-            raise _BadRow("action_range", f"action_id must be >= 1 in ground truth, got {action}")
-    return BoxRow(row[0].strip(), sec, box, action, score, number)
-
-
-def read_box_rows(path: str, proposals: bool = False, problems: Optional[List[Problem]] = None) -> List[BoxRow]:
-    """The rows of a ground-truth (``proposals=False``) or proposal CSV as written (not clipped).
-
-    Problems: wrong column count, a field that is not a number, non-finite numbers, non-UTF-8 bytes
-    (kinds ``parse``, ``encoding``), a proposal without a score (``no_score``), a ground-truth
-    action id below 1 (``action_range``). ``problems=None`` raises the first as :class:`AvaFormatError`
-    (file and line); a list collects them all and keeps the rows that parse.
-
-    Raises:
-        FileNotFoundError: ``path`` is missing.
-    """
-    rows = []
-    for number, line in ava_lines(path, problems):
-        try:
-            rows.append(_parse_box_row(line, number, proposals))
-        except _BadRow as bad:
-            report(Problem(path, number, bad.kind, str(bad)), problems, AvaFormatError)
-    return rows
-
-
-def check_action_range(rows: Iterable[BoxRow], path: str, num_classes: int) -> List[Problem]:
-    """Problems (kind ``action_range``) of rows whose action id is neither ``-1`` (a proposal without
-    one) nor in ``1..num_classes`` (MODEL.NUM_CLASSES: the label map's ids)."""
-    return [Problem(path, r.line, "action_range", f"action_id {r.action} outside 1..{num_classes} "
-                                                  "(MODEL.NUM_CLASSES; the label map's ids)")
-            for r in rows if not (r.action == -1 or 1 <= r.action <= num_classes)]
-
-
-def read_box_csv(path: str, proposals: bool = False, stats: Optional[Counter] = None) -> List[BoxRow]:
-    """Read a ground-truth (``proposals=False``) or proposal CSV (see module docstring) with
-    :func:`read_box_rows`.
-
-    Boxes outside ``[0, 1]`` are clipped (counted in ``stats["clipped_boxes"]``, one warning per
-    file); boxes with no area left are dropped (``stats["degenerate_boxes"]``).
-
-    Raises:
-        FileNotFoundError: ``path`` is missing.
-        AvaFormatError: wrong column count or non-numeric field, naming file and line.
-    """
-    stats = stats if stats is not None else Counter()
-    rows, clipped_lines, degenerate_lines = [], [], []
-    for row in read_box_rows(path, proposals):
-        box, changed = _clip_box(row.box)
-        if changed:
-            clipped_lines.append(row.line)
-            row = BoxRow(row.video, row.sec, box, row.action, row.score, row.line)
-        if box[2] <= box[0] or box[3] <= box[1]:
-            degenerate_lines.append(row.line)
-            continue
-        rows.append(row)
-    if clipped_lines:
-        stats["clipped_boxes"] += len(clipped_lines)
-        logger.warning("%s: %d boxes outside [0, 1] clipped (lines %s)", path, len(clipped_lines), _some(clipped_lines))
-    if degenerate_lines:
-        stats["degenerate_boxes"] += len(degenerate_lines)
-        logger.warning("%s: %d boxes without area skipped (lines %s)", path, len(degenerate_lines), _some(degenerate_lines))
-    return rows
-
-
-def _some(numbers: Sequence[int], most: int = 5) -> str:
-    shown = ", ".join(str(n) for n in numbers[:most])
-    return shown + (", ..." if len(numbers) > most else "")
-
-
-def write_box_csv(path: str, rows: Iterable[Tuple[str, int, Box, int, float]], proposals: bool = False) -> None:
-    """Write ``(video_id, sec, box, action_id, last)`` rows in the official layout: ground truth
-    ``...,action_id,person_id`` (``last`` is the person id); proposals ``...,action_id,score``
-    (``action_id`` -1 written empty, ``last`` is the score).  Timestamps as 4 digits, 3-decimal boxes."""
-    with open(path, "w", encoding="utf-8") as f:
-        for video, sec, box, action, last in rows:
-            coords = ",".join(f"{v:.3f}" for v in box)
-            if proposals:
-                f.write(f"{video},{sec:04d},{coords},{'' if action == -1 else action},{last:.6f}\n")
-            else:
-                f.write(f"{video},{sec:04d},{coords},{action},{int(last)}\n")

@@ -86,7 +86,8 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from . import metrics
-from slowfast.formats.ava_boxes import BoxRows, read_boxes_csv, read_exclusions
+from slowfast.formats.ava_boxes import BoxRows, read_boxes_csv
+from slowfast.formats.ava_csv import read_exclusions
 from slowfast.formats.ava_labels import LabelMap, read_labelmap
 
 
