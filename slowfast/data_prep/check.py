@@ -192,7 +192,7 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
 
 
 def check_exclusions(path: str, videos: Optional[Dict[str, VideoFrames]]) -> List[Problem]:
-    """Rows the evaluator cannot read (its own reader, :func:`slowfast.formats.ava_boxes.read_exclusions`,
+    """Rows the evaluator cannot read (its own reader, :func:`slowfast.formats.ava_csv.read_exclusions`,
     all collected) and excluded videos the frame lists lack."""
     missing = _missing(path, "exclusions file")
     if missing:

@@ -26,7 +26,8 @@ from typing import Iterator, List, Optional, Sequence
 
 
 class AvaFormatError(ValueError):
-    """A file that cannot be read; the message names file, line and problem."""
+    """An AVA file (box CSV, label map, frame list, exclusions) that cannot be read; the message names
+    file, line and problem."""
 
 
 @dataclass(frozen=True)
