@@ -91,7 +91,6 @@ def package(module):
     return parts[1] if len(parts) > 1 else None
 
 
-@pytest.mark.xfail(reason="issue 17: the layout is being moved into place", strict=False)
 def test_layer_table_names_every_package():
     order = layer_order()
     found = {package(m) for m in modules()} - {None}
@@ -162,7 +161,6 @@ def test_strongly_connected_finds_a_planted_circle():
     assert strongly_connected(g) == [["a", "b", "c"]]
 
 
-@pytest.mark.xfail(reason="issue 17: the layout is being moved into place", strict=False)
 def test_modules_are_at_most_450_lines():
     long = {os.path.relpath(p, ROOT): n for p in modules().values()
             if (n := sum(1 for _ in open(p))) > 450 and not p.endswith(os.path.join("config", "defaults.py"))}

@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from slowfast.config import load_config
-from slowfast.datasets import ava_io
+from slowfast.formats import ava_csv, ava_frames, ava_labels
 from slowfast.evaluation.ava import read_exclusions
 from slowfast.datasets.ava import Ava
-from slowfast.datasets.ava_io import AvaFormatError
+from slowfast.formats.problems import AvaFormatError
 from slowfast.datasets.build import DATASET_REGISTRY, detection_collate
 from slowfast.datasets.sampling import pathway_indices
 from slowfast.datasets.synthetic_ava import ACTIONS, POSES, ensure_ava_synthetic, make_ava_synthetic
@@ -35,19 +35,19 @@ def ava_cfg(root, *opts):
 
 def write_layout(root, frames, gt=(), train_proposals=(), val_proposals=()):
     """Write an AVA layout: ``frames`` = {video_id: T x H x W x 3 uint8 RGB}; box rows as in
-    :func:`ava_io.write_box_csv`.  The same videos form the train and the val frame lists."""
+    :func:`ava_csv.write_box_csv`.  The same videos form the train and the val frame lists."""
     for sub in ("frames", "frame_lists", "annotations"):
         os.makedirs(root / sub, exist_ok=True)
     for vid, video in frames.items():
         os.makedirs(root / "frames" / vid, exist_ok=True)
         for t, image in enumerate(video):
-            cv2.imwrite(str(root / "frames" / ava_io.frame_file_name(vid, t, "png")), image[..., ::-1])
+            cv2.imwrite(str(root / "frames" / ava_frames.frame_file_name(vid, t, "png")), image[..., ::-1])
     for split in ("train", "val"):
-        ava_io.write_frame_list(str(root / "frame_lists" / f"{split}.csv"), [(v, len(f)) for v, f in frames.items()], "png")
+        ava_frames.write_frame_list(str(root / "frame_lists" / f"{split}.csv"), [(v, len(f)) for v, f in frames.items()], "png")
     ann = root / "annotations"
-    ava_io.write_box_csv(str(ann / "ava_train_v2.2.csv"), gt)
-    ava_io.write_box_csv(str(ann / "ava_train_predicted_boxes.csv"), train_proposals, proposals=True)
-    ava_io.write_box_csv(str(ann / "ava_val_predicted_boxes.csv"), val_proposals, proposals=True)
+    ava_csv.write_box_csv(str(ann / "ava_train_v2.2.csv"), gt)
+    ava_csv.write_box_csv(str(ann / "ava_train_predicted_boxes.csv"), train_proposals, proposals=True)
+    ava_csv.write_box_csv(str(ann / "ava_val_predicted_boxes.csv"), val_proposals, proposals=True)
 
 
 def grey_video(num_frames=100):
@@ -251,7 +251,7 @@ def test_the_model_built_from_the_ava_tiny_config_runs_on_a_collated_batch(synth
 def test_a_missing_or_corrupt_frame_file_replaces_the_training_key_frame_counted_and_logged(tmp_path, caplog):
     """Like an unreadable Kinetics video, the key frame is replaced by another random one (it used to abort)."""
     write_layout(tmp_path, {"v": grey_video(), "w": grey_video()}, [("v", KEY, A, 3, 0), ("w", KEY, B, 7, 1)])
-    missing = tmp_path / "frames" / ava_io.frame_file_name("v", 90, "png")
+    missing = tmp_path / "frames" / ava_frames.frame_file_name("v", 90, "png")
     os.remove(missing)
     ds = Ava(ava_cfg(tmp_path), "train")
     torch.manual_seed(0)
@@ -261,7 +261,7 @@ def test_a_missing_or_corrupt_frame_file_replaces_the_training_key_frame_counted
     assert extra["retries"] == ds.stats["replaced_keyframes"] >= 1
     assert str(missing) in caplog.text and "v,0903 replaced" in caplog.text
     assert detection_collate([ds[1], ds[0]])[3]["retries"] >= 1  # into the batch, then the epoch stats
-    corrupt = tmp_path / "frames" / ava_io.frame_file_name("w", 90, "png")
+    corrupt = tmp_path / "frames" / ava_frames.frame_file_name("w", 90, "png")
     corrupt.write_bytes(b"\x89PNG half a file")
     with pytest.raises(UnreadableDataError, match=r"AVA key frames in a row .*DATA\.MAX_DECODE_RETRIES"):
         ds[1]  # nothing readable is left
@@ -271,9 +271,9 @@ def test_an_unreadable_frame_of_a_test_clip_is_replaced_by_the_nearest_readable_
     """A test key frame cannot be swapped for another (its boxes are scored): the missing frame of its clip
     is replaced by the nearest readable one of the same clip, logged and counted."""
     write_layout(tmp_path, {"v": grey_video(100)}, val_proposals=[("v", KEY, A, -1, 0.9)])
-    missing = tmp_path / "frames" / ava_io.frame_file_name("v", 90, "png")
+    missing = tmp_path / "frames" / ava_frames.frame_file_name("v", 90, "png")
     os.remove(missing)
-    (tmp_path / "frames" / ava_io.frame_file_name("v", 94, "png")).write_bytes(b"not an image")
+    (tmp_path / "frames" / ava_frames.frame_file_name("v", 94, "png")).write_bytes(b"not an image")
     cfg = ava_cfg(tmp_path, "DATA.NUM_FRAMES", 16, "DATA.SAMPLING_RATE", 4, "DATA.TEST_CROP_SIZE", HEIGHT,
                   "AVA.FULL_TEST_ON_VAL", True)  # every key second, not only those divisible by 4
     ds = Ava(cfg, "val")
@@ -338,18 +338,18 @@ def test_ground_truth_rows_without_person_id_are_read(tmp_path):
 
 def test_malformed_frame_list_and_label_map_name_file_and_line(tmp_path):
     bad_list = tmp_path / "train.csv"
-    bad_list.write_text(ava_io.FRAME_LIST_HEADER + "\nv 0 0 v/v_000001.jpg \"\"\nv 0 x v/v_000002.jpg \"\"\n")
+    bad_list.write_text(ava_frames.FRAME_LIST_HEADER + "\nv 0 0 v/v_000001.jpg \"\"\nv 0 x v/v_000002.jpg \"\"\n")
     with pytest.raises(AvaFormatError, match="train.csv line 3: frame_id is not an integer"):
-        ava_io.read_frame_lists([str(bad_list)], "frames")
+        ava_frames.read_frame_lists([str(bad_list)], "frames")
     bad_map = tmp_path / "labels.pbtxt"
     bad_map.write_text('item {\n  name: "a"\n  id: 1\n}\nitem {\n  name: "b"\n  id: one\n}\n')
     with pytest.raises(AvaFormatError, match="labels.pbtxt line 7: id is not an integer"):
-        ava_io.read_label_map(str(bad_map))
+        ava_labels.read_label_map(str(bad_map))
 
 
 def test_the_timestamp_to_frame_rule_matches_the_extraction_from_second_900():
-    assert ava_io.sec_to_frame(902) == 60 and ava_io.sec_to_frame(1798) == 26940
-    assert ava_io.frame_file_name("abc", ava_io.sec_to_frame(902)) == "abc/abc_000061.jpg"
+    assert ava_frames.sec_to_frame(902) == 60 and ava_frames.sec_to_frame(1798) == 26940
+    assert ava_frames.frame_file_name("abc", ava_frames.sec_to_frame(902)) == "abc/abc_000061.jpg"
 
 
 # --------------------------------------------------------------------------- synthetic data
@@ -365,8 +365,8 @@ def test_synthetic_ava_generation_is_deterministic_and_has_the_real_layout(tmp_p
         _, mismatch, errors = filecmp.cmpfiles(str(synthetic_root / sub), str(tmp_path / "again" / sub), cmp.common_files, shallow=False)
         assert not mismatch and not errors
     ann = synthetic_root / "annotations"
-    assert ava_io.read_label_map(str(ann / "ava_action_list_v2.2_for_activitynet_2019.pbtxt")) == ACTIONS
-    assert len(ava_io.read_label_map(str(ann / "ava_action_list_v2.2.pbtxt"))) == 80
+    assert ava_labels.read_label_map(str(ann / "ava_action_list_v2.2_for_activitynet_2019.pbtxt")) == ACTIONS
+    assert len(ava_labels.read_label_map(str(ann / "ava_action_list_v2.2.pbtxt"))) == 80
     assert read_exclusions(str(ann / "ava_val_excluded_timestamps_v2.2.csv"))[0] == {"val_000,0904"}
     assert os.path.isfile(synthetic_root / "frames" / "train_000" / "train_000_000001.jpg")
     assert ensure_ava_synthetic(str(synthetic_root), seed=123)["train"].endswith("frame_lists/train.csv")  # kept as is

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slowfast.evaluation.ava import AvaFormatError, evaluate, read_boxes_csv, write_detections_csv
-from slowfast.evaluation.ava.metrics import iou_matrix, voc_average_precision
+from slowfast.evaluation.ava.metrics import voc_average_precision
+from slowfast.formats.boxes import iou_matrix
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = {1: "bend", 2: "sit", 4: "stand"}  # id 3 missing on purpose

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from slowfast.evaluation.ava import AvaFormatError, read_boxes_csv
-from slowfast.evaluation.ava import io as ava_io
+from slowfast.formats import ava_boxes
 
 pytest.importorskip("pandas")
 
@@ -44,9 +44,9 @@ def _same(a, b):
 @pytest.mark.parametrize("column8", ["score", "person_id", ""])
 def test_fast_path_matches_strict_parser(tmp_path, seed, column8):
     text = _random_csv(np.random.default_rng(seed))
-    fast = ava_io._fast_box_rows(text, "d.csv", (7, 8), "int", column8)
+    fast = ava_boxes._fast_box_rows(text, "d.csv", (7, 8), "int", column8)
     assert fast is not None, "a clean file must take the fast path"
-    strict = ava_io._strict_box_rows(text, "d.csv", (7, 8), "int", column8, False)
+    strict = ava_boxes._strict_box_rows(text, "d.csv", (7, 8), "int", column8, False)
     _same(fast, strict)
     path = tmp_path / "d.csv"
     path.write_text(text)
@@ -75,7 +75,7 @@ def test_bad_row_keeps_strict_message(tmp_path, bad, message):
     assert str(err.value) == "gt.csv line 21: " + message
     skipped = read_boxes_csv(path, skip_bad_rows=True)
     assert skipped.bad_rows == [(21, message)]
-    _same(skipped, ava_io._strict_box_rows(text, "gt.csv", (7, 8), "int", "score", True))
+    _same(skipped, ava_boxes._strict_box_rows(text, "gt.csv", (7, 8), "int", "score", True))
 
 
 def test_without_pandas_uses_strict_parser(tmp_path, monkeypatch):
@@ -83,6 +83,6 @@ def test_without_pandas_uses_strict_parser(tmp_path, monkeypatch):
     path = tmp_path / "d.csv"
     path.write_text(text)
     with_pandas = read_boxes_csv(path)
-    monkeypatch.setattr(ava_io, "_pd", None)
-    assert ava_io._fast_box_rows(text, "d.csv", (7, 8), "int", "score") is None
+    monkeypatch.setattr(ava_boxes, "_pd", None)
+    assert ava_boxes._fast_box_rows(text, "d.csv", (7, 8), "int", "score") is None
     _same(read_boxes_csv(path), with_pandas)

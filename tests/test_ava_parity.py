@@ -14,7 +14,7 @@ import torch
 from torchvision.ops import roi_align
 
 from slowfast.config import load_config
-from slowfast.datasets import ava_io
+from slowfast.formats import ava_csv, ava_frames, ava_labels
 from slowfast.datasets.ava import Ava, clip_frame_indices
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,12 +35,12 @@ def write_video_layout(root, videos, proposals, gt=()):
     for vid, frames in videos.items():
         os.makedirs(root / "frames" / vid, exist_ok=True)
         for t, image in enumerate(frames):
-            cv2.imwrite(str(root / "frames" / ava_io.frame_file_name(vid, t, "png")), image)
+            cv2.imwrite(str(root / "frames" / ava_frames.frame_file_name(vid, t, "png")), image)
     for split in ("train", "val"):
-        ava_io.write_frame_list(str(root / "frame_lists" / f"{split}.csv"), [(v, len(f)) for v, f in videos.items()], "png")
-    ava_io.write_box_csv(str(root / "annotations" / "ava_val_predicted_boxes.csv"), proposals, proposals=True)
-    ava_io.write_box_csv(str(root / "annotations" / "ava_train_v2.2.csv"), gt)
-    ava_io.write_box_csv(str(root / "annotations" / "ava_train_predicted_boxes.csv"), proposals, proposals=True)
+        ava_frames.write_frame_list(str(root / "frame_lists" / f"{split}.csv"), [(v, len(f)) for v, f in videos.items()], "png")
+    ava_csv.write_box_csv(str(root / "annotations" / "ava_val_predicted_boxes.csv"), proposals, proposals=True)
+    ava_csv.write_box_csv(str(root / "annotations" / "ava_train_v2.2.csv"), gt)
+    ava_csv.write_box_csv(str(root / "annotations" / "ava_train_predicted_boxes.csv"), proposals, proposals=True)
 
 
 def cfg_for(root, *opts):
@@ -217,8 +217,8 @@ def test_our_test_command_gives_per_box_scores_of_the_pyslowfast_protocol(tmp_pa
                  ("vid_b", 903, (0.3, 0.1, 0.9, 0.8), -1, 0.85)]
     write_video_layout(tmp_path, videos, proposals)
     labels = {12: "stand", 17: "carry", 79: "talk"}
-    ava_io.write_label_map(str(tmp_path / "annotations" / "ava_action_list_v2.2_for_activitynet_2019.pbtxt"), labels)
-    ava_io.write_box_csv(str(tmp_path / "annotations" / "ava_val_v2.2.csv"), [("vid_a", 902, proposals[0][2], 12, 0)])
+    ava_labels.write_label_map(str(tmp_path / "annotations" / "ava_action_list_v2.2_for_activitynet_2019.pbtxt"), labels)
+    ava_csv.write_box_csv(str(tmp_path / "annotations" / "ava_val_v2.2.csv"), [("vid_a", 902, proposals[0][2], 12, 0)])
     (tmp_path / "annotations" / "ava_val_excluded_timestamps_v2.2.csv").write_text("")
     out = tmp_path / "out"
     # PySlowFast's detector geometry (res5 features at 1/16; the quick-start config uses 1/8).

@@ -177,7 +177,7 @@ def test_ava_box_outside_the_frame(ava):
 
 
 def label_map(ava):
-    from slowfast.evaluation.ava.io import read_labelmap
+    from slowfast.formats.ava_labels import read_labelmap
 
     path = ava / "annotations/ava_action_list_v2.2_for_activitynet_2019.pbtxt"
     return path, read_labelmap(str(path))

@@ -7,7 +7,7 @@ import pytest
 from slowfast.config import load_config
 from slowfast.datasets.class_names import (BUILTIN, LabelFileError, builtin_path, class_names_for,
                                            read_class_names)
-from slowfast.evaluation.ava.io import read_labelmap
+from slowfast.formats.ava_labels import read_labelmap
 
 
 @pytest.mark.parametrize("n", [400, 600, 700])

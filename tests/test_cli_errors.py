@@ -95,9 +95,9 @@ def test_an_input_error_raised_in_a_spawned_process_is_one_line_too():
     from slowfast.apps.run_net import user_error_line
 
     text = ("\n\n-- Process 1 terminated with the following error:\nTraceback (most recent call last):\n  File ...\n"
-            "slowfast.datasets.ava_io.AvaFormatError: /d/train.csv line 4: gap in video 'v'\n")
+            "slowfast.formats.problems.AvaFormatError: /d/train.csv line 4: gap in video 'v'\n")
     assert user_error_line(ProcessRaisedException(text, 1, 123)) == "error: /d/train.csv line 4: gap in video 'v'"
-    bug = text.replace("slowfast.datasets.ava_io.AvaFormatError", "ZeroDivisionError")
+    bug = text.replace("slowfast.formats.problems.AvaFormatError", "ZeroDivisionError")
     assert user_error_line(ProcessRaisedException(bug, 1, 123)) is None
 
 

@@ -10,11 +10,12 @@ import os
 import pytest
 
 from slowfast.config import load_config
-from slowfast.datasets import ava_io
-from slowfast.datasets.ava_io import AvaFormatError, read_frame_list_rows, validate_frame_list
+from slowfast.formats import ava_boxes, ava_frames, ava_labels
+from slowfast.formats.ava_frames import read_frame_list_rows, validate_frame_list
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
-from slowfast.datasets.validation import Problem, check_label_range
+from slowfast.formats.kinetics import check_label_range
+from slowfast.formats.problems import AvaFormatError, Problem
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "configs/Synthetic/SLOWFAST_TINY.yaml")
@@ -22,7 +23,7 @@ TINY = os.path.join(ROOT, "configs/Synthetic/SLOWFAST_TINY.yaml")
 
 def frame_list(tmp_path, videos=(("v", 5), ("w", 3))):
     path = tmp_path / "train.csv"
-    ava_io.write_frame_list(str(path), list(videos))
+    ava_frames.write_frame_list(str(path), list(videos))
     return path
 
 
@@ -39,7 +40,7 @@ def test_a_deleted_frame_list_line_is_an_error_naming_the_file_and_line(tmp_path
     drop_line(path, 4)  # v frame 2: frames 3 and 4 would have become entries 2 and 3
     with pytest.raises(AvaFormatError, match=r"train\.csv line 4: gap in video 'v': frame_id 3 follows frame_id 1 "
                                              r"\(line 3\); frames 2\.\.2 are missing"):
-        ava_io.read_frame_lists([str(path)], "frames")
+        ava_frames.read_frame_lists([str(path)], "frames")
 
 
 def test_frame_list_problems_are_all_returned_with_their_lines(tmp_path):
@@ -65,16 +66,16 @@ def test_frame_list_problems_are_all_returned_with_their_lines(tmp_path):
 def test_a_video_listed_in_two_frame_list_files_is_an_error(tmp_path):
     a = frame_list(tmp_path)
     b = tmp_path / "val.csv"
-    ava_io.write_frame_list(str(b), [("w", 3)])
+    ava_frames.write_frame_list(str(b), [("w", 3)])
     with pytest.raises(AvaFormatError, match=r"val\.csv line 2: video 'w' is also listed in .*train\.csv"):
-        ava_io.read_frame_lists([str(a), str(b)], "frames")
+        ava_frames.read_frame_lists([str(a), str(b)], "frames")
 
 
 def test_ava_files_with_bytes_that_are_not_utf8_name_the_line(tmp_path):
     path = frame_list(tmp_path)
     path.write_bytes(path.read_bytes() + b"v 0 5 v/v_000006.jpg \xff\xfe\n")
     with pytest.raises(AvaFormatError, match=r"train\.csv line 10: not UTF-8 text"):
-        ava_io.read_frame_lists([str(path)], "frames")
+        ava_frames.read_frame_lists([str(path)], "frames")
 
 
 # ------------------------------------------------------------------------------------------- Kinetics
@@ -112,7 +113,7 @@ def test_non_finite_box_numbers_are_errors_not_silently_kept_or_dropped(tmp_path
     path = tmp_path / "proposals.csv"
     path.write_text("v,0903,0.1,0.1,0.4,0.9,,0.95\n" + row + "\n")
     with pytest.raises(AvaFormatError, match=rf"proposals\.csv line 2: {message}"):
-        ava_io.read_box_csv(str(path), proposals=True)
+        ava_boxes.read_box_csv(str(path), proposals=True)
 
 
 # ------------------------------------------------------------------------------------------- one rule, two uses
@@ -139,7 +140,7 @@ def test_the_loader_and_the_checker_report_a_frame_list_defect_in_the_same_words
     edit(lines)
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(AvaFormatError) as raised:
-        ava_io.read_frame_lists([str(path)], "frames")
+        ava_frames.read_frame_lists([str(path)], "frames")
     found = check_frame_list(str(path), "frames", {})
     assert found and str(found[0]) == as_checker_line(raised.value)
 
@@ -153,7 +154,7 @@ def test_the_checker_collects_what_the_frame_list_reader_stops_at(tmp_path):
         (3, "parse"), (4, "frame_list_gap"), (10, "encoding")]
     assert len(videos["v"].frames) == 4 and len(videos["w"].frames) == 3  # the rows that parse are still indexed
     other = tmp_path / "val.csv"
-    ava_io.write_frame_list(str(other), [("w", 2)])
+    ava_frames.write_frame_list(str(other), [("w", 2)])
     assert [str(p) for p in check_frame_list(str(other), "frames", videos)] == [
         f"{other}:2: video 'w' is also listed in {path}"]
 
@@ -174,10 +175,10 @@ def test_the_checker_finds_box_rows_the_ava_loader_refuses(tmp_path):
     path.write_text("v,0903,0.1,0.1,0.4,0.9,,0.95\nv,0903,0.1,0.1,0.4,0.9,,nan\nv,0903,0.1,0.1,0.4,0.9,walk,0.5\n"
                     "v,0903,0.1,0.1,0.4,0.9,99,0.5\n")
     with pytest.raises(AvaFormatError, match=r"proposals\.csv line 2: score must be a finite number"):
-        ava_io.read_box_csv(str(path), proposals=True)
+        ava_boxes.read_box_csv(str(path), proposals=True)
     found = []
-    rows = ava_io.read_box_rows(str(path), True, found)
-    found += ava_io.check_action_range(rows, str(path), 80)
+    rows = ava_boxes.read_box_rows(str(path), True, found)
+    found += ava_boxes.check_action_range(rows, str(path), 80)
     assert [(p.line, p.kind) for p in found] == [(2, "no_score"), (3, "parse"), (4, "action_range")]
     assert [r.line for r in rows] == [1, 4]
 
@@ -185,7 +186,7 @@ def test_the_checker_finds_box_rows_the_ava_loader_refuses(tmp_path):
 def test_the_checker_reads_label_maps_with_the_evaluators_reader(tmp_path):
     from slowfast.data_prep.check import check_label_map, label_map_ids
     path = tmp_path / "labels.pbtxt"
-    ava_io.write_label_map(str(path), {3: "walk", 12: "sit"})
+    ava_labels.write_label_map(str(path), {3: "walk", 12: "sit"})
     assert label_map_ids(str(path)) == {3: 1, 12: 5}  # class id -> line of its block
     assert [str(p) for p in check_label_map(str(path), 10)] == [
         f"{path}:5: class id 12 > MODEL.NUM_CLASSES 10: the model has no output for it"]

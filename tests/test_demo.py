@@ -19,7 +19,7 @@ from slowfast.apps.video_clips import VideoClips, plan_clips
 from slowfast.apps.cli_tools import demo_main
 from slowfast.apps.demo import DemoError, run_demo
 from slowfast.evaluation.ava import evaluate
-from slowfast.evaluation.ava.io import read_boxes_csv
+from slowfast.formats.ava_boxes import read_boxes_csv
 
 NUM_FRAMES = 80  # 3.2 s at 25 fps
 

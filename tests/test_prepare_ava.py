@@ -12,7 +12,7 @@ import torch
 
 from slowfast.data_prep.ava import prepare_ava
 from slowfast.data_prep.proposals import build_detector, make_proposals
-from slowfast.datasets import ava_io
+from slowfast.formats import ava_boxes, ava_csv, ava_frames, ava_labels
 from slowfast.datasets.video_encode import write_video
 
 AVA_TINY = "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"
@@ -50,7 +50,7 @@ def test_window_10_to_30_s_gives_600_frames_named_as_the_loaders_read_them(prepa
     names = sorted(os.listdir(out / "frames" / "movie_a"))
     assert len(names) == 600 and summary["frames_per_video"] == 600
     assert names[0] == "movie_a_000001.jpg" and names[-1] == "movie_a_000600.jpg"
-    lists = ava_io.read_frame_lists([str(out / "frame_lists" / "train.csv")], str(out / "frames"))
+    lists = ava_frames.read_frame_lists([str(out / "frame_lists" / "train.csv")], str(out / "frames"))
     assert lists.video_names == ["movie_a"]
     assert [os.path.basename(p) for p in lists.frame_paths[0]] == names
     assert all(os.path.isfile(p) for p in lists.frame_paths[0])
@@ -99,7 +99,7 @@ def test_make_proposals_writes_person_boxes_of_every_key_frame(prepared, tmp_pat
     csv = tmp_path / "proposals.csv"
     summary = make_proposals(str(out / "frames"), str(csv), detector, keyframe_start=12, keyframe_end=27, fps=30,
                              start_sec=10, device="cpu")
-    rows = ava_io.read_box_csv(str(csv), proposals=True)
+    rows = ava_boxes.read_box_csv(str(csv), proposals=True)
     assert summary["keyframes"] == 16 and [r.sec for r in rows] == list(range(12, 28))
     assert all(r.video == "movie_a" and r.score == pytest.approx(0.95) and r.action == -1 for r in rows)
     assert rows[0].box == pytest.approx((8 / W, 12 / H, 40 / W, 36 / H), abs=1e-3)  # normalised
@@ -115,7 +115,7 @@ def test_make_proposals_runs_a_torchvision_detector_without_weights(prepared, tm
     csv = tmp_path / "proposals.csv"
     summary = make_proposals(str(out / "frames"), str(csv), detector, keyframe_start=12, keyframe_end=12, fps=30,
                              start_sec=10, min_score=0.0, device="cpu")
-    rows = ava_io.read_box_csv(str(csv), proposals=True)
+    rows = ava_boxes.read_box_csv(str(csv), proposals=True)
     assert summary["keyframes"] == 1 and len(rows) == summary["boxes"] > 0
     assert {r.sec for r in rows} == {12} and all(0.0 <= r.score <= 1.0 for r in rows)
 
@@ -131,9 +131,9 @@ def write_custom_annotations(data):
             gt.append(("movie_a", sec, box, action, person))
             proposals.append(("movie_a", sec, box, -1, 0.9))
     for split in ("train", "val"):
-        ava_io.write_box_csv(str(ann / f"{split}_gt.csv"), gt)
-        ava_io.write_box_csv(str(ann / f"{split}_proposals.csv"), proposals, proposals=True)
-    ava_io.write_label_map(str(ann / "labels.pbtxt"), {i: f"action {i}" for i in range(1, 6)})
+        ava_csv.write_box_csv(str(ann / f"{split}_gt.csv"), gt)
+        ava_csv.write_box_csv(str(ann / f"{split}_proposals.csv"), proposals, proposals=True)
+    ava_labels.write_label_map(str(ann / "labels.pbtxt"), {i: f"action {i}" for i in range(1, 6)})
     (ann / "excluded.csv").write_text("")
 
 

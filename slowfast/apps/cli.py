@@ -18,7 +18,7 @@ from slowfast.apps.demo import DemoError
 from slowfast.checkpoint import CheckpointError
 from slowfast.config import ConfigError, load_config
 from slowfast.data_prep.check import resolve_num_classes
-from slowfast.datasets.ava_io import AvaFormatError
+from slowfast.formats.problems import AvaFormatError
 from slowfast.datasets.class_names import LabelFileError
 from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.datasets.kinetics import DatasetFormatError

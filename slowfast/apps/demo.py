@@ -31,7 +31,8 @@ import numpy as np
 import torch
 
 from slowfast.config.loader import world_size
-from slowfast.datasets import ava, ava_io
+from slowfast.datasets import ava
+from slowfast.formats import ava_boxes
 from slowfast.datasets.class_names import class_names_for
 from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.apps.video_clips import (VideoClips, batch, detection_frames, detection_inputs, frames_at)
@@ -102,7 +103,7 @@ KeyBoxes = Dict[int, Tuple[np.ndarray, np.ndarray]]  # second -> (N x 4 normalis
 def boxes_from_csv(path: str, video_id: str, score_thresh: float) -> KeyBoxes:
     """Person boxes of ``video_id`` from an AVA-format CSV (``video,second,x1,y1,x2,y2,[action],score``),
     rows of one box merged, boxes with score ``<= score_thresh`` dropped (the test loop's rule)."""
-    rows = ava_io.read_box_csv(path, proposals=True)
+    rows = ava_boxes.read_box_csv(path, proposals=True)
     if not rows:
         raise DemoError(f"{path}: no boxes in the boxes CSV (empty file)")
     mine = [r for r in rows if r.video == video_id]

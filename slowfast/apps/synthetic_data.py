@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from slowfast.datasets import ava_io
+from slowfast.formats import ava_boxes
 from slowfast.datasets.synthetic import ensure_kinetics_synthetic
 from slowfast.datasets.synthetic_ava import ensure_ava_synthetic
 
@@ -60,7 +60,7 @@ def build_ava(args):
                          people=args.people, num_keyframes=args.num_keyframes, width=args.width,
                          height=args.height, seed=args.seed)
     gt = {split: os.path.join(args.out, "annotations", f"ava_{split}_v2.2.csv") for split in ("train", "val")}
-    return {split: len({(r.video, r.sec) for r in ava_io.read_box_csv(path)}) for split, path in gt.items()}
+    return {split: len({(r.video, r.sec) for r in ava_boxes.read_box_csv(path)}) for split, path in gt.items()}
 
 
 # name -> (add dataset-specific arguments to an argparse group, build from parsed args -> {split: items})

@@ -2,7 +2,7 @@
 
 For each video ``VIDEOS/<video_id>.<ext>``, the seconds ``[start_sec, end_sec)`` of the video become
 ``N = (end_sec - start_sec) * fps`` JPEG files ``OUT/frames/<video_id>/<video_id>_%06d.jpg`` (numbered
-from 1; :func:`slowfast.datasets.ava_io.frame_file_name`), so file ``n`` shows time
+from 1; :func:`slowfast.formats.ava_frames.frame_file_name`), so file ``n`` shows time
 ``start_sec + (n - 1) / fps`` whatever the source frame rate: each output time takes the decoded frame
 nearest to it (ties to the earlier one; the loaders' resampling rule, see
 :func:`slowfast.datasets.decoder.nearest_frames`).  AVA itself is minutes 15 to 30 of each movie at
@@ -36,7 +36,7 @@ import cv2
 
 from slowfast.data_prep.kinetics import SPLIT_ALIASES, split_of_file
 from slowfast.data_prep.video_io import is_video_file, list_files, run_parallel, write_report
-from slowfast.datasets import ava_io
+from slowfast.formats import ava_boxes, ava_frames
 from slowfast.datasets.decoder import VideoDecodeError, _decode_from, get_video_info, open_video
 from slowfast.utils.io import write_json_atomic
 
@@ -64,7 +64,7 @@ def _write_window(container, folder: str, video_id: str, start_sec: float, num: 
 
     def emit(image) -> None:
         nonlocal k
-        path = os.path.join(folder, os.path.basename(ava_io.frame_file_name(video_id, k)))
+        path = os.path.join(folder, os.path.basename(ava_frames.frame_file_name(video_id, k)))
         if not cv2.imwrite(path, image, params):
             raise OSError(f"cannot write {path}")
         k += 1
@@ -152,7 +152,7 @@ def splits_from_annotations(paths: Sequence[str]) -> Dict[str, List[str]]:
         if split is None:
             raise ValueError(f"{path}: cannot tell the split from the file name (no train/val/test in it)")
         seen = set(out[split])
-        for row in ava_io.read_box_csv(path):
+        for row in ava_boxes.read_box_csv(path):
             if row.video not in seen:
                 seen.add(row.video)
                 out[split].append(row.video)
@@ -209,7 +209,7 @@ def prepare_ava(videos: str, out: str, start_sec: float = DEFAULT_START_SEC, end
     for split, vids in splits.items():
         listed = [(v, frames[v]) for v in vids if v in frames]
         lists[split] = len(listed)
-        ava_io.write_frame_list(os.path.join(out, "frame_lists", f"{split}.csv"), listed)
+        ava_frames.write_frame_list(os.path.join(out, "frame_lists", f"{split}.csv"), listed)
     write_report(os.path.join(out, "bad_videos.txt"), "videos with problems: path<TAB>reason", bad)
     summary = {
         "videos": lists, "bad_videos": len(bad), "extracted": done["extracted"], "resumed": done["resumed"],

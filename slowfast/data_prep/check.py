@@ -4,8 +4,8 @@
 Every problem is a :class:`~slowfast.datasets.validation.Problem` with the file and line it is about,
 printed ``file:line: message``. All problems are collected; nothing stops at the first. The rules the
 readers apply are not restated here: the checker runs the readers' own checks in their collecting mode
-(:mod:`slowfast.datasets.validation`, :func:`slowfast.datasets.ava_io.read_frame_list_rows`,
-:func:`~slowfast.datasets.ava_io.validate_frame_list`, :func:`~slowfast.datasets.ava_io.read_box_rows`,
+(:mod:`slowfast.datasets.validation`, :func:`slowfast.formats.ava_frames.read_frame_list_rows`,
+:func:`~slowfast.formats.ava_frames.validate_frame_list`, :func:`~slowfast.formats.ava_boxes.read_box_rows`,
 the evaluator's label-map and exclusions readers), so a problem reads as the error the run would raise.
 
 Kinetics (``{split}.csv`` in ``DATA.PATH_TO_DATA_DIR``): lines that do not parse, labels outside
@@ -46,9 +46,10 @@ from slowfast.data_prep.check_ava import (  # noqa: F401 (re-exported: the check
 )
 from slowfast.data_prep.check_kinetics import check_kinetics, check_kinetics_csv, classnames_size  # noqa: F401
 from slowfast.datasets.ava import annotation_path
-from slowfast.datasets.validation import Problem, read_video_list_rows
+from slowfast.formats.kinetics import read_video_list_rows
+from slowfast.formats.problems import Problem
 from slowfast.engine.tasks import build_task
-from slowfast.evaluation.ava.io import AvaFormatError
+from slowfast.formats.problems import AvaFormatError
 from slowfast.checkpoint import checkpoint_dir
 
 logger = logging.getLogger(__name__)

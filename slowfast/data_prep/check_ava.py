@@ -10,10 +10,11 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import cv2
 
-from slowfast.datasets import ava_io
+from slowfast.formats import ava_boxes, ava_frames
 from slowfast.datasets.ava import annotation_path, clip_frame_indices, resolve_dirs
-from slowfast.datasets.validation import Problem, missing_file, text_lines
-from slowfast.evaluation.ava.io import AvaFormatError, read_exclusions, read_labelmap
+from slowfast.formats.ava_csv import read_exclusions
+from slowfast.formats.ava_labels import read_labelmap
+from slowfast.formats.problems import AvaFormatError, Problem, missing_file, text_lines
 
 
 def _lines(path: str, problems: List[Problem]) -> Iterable[Tuple[int, str]]:
@@ -33,16 +34,16 @@ class VideoFrames:
 
 def check_frame_list(path: str, frame_dir: str, videos: Dict[str, VideoFrames]) -> List[Problem]:
     """Problems of one frame list: the loader's header, row and per-video checks
-    (:func:`slowfast.datasets.ava_io.read_frame_list_rows`, :func:`~slowfast.datasets.ava_io.validate_frame_list`),
+    (:func:`slowfast.formats.ava_frames.read_frame_list_rows`, :func:`~slowfast.formats.ava_frames.validate_frame_list`),
     every one collected; adds its videos to ``videos`` (a video already there is a problem)."""
     missing = missing_file(path, "frame list")
     if missing:
         return [missing]
     out: List[Problem] = []
-    rows = ava_io.read_frame_list_rows(path, out)
+    rows = ava_frames.read_frame_list_rows(path, out)
     owner = {vid: frames.frames[0][0] for vid, frames in videos.items()}
-    out += ava_io.validate_frame_list(rows, path, owner)
-    for vid, vrows in ava_io.frames_by_id(rows).items():
+    out += ava_frames.validate_frame_list(rows, path, owner)
+    for vid, vrows in ava_frames.frames_by_id(rows).items():
         videos.setdefault(vid, VideoFrames([(path, r.line, os.path.join(frame_dir, r.path)) for r in vrows]))
     return sorted(out, key=lambda p: p.line)
 
@@ -60,8 +61,8 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
     num_classes, ava = cfg.MODEL.NUM_CLASSES, cfg.AVA
     lo, hi = ava.KEYFRAME_START_SEC, ava.KEYFRAME_END_SEC
     out: List[Problem] = []
-    rows = ava_io.read_box_rows(path, proposals, out)  # the loader's row rules, every problem collected
-    out += ava_io.check_action_range(rows, path, num_classes)
+    rows = ava_boxes.read_box_rows(path, proposals, out)  # the loader's row rules, every problem collected
+    out += ava_boxes.check_action_range(rows, path, num_classes)
     unknown: Dict[str, int] = {}
     for r in rows:
         number, vid, sec, box = r.line, r.video, r.sec, r.box
@@ -84,7 +85,7 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
                     out.append(Problem(path, number, "unknown_video", f"video {vid} is not in the frame lists "
                                        "(its rows are skipped)"))
                 continue
-            frame = ava_io.sec_to_frame(sec, ava.FPS, ava.START_SEC)
+            frame = ava_frames.sec_to_frame(sec, ava.FPS, ava.START_SEC)
             if not 0 <= frame < len(videos[vid].frames):
                 out.append(Problem(path, number, "keyframe_range", f"key frame {vid},{sec} is frame {frame}, but the "
                                    f"video has {len(videos[vid].frames)} frames (AVA.START_SEC {ava.START_SEC}, AVA.FPS {ava.FPS})"))
@@ -95,7 +96,7 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
 
 
 def check_exclusions(path: str, videos: Optional[Dict[str, VideoFrames]]) -> List[Problem]:
-    """Rows the evaluator cannot read (its own reader, :func:`slowfast.evaluation.ava.io.read_exclusions`,
+    """Rows the evaluator cannot read (its own reader, :func:`slowfast.formats.ava_csv.read_exclusions`,
     all collected) and excluded videos the frame lists lack."""
     missing = missing_file(path, "exclusions file")
     if missing:
@@ -116,7 +117,7 @@ def check_exclusions(path: str, videos: Optional[Dict[str, VideoFrames]]) -> Lis
 
 def label_map_ids(path: str) -> Dict[int, int]:
     """``{class id: line}`` of a label map, read by the evaluator's reader
-    (:func:`slowfast.evaluation.ava.io.read_labelmap`); raises :class:`AvaFormatError` (with file and line)."""
+    (:func:`slowfast.formats.ava_labels.read_labelmap`); raises :class:`AvaFormatError` (with file and line)."""
     labels = read_labelmap(path)
     return dict(zip(labels.ids.tolist(), labels.lines))
 
@@ -156,7 +157,7 @@ def check_clip_frames(cfg, videos: Dict[str, VideoFrames], keys: Set[Tuple[str, 
     need: Dict[str, Set[int]] = defaultdict(set)
     for vid, sec in keys:
         n = len(videos[vid].frames)
-        center = ava_io.sec_to_frame(sec, cfg.AVA.FPS, cfg.AVA.START_SEC)
+        center = ava_frames.sec_to_frame(sec, cfg.AVA.FPS, cfg.AVA.START_SEC)
         need[vid].update(clip_frame_indices(center, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, n).tolist())
     out = []
     for vid in sorted(need):

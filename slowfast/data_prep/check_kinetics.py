@@ -7,8 +7,8 @@ import os
 from typing import Dict, List, Sequence
 
 from slowfast.data_prep.video_io import probe_video
-from slowfast.datasets.validation import (Problem, check_label_range, missing_file, read_video_list_rows,
-                                          resolve_video_path)
+from slowfast.formats.kinetics import check_label_range, read_video_list_rows, resolve_video_path
+from slowfast.formats.problems import Problem, missing_file
 
 
 def check_kinetics_csv(csv_path: str, num_classes: int, separator: str = " ", prefix: str = "",

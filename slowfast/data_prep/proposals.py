@@ -4,7 +4,7 @@ For every video folder ``FRAMES/<video_id>/`` and every key second ``sec`` of
 ``keyframe_start..keyframe_end`` whose frame exists, a torchvision detector looks at the key frame
 (file ``<video_id>_%06d.jpg`` number ``(sec - start_sec) * fps + 1``, the loaders' rule) and its person
 boxes become rows ``video_id,sec,x1,y1,x2,y2,,score`` of the proposals CSV (normalised coordinates, empty
-action id: the layout :func:`slowfast.datasets.ava_io.read_box_csv` reads).  All boxes scoring at least
+action id: the layout :func:`slowfast.formats.ava_boxes.read_box_csv` reads).  All boxes scoring at least
 ``min_score`` are written; the dataset keeps those above ``AVA.DETECTION_SCORE_THRESH`` (0.8 in the
 report), so the threshold can be tuned without detecting again.
 
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from slowfast.utils.progress import Progress
-from slowfast.datasets import ava_io
+from slowfast.formats import ava_csv, ava_frames
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def keyframe_paths(frames_dir: str, video_id: str, keyframes: Sequence[int], fps
     """``(sec, JPEG path)`` of the key frames of ``video_id`` whose file exists."""
     out = []
     for sec in keyframes:
-        path = os.path.join(frames_dir, ava_io.frame_file_name(video_id, ava_io.sec_to_frame(sec, fps, start_sec)))
+        path = os.path.join(frames_dir, ava_frames.frame_file_name(video_id, ava_frames.sec_to_frame(sec, fps, start_sec)))
         if os.path.isfile(path):
             out.append((sec, path))
     return out
@@ -113,7 +113,7 @@ def make_proposals(frames_dir: str, out_csv: str, detector: Callable, keyframe_s
     fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".csv", dir=folder)
     os.close(fd)
     try:
-        ava_io.write_box_csv(tmp, rows, proposals=True)
+        ava_csv.write_box_csv(tmp, rows, proposals=True)
         os.replace(tmp, out_csv)
     finally:
         if os.path.exists(tmp):

@@ -39,8 +39,9 @@ from slowfast.datasets.decoder import VideoDecodeError, sample_clip, sample_clip
 from slowfast.datasets.fast_train_clip import train_clip, train_crop_uint8
 from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
-from slowfast.datasets.validation import (UnreadableDataError, check_label_range, raise_problems, read_video_list_rows,
-                                          resolve_video_path)
+from slowfast.datasets.validation import UnreadableDataError
+from slowfast.formats.kinetics import check_label_range, read_video_list_rows, resolve_video_path
+from slowfast.formats.problems import raise_problems
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""A small synthetic dataset in the real AVA on-disk layout (see :mod:`slowfast.datasets.ava_io`)::
+"""A small synthetic dataset in the real AVA on-disk layout (see :mod:`slowfast.formats.ava_frames`)::
 
     OUT/frames/<video_id>/<video_id>_000001.jpg ...       30 fps JPEGs starting at second 900
     OUT/frame_lists/{train,val}.csv
@@ -38,7 +38,7 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from slowfast.datasets import ava_io
+from slowfast.formats import ava_csv, ava_frames, ava_labels
 from slowfast.datasets.synthetic import build_atomically
 
 # Action id (1-based, as in the CSVs; AVA's ids where AVA has the action) -> name.
@@ -165,20 +165,20 @@ def make_video(out_dir: str, split: str, index: int, seed: int, width: int, heig
     rng = np.random.default_rng([seed, SPLITS.index(split), index])
     vid = video_id(split, index)
     slot = width // people
-    keys = [ava_io.sec_to_frame(sec) for sec in range(FIRST_KEY_SEC, FIRST_KEY_SEC + num_keyframes)]
+    keys = [ava_frames.sec_to_frame(sec) for sec in range(FIRST_KEY_SEC, FIRST_KEY_SEC + num_keyframes)]
     persons = [[_draw_person(rng, p, slot, width, height) for p in range(people)] for _ in keys]
     background = _background(rng, width, height)
-    num_frames = (FIRST_KEY_SEC + num_keyframes - ava_io.CLIP_START_SEC) * ava_io.FPS
+    num_frames = (FIRST_KEY_SEC + num_keyframes - ava_frames.CLIP_START_SEC) * ava_frames.FPS
     os.makedirs(os.path.join(out_dir, "frames", vid))
     for t in range(num_frames):
         # The segment of frame t: that of the key frame k with k - SEGMENT_BEFORE <= t < k - SEGMENT_BEFORE + FPS
         # (frames before the first / after the last segment show the nearest one, paused).
-        seg = int(np.clip((t - keys[0] + SEGMENT_BEFORE) // ava_io.FPS, 0, len(keys) - 1))
+        seg = int(np.clip((t - keys[0] + SEGMENT_BEFORE) // ava_frames.FPS, 0, len(keys) - 1))
         frame = background.copy()
-        offset = int(np.clip(t - keys[seg], -SEGMENT_BEFORE, ava_io.FPS - SEGMENT_BEFORE - 1))  # people pause outside
+        offset = int(np.clip(t - keys[seg], -SEGMENT_BEFORE, ava_frames.FPS - SEGMENT_BEFORE - 1))  # people pause outside
         for person in persons[seg]:
             _draw(frame, person, offset)
-        path = os.path.join(out_dir, "frames", ava_io.frame_file_name(vid, t))
+        path = os.path.join(out_dir, "frames", ava_frames.frame_file_name(vid, t))
         cv2.imwrite(path, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     gt, proposals = [], []
     scale = np.array([width, height, width, height], dtype=np.float64)
@@ -191,9 +191,9 @@ def make_video(out_dir: str, split: str, index: int, seed: int, width: int, heig
 
 
 def _write_label_maps(ann_dir: str) -> None:
-    ava_io.write_label_map(os.path.join(ann_dir, "ava_action_list_v2.2_for_activitynet_2019.pbtxt"), ACTIONS)
+    ava_labels.write_label_map(os.path.join(ann_dir, "ava_action_list_v2.2_for_activitynet_2019.pbtxt"), ACTIONS)
     every = {k: ACTIONS.get(k, f"unused synthetic action {k}") for k in range(1, NUM_LABEL_IDS + 1)}
-    ava_io.write_label_map(os.path.join(ann_dir, "ava_action_list_v2.2.pbtxt"), every)
+    ava_labels.write_label_map(os.path.join(ann_dir, "ava_action_list_v2.2.pbtxt"), every)
 
 
 def make_ava_synthetic(out_dir: str, num_train_videos: int = 6, num_val_videos: int = 2, people: int = 3,
@@ -218,9 +218,9 @@ def make_ava_synthetic(out_dir: str, num_train_videos: int = 6, num_val_videos: 
             gt += video_gt
             proposals += video_proposals
         lists[split] = os.path.join(out_dir, "frame_lists", f"{split}.csv")
-        ava_io.write_frame_list(lists[split], videos)
-        ava_io.write_box_csv(os.path.join(ann_dir, f"ava_{split}_v2.2.csv"), gt)
-        ava_io.write_box_csv(os.path.join(ann_dir, f"ava_{split}_predicted_boxes.csv"), proposals, proposals=True)
+        ava_frames.write_frame_list(lists[split], videos)
+        ava_csv.write_box_csv(os.path.join(ann_dir, f"ava_{split}_v2.2.csv"), gt)
+        ava_csv.write_box_csv(os.path.join(ann_dir, f"ava_{split}_predicted_boxes.csv"), proposals, proposals=True)
     _write_label_maps(ann_dir)
     with open(os.path.join(ann_dir, "ava_val_excluded_timestamps_v2.2.csv"), "w") as f:
         f.write(f"{video_id('val', num_val_videos - 1)},{FIRST_KEY_SEC + num_keyframes - 1:04d}\n")

@@ -1,6 +1,6 @@
 """Score averaging over the prediction files of several models.
 
-AVA (detections CSVs, see :mod:`slowfast.evaluation.ava.io`)
+AVA (detections CSVs, see :mod:`slowfast.formats.ava_boxes`)
     A row is keyed by ``(video_id, timestamp, x1, y1, x2, y2, action_id)``:
     the frame key as the 2019 scorer builds it (``%04d`` timestamp) and the
     box coordinates as written, compared as the numbers they read as (``0.1``
@@ -40,7 +40,7 @@ import numpy as np
 
 from slowfast.utils.io import atomic_write
 
-from .ava.io import BoxRows, read_boxes_csv
+from slowfast.formats.ava_boxes import BoxRows, read_boxes_csv
 
 MISSING = ("average", "zero")
 

@@ -16,10 +16,10 @@ from typing import Dict, List, Sequence, Set
 
 import numpy as np
 
-from slowfast.datasets import ava_io
-from slowfast.datasets.ava_io import Box, BoxRow, Key
-from slowfast.datasets.validation import raise_problems
-from slowfast.evaluation.ava.metrics import iou_matrix
+from slowfast.formats import ava_boxes, problems
+from slowfast.formats.ava_boxes import Box, BoxRow, Key
+from slowfast.formats.problems import raise_problems
+from slowfast.formats.boxes import iou_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def add_matched_proposals(gt: KeyBoxes, proposals: Sequence[BoxRow], iou_thresh:
 def check_actions(rows: Sequence[BoxRow], path: str, num_classes: int) -> None:
     """Raise ``AvaFormatError`` naming the first row of ``path`` whose action id is neither -1 nor in
     ``1..num_classes`` (and how many more there are)."""
-    raise_problems(ava_io.check_action_range(rows, path, num_classes), ava_io.AvaFormatError)
+    raise_problems(ava_boxes.check_action_range(rows, path, num_classes), problems.AvaFormatError)
 
 
 def labels_to_multi_hot(label_sets: Sequence[Set[int]], num_classes: int) -> np.ndarray:

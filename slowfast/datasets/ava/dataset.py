@@ -10,14 +10,14 @@ import numpy as np
 import torch
 import torch.utils.data
 
-from slowfast.datasets import ava_io
+from slowfast.formats import ava_boxes, ava_frames, problems
 from slowfast.datasets import transforms as T
 from slowfast.datasets.ava.boxes import (KeyBoxes, add_matched_proposals, check_actions, drop_unknown_videos,
                                          group_boxes, keep_confident, labels_to_multi_hot)
 from slowfast.datasets.ava.frames import clip_frame_indices, read_frames, read_frames_replacing_unreadable
 from slowfast.datasets.ava.spec import VAL_SECOND_STRIDE, AvaSpec
 from slowfast.datasets.ava.transforms import exact_view, pyslowfast_view
-from slowfast.datasets.ava_io import BoxRow
+from slowfast.formats.ava_boxes import BoxRow
 from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
 from slowfast.datasets.validation import UnreadableDataError
@@ -77,12 +77,12 @@ class Ava(torch.utils.data.Dataset):
         self.stats: Counter = Counter()
         self._rows_read = self._rows_off_stride = 0  # for the error of a split without key frames
         lists = [os.path.join(spec.frame_list_dir, f) for f in spec.frame_lists]
-        self._frames = ava_io.read_frame_lists(lists, spec.frame_dir)
+        self._frames = ava_frames.read_frame_lists(lists, spec.frame_dir)
         self.video_names: List[str] = self._frames.video_names
         key_boxes = self._load_train_boxes() if spec.is_train else self._load_test_boxes()
         self._keyframes = self._make_keyframes(key_boxes)
         if not self._keyframes:
-            raise ava_io.AvaFormatError(self._no_keyframes_message(lists))
+            raise problems.AvaFormatError(self._no_keyframes_message(lists))
         self.num_boxes = sum(len(k[3]) for k in self._keyframes)
         logger.info("AVA %s: %d key frames, %d boxes, %d videos; %s", split, len(self._keyframes), self.num_boxes,
                     len(self.video_names), dict(self.stats) or "no input problems")
@@ -95,7 +95,7 @@ class Ava(torch.utils.data.Dataset):
         for name in names:
             path = self.spec.annotation_file(name)
             degenerate = self.stats["degenerate_boxes"]
-            file_rows = ava_io.read_box_csv(path, proposals=proposals, stats=self.stats)
+            file_rows = ava_boxes.read_box_csv(path, proposals=proposals, stats=self.stats)
             self._rows_read += len(file_rows) + self.stats["degenerate_boxes"] - degenerate
             check_actions(file_rows, path, self.spec.num_classes)
             rows += drop_unknown_videos(file_rows, known, path, self.stats)
@@ -135,7 +135,7 @@ class Ava(torch.utils.data.Dataset):
                 self.stats["keyframes_outside_valid_seconds"] += 1
                 continue
             idx = video_index[video]
-            frame = ava_io.sec_to_frame(sec, spec.fps, spec.start_sec)
+            frame = ava_frames.sec_to_frame(sec, spec.fps, spec.start_sec)
             if not 0 <= frame < len(self._frames.frame_paths[idx]):
                 logger.warning("AVA %s: key frame %s,%04d is frame %d but the video has %d frames; skipped",
                                spec.split, video, sec, frame, len(self._frames.frame_paths[idx]))

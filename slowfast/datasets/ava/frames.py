@@ -1,7 +1,7 @@
 """The frames of an AVA key frame's clip.
 
 Key frame of second ``sec``: frame-list entry ``(sec - AVA.START_SEC) * AVA.FPS`` (AVA: 900 and 30, the
-constants of :mod:`slowfast.datasets.ava_io`; other values for custom data, see ``tools/prepare_ava.py``).
+constants of :mod:`slowfast.formats.ava_frames`; other values for custom data, see ``tools/prepare_ava.py``).
 Clip: ``DATA.NUM_FRAMES`` frames at stride ``DATA.SAMPLING_RATE`` starting ``NUM_FRAMES * SAMPLING_RATE // 2``
 frames before the key frame (PySlowFast's ``get_sequence``), indices clamped to the video.  Frames are
 read with OpenCV (BGR uint8); a missing or undecodable file raises, or is replaced by the nearest

@@ -3,7 +3,7 @@
 ``AVA.FRAME_DIR``, ``AVA.FRAME_LIST_DIR`` and ``AVA.ANNOTATION_DIR`` are used as written when absolute;
 a relative path is joined to ``DATA.PATH_TO_DATA_DIR``; an empty one defaults to
 ``DATA.PATH_TO_DATA_DIR/frames``, ``.../frame_lists`` and ``.../annotations`` (PySlowFast's layout, see
-:mod:`slowfast.datasets.ava_io`).  List and box file names in ``AVA.*_LISTS`` are relative to the
+:mod:`slowfast.formats.ava_frames`).  List and box file names in ``AVA.*_LISTS`` are relative to the
 frame-list and annotation folders.
 """
 from __future__ import annotations

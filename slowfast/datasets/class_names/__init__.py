@@ -24,7 +24,8 @@ import json
 import os
 from typing import List, Optional, Tuple
 
-from slowfast.evaluation.ava.io import AvaFormatError, read_labelmap
+from slowfast.formats.ava_labels import read_labelmap
+from slowfast.formats.problems import AvaFormatError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILTIN = {

@@ -11,17 +11,10 @@ Command line: ``python -m slowfast.evaluation.ava --help`` or
 """
 
 from .evaluate import RULES, AvaResult, evaluate, official_frame_order
-from .io import (
-    AvaFormatError,
-    BoxRows,
-    LabelMap,
-    make_key,
-    read_boxes_csv,
-    read_exclusions,
-    read_labelmap,
-    write_box_rows,
-    write_detections_csv,
-)
+from slowfast.formats.ava_boxes import BoxRows, read_boxes_csv
+from slowfast.formats.ava_csv import make_key, read_exclusions, write_box_rows, write_detections_csv
+from slowfast.formats.ava_labels import LabelMap, read_labelmap
+from slowfast.formats.problems import AvaFormatError
 from .predictions import detections_to_rows, write_predictions_csv
 
 __all__ = [

@@ -12,7 +12,7 @@ import json
 import sys
 
 from .evaluate import RULES, evaluate
-from .io import AvaFormatError
+from slowfast.formats.problems import AvaFormatError
 
 
 def build_parser() -> argparse.ArgumentParser:

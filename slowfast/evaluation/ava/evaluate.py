@@ -86,7 +86,9 @@ import numpy as np
 
 from . import metrics
 from .frame_order import _simulate_frames, official_frame_order
-from .io import BoxRows, LabelMap, read_boxes_csv, read_exclusions, read_labelmap
+from slowfast.formats.ava_boxes import BoxRows, read_boxes_csv
+from slowfast.formats.ava_csv import read_exclusions
+from slowfast.formats.ava_labels import LabelMap, read_labelmap
 
 
 @dataclass(frozen=True)

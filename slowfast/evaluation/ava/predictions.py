@@ -32,7 +32,8 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from .io import BoxRows, check_video_ids, write_box_rows
+from slowfast.formats.ava_boxes import BoxRows
+from slowfast.formats.ava_csv import check_video_ids, write_box_rows
 
 
 def _rounded(values: np.ndarray, fmt: str) -> np.ndarray:
