@@ -6,9 +6,9 @@ import av
 import numpy as np
 import torch
 
+from slowfast.checkpoint import save_checkpoint
 from slowfast.config import load_config
 from slowfast.models import build_model
-from slowfast.checkpoint import save_checkpoint
 
 KINETICS_TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
 AVA_TINY = "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"

@@ -14,14 +14,14 @@ import pytest
 import torch
 
 from slowfast.config import load_config
-from slowfast.formats import ava_csv, ava_frames, ava_labels
-from slowfast.evaluation.ava import read_exclusions
 from slowfast.datasets.ava import Ava
-from slowfast.formats.problems import AvaFormatError
 from slowfast.datasets.build import DATASET_REGISTRY, detection_collate
 from slowfast.datasets.sampling import pathway_indices
 from slowfast.datasets.synthetic_ava import ACTIONS, POSES, ensure_ava_synthetic, make_ava_synthetic
 from slowfast.datasets.validation import UnreadableDataError
+from slowfast.evaluation.ava import read_exclusions
+from slowfast.formats import ava_csv, ava_frames, ava_labels
+from slowfast.formats.problems import AvaFormatError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "configs", "Synthetic", "AVA_SLOWFAST_TINY.yaml")

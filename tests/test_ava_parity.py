@@ -14,8 +14,8 @@ import torch
 from torchvision.ops import roi_align
 
 from slowfast.config import load_config
-from slowfast.formats import ava_csv, ava_frames, ava_labels
 from slowfast.datasets.ava import Ava, clip_frame_indices
+from slowfast.formats import ava_csv, ava_frames, ava_labels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "configs", "Synthetic", "AVA_SLOWFAST_TINY.yaml")

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
+from slowfast.apps.run_net import main as run_net_main
 from slowfast.config import load_config
 from slowfast.data_prep.check import check_dataset, main
-from slowfast.apps.run_net import main as run_net_main
 from slowfast.datasets.synthetic import make_kinetics_synthetic
 from slowfast.datasets.synthetic_ava import make_ava_synthetic
 

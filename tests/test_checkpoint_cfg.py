@@ -3,10 +3,10 @@ import logging
 
 import yaml
 
-from slowfast.config import load_config
-from slowfast.models import build_model
 from slowfast import checkpoint as cu
 from slowfast.checkpoint.cfg_diff import cfg_differences, warn_if_cfg_differs
+from slowfast.config import load_config
+from slowfast.models import build_model
 
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
 

@@ -13,13 +13,12 @@ import pytest
 import torch
 import yaml
 
+from slowfast import checkpoint as cu
+from slowfast.checkpoint import CheckpointReadError, load_checkpoint, read_checkpoint, safe_pickle, save_checkpoint
+from slowfast.checkpoint.caffe2 import state_dict_to_blobs
 from slowfast.config import load_config
 from slowfast.engine.common import load_weights_for_testing, load_weights_for_training
 from slowfast.models import build_model
-from slowfast import checkpoint as cu
-from slowfast.checkpoint import safe_pickle
-from slowfast.checkpoint.caffe2 import state_dict_to_blobs
-from slowfast.checkpoint import CheckpointReadError, load_checkpoint, read_checkpoint, save_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "configs/Synthetic/SLOWFAST_TINY.yaml")

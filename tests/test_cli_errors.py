@@ -7,8 +7,8 @@ import sys
 import pytest
 import torch
 
-from slowfast.datasets.kinetics import DatasetFormatError
 from slowfast.apps.run_net import main
+from slowfast.datasets.kinetics import DatasetFormatError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"

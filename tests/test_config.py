@@ -4,8 +4,7 @@ import re
 
 import pytest
 
-from slowfast.config import ConfigError, get_cfg, load_config
-from slowfast.config import defaults as defaults_module
+from slowfast.config import ConfigError, defaults as defaults_module, get_cfg, load_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

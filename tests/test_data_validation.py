@@ -10,10 +10,10 @@ import os
 import pytest
 
 from slowfast.config import load_config
-from slowfast.formats import ava_boxes, ava_frames, ava_labels
-from slowfast.formats.ava_frames import read_frame_list_rows, validate_frame_list
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
+from slowfast.formats import ava_boxes, ava_frames, ava_labels
+from slowfast.formats.ava_frames import read_frame_list_rows, validate_frame_list
 from slowfast.formats.kinetics import check_label_range
 from slowfast.formats.problems import AvaFormatError, Problem
 
@@ -134,7 +134,7 @@ def as_checker_line(error: Exception) -> str:
     lambda lines: lines.__setitem__(2, "v 0 one v/v_000002.jpg"),                     # a row that does not parse
 ])
 def test_the_loader_and_the_checker_report_a_frame_list_defect_in_the_same_words(tmp_path, edit):
-    from slowfast.data_prep.check import check_frame_list
+    from slowfast.data_prep.check_ava import check_frame_list
     path = frame_list(tmp_path)
     lines = path.read_text().splitlines()
     edit(lines)
@@ -146,7 +146,7 @@ def test_the_loader_and_the_checker_report_a_frame_list_defect_in_the_same_words
 
 
 def test_the_checker_collects_what_the_frame_list_reader_stops_at(tmp_path):
-    from slowfast.data_prep.check import check_frame_list
+    from slowfast.data_prep.check_ava import check_frame_list
     path = frame_list(tmp_path)
     path.write_bytes(path.read_bytes().replace(b"v 0 1 ", b"v 0 x ") + b"w 1 3 w/w_000009.jpg \xff\n")
     videos = {}
@@ -160,7 +160,7 @@ def test_the_checker_collects_what_the_frame_list_reader_stops_at(tmp_path):
 
 
 def test_the_loader_and_the_checker_report_a_kinetics_csv_defect_in_the_same_words(tmp_path):
-    from slowfast.data_prep.check import check_kinetics_csv
+    from slowfast.data_prep.check_kinetics import check_kinetics_csv
     path = tmp_path / "train.csv"
     for text in (b"a.mp4 0\nb.mp4 x\n", b"a.mp4 0\nb.mp4\n", b"a.mp4 0\nb.mp4 5\n", b"a.mp4 0\n\xff.mp4 1\n"):
         path.write_bytes(text)
@@ -184,7 +184,7 @@ def test_the_checker_finds_box_rows_the_ava_loader_refuses(tmp_path):
 
 
 def test_the_checker_reads_label_maps_with_the_evaluators_reader(tmp_path):
-    from slowfast.data_prep.check import check_label_map, label_map_ids
+    from slowfast.data_prep.check_ava import check_label_map, label_map_ids
     path = tmp_path / "labels.pbtxt"
     ava_labels.write_label_map(str(path), {3: "walk", 12: "sit"})
     assert label_map_ids(str(path)) == {3: 1, 12: 5}  # class id -> line of its block

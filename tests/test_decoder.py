@@ -11,14 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from slowfast.datasets.decoder import (
-    VideoDecodeError,
-    _scan_packets,
-    decode_window,
-    get_video_info,
-    open_video,
-    sample_clip,
-)
+from slowfast.datasets.decoder import decode_window, sample_clip
+from slowfast.datasets.video_container import VideoDecodeError, _scan_packets, get_video_info, open_video
 from slowfast.datasets.video_encode import codec_available, write_video
 
 NTSC = Fraction(30000, 1001)

@@ -11,13 +11,13 @@ import torch
 
 from demo_fixtures import (AVA_TINY, FPS, HEIGHT, KINETICS_TINY, WIDTH, config_with_checkpoint, decode,
                            textured_frames, write_video)
+from slowfast.apps.cli_tools import demo_main
+from slowfast.apps.demo import DemoError, run_demo
+from slowfast.apps.video_clips import VideoClips, plan_clips
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.class_names import builtin_path
-from slowfast.datasets.decoder import get_video_info
-from slowfast.apps.video_clips import VideoClips, plan_clips
-from slowfast.apps.cli_tools import demo_main
-from slowfast.apps.demo import DemoError, run_demo
+from slowfast.datasets.video_container import get_video_info
 from slowfast.evaluation.ava import evaluate
 from slowfast.formats.ava_boxes import read_boxes_csv
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from demo_fixtures import KINETICS_TINY, config_with_checkpoint, textured_frames, write_video
-from slowfast.config import load_config
-from slowfast.apps.video_clips import VideoClips, batch
 from slowfast.apps.cli_tools import extract_features_main
 from slowfast.apps.eval_model import load_eval_model
+from slowfast.apps.video_clips import VideoClips, batch
+from slowfast.config import load_config
 from slowfast.models import build_model, extract_features, feature_dim
 
 

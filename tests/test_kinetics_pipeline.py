@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import torch
 
+from slowfast import checkpoint as cu
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset, build_loader
-from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.datasets.kinetics import DatasetFormatError, read_video_list
 from slowfast.datasets.synthetic import make_kinetics_synthetic
-from slowfast.datasets.video_encode import codec_available, write_video
 from slowfast.datasets.validation import UnreadableDataError
+from slowfast.datasets.video_container import VideoDecodeError
+from slowfast.datasets.video_encode import codec_available, write_video
 from slowfast.evaluation.classification import VideoAggregator
-from slowfast import checkpoint as cu
 from slowfast.utils.distributed import ShardedEvalSampler
 
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"

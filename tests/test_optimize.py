@@ -7,9 +7,9 @@ import torch
 
 from slowfast.config import load_config
 from slowfast.models import build_model, optimize_for_inference
+from slowfast.models.inputs import dummy_inputs
 from slowfast.models.norm import is_batch_norm
 from slowfast.models.optimize import InferenceModel, fold_conv_bn, inference_model
-from slowfast.models.inputs import dummy_inputs
 
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
 AVA_TINY = "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"

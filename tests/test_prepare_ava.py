@@ -12,8 +12,8 @@ import torch
 
 from slowfast.data_prep.ava import prepare_ava
 from slowfast.data_prep.proposals import build_detector, make_proposals
-from slowfast.formats import ava_boxes, ava_csv, ava_frames, ava_labels
 from slowfast.datasets.video_encode import write_video
+from slowfast.formats import ava_boxes, ava_csv, ava_frames, ava_labels
 
 AVA_TINY = "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"
 SRC_FPS, SECONDS, W, H = 25, 40, 64, 48

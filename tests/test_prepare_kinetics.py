@@ -10,8 +10,9 @@ import pytest
 
 from slowfast.data_prep.kinetics import clip_file_name, prepare_kinetics
 from slowfast.data_prep.video_io import run_parallel
-from slowfast.datasets.decoder import get_video_info, sample_clip
+from slowfast.datasets.decoder import sample_clip
 from slowfast.datasets.kinetics import read_video_list
+from slowfast.datasets.video_container import get_video_info
 from slowfast.datasets.video_encode import write_video
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from slowfast.datasets import synthetic
-from slowfast.datasets.decoder import decode_window, get_video_info
+from slowfast.datasets.decoder import decode_window
+from slowfast.datasets.video_container import get_video_info
 from slowfast.datasets.synthetic import (
     SPEED_PER_64PX,
     class_velocity,

@@ -18,12 +18,12 @@ from slowfast.apps.demo import DemoError
 from slowfast.checkpoint import CheckpointError
 from slowfast.config import ConfigError, load_config
 from slowfast.data_prep.check import resolve_num_classes
-from slowfast.formats.problems import AvaFormatError
 from slowfast.datasets.class_names import LabelFileError
-from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.datasets.kinetics import DatasetFormatError
 from slowfast.datasets.validation import UnreadableDataError
+from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.engine.launch import DeviceUnavailableError
+from slowfast.formats.problems import AvaFormatError
 from slowfast.models.person_detector import DetectorError
 from slowfast.utils.logging import setup_logging
 

@@ -32,9 +32,9 @@ import torch
 
 from slowfast.config.loader import world_size
 from slowfast.datasets import ava
-from slowfast.formats import ava_boxes
 from slowfast.datasets.class_names import class_names_for
-from slowfast.datasets.decoder import VideoDecodeError
+from slowfast.datasets.video_container import VideoDecodeError
+from slowfast.formats import ava_boxes
 from slowfast.apps.video_clips import (VideoClips, batch, detection_frames, detection_inputs, frames_at)
 from slowfast.apps.eval_model import load_eval_model
 from slowfast.engine.tasks import build_task

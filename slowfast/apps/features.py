@@ -29,10 +29,10 @@ import numpy as np
 import torch
 import torch.utils.data
 
-from slowfast.datasets.decoder import VideoDecodeError
-from slowfast.apps.video_clips import ClipPlan, VideoClips, batch
 from slowfast.apps.demo import DemoError, clip_batch_size
 from slowfast.apps.eval_model import load_eval_model
+from slowfast.apps.video_clips import ClipPlan, VideoClips, batch
+from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.engine.tasks import build_task
 from slowfast.models.features import extract_features, feature_dim
 from slowfast.utils.io import atomic_write, write_text_atomic

@@ -12,9 +12,9 @@ import os
 import sys
 import time
 
-from slowfast.formats import ava_boxes
 from slowfast.datasets.synthetic import ensure_kinetics_synthetic
 from slowfast.datasets.synthetic_ava import ensure_ava_synthetic
+from slowfast.formats import ava_boxes
 
 
 def add_kinetics_arguments(group):

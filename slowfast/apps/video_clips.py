@@ -26,8 +26,9 @@ import torch
 from slowfast.config.loader import num_pathways
 from slowfast.datasets import transforms as T
 from slowfast.datasets.ava import clip_frame_indices
-from slowfast.datasets.decoder import VideoDecodeError, VideoInfo, decode_window, get_video_info, nearest_frames, open_video
+from slowfast.datasets.decoder import decode_window, nearest_frames
 from slowfast.datasets.sampling import pack_pathway_output, temporal_window, uniform_indices
+from slowfast.datasets.video_container import VideoDecodeError, VideoInfo, get_video_info, open_video
 
 
 def grid_length(info: VideoInfo, target_fps: float) -> int:

@@ -36,8 +36,9 @@ import cv2
 
 from slowfast.data_prep.kinetics import SPLIT_ALIASES, split_of_file
 from slowfast.data_prep.video_io import is_video_file, list_files, run_parallel, write_report
+from slowfast.datasets.decoder import _decode_from
+from slowfast.datasets.video_container import VideoDecodeError, get_video_info, open_video
 from slowfast.formats import ava_boxes, ava_frames
-from slowfast.datasets.decoder import VideoDecodeError, _decode_from, get_video_info, open_video
 from slowfast.utils.io import write_json_atomic
 
 logger = logging.getLogger(__name__)

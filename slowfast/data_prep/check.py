@@ -34,23 +34,13 @@ import tempfile
 from collections import defaultdict
 from typing import Dict, List, Sequence, Tuple
 
-from slowfast.data_prep.check_ava import (  # noqa: F401 (re-exported: the checker's public names)
-    VideoFrames,
-    check_ava,
-    check_box_csv,
-    check_clip_frames,
-    check_exclusions,
-    check_frame_list,
-    check_label_map,
-    label_map_ids,
-)
-from slowfast.data_prep.check_kinetics import check_kinetics, check_kinetics_csv, classnames_size  # noqa: F401
-from slowfast.datasets.ava import annotation_path
-from slowfast.formats.kinetics import read_video_list_rows
-from slowfast.formats.problems import Problem
-from slowfast.engine.tasks import build_task
-from slowfast.formats.problems import AvaFormatError
 from slowfast.checkpoint import checkpoint_dir
+from slowfast.data_prep.check_ava import check_ava, label_map_ids
+from slowfast.data_prep.check_kinetics import check_kinetics, classnames_size
+from slowfast.datasets.ava import annotation_path
+from slowfast.engine.tasks import build_task
+from slowfast.formats.kinetics import read_video_list_rows
+from slowfast.formats.problems import AvaFormatError, Problem
 
 logger = logging.getLogger(__name__)
 

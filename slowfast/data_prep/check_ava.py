@@ -10,8 +10,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import cv2
 
-from slowfast.formats import ava_boxes, ava_frames
 from slowfast.datasets.ava import annotation_path, clip_frame_indices, resolve_dirs
+from slowfast.formats import ava_boxes, ava_frames
 from slowfast.formats.ava_csv import read_exclusions
 from slowfast.formats.ava_labels import read_labelmap
 from slowfast.formats.problems import AvaFormatError, Problem, missing_file, text_lines

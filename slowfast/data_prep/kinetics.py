@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from slowfast.data_prep.video_io import (is_video_file, list_files, probe_video, resize_video, run_parallel,
                                          write_report)
-from slowfast.datasets.decoder import VideoDecodeError
+from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.utils.io import write_json_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)

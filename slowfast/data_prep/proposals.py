@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 import torch
 
-from slowfast.utils.progress import Progress
 from slowfast.formats import ava_csv, ava_frames
+from slowfast.utils.progress import Progress
 
 logger = logging.getLogger(__name__)
 

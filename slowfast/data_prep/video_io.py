@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import av
 
-from slowfast.datasets.decoder import VideoDecodeError, get_video_info, open_video
+from slowfast.datasets.video_container import VideoDecodeError, get_video_info, open_video
 from slowfast.datasets.video_encode import choose_pix_fmt, default_codec
 from slowfast.utils.io import _umask, write_text_atomic
 from slowfast.utils.progress import Progress

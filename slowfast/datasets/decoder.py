@@ -32,15 +32,13 @@ import numpy as np
 import torch
 
 from slowfast.datasets.sampling import reference_indices, reference_window, temporal_window, uniform_indices
-from slowfast.datasets.video_container import (  # noqa: F401 (VideoInfo, open_video, _scan_packets: re-exported)
+from slowfast.datasets.video_container import (
     Source,
     VideoDecodeError,
-    VideoInfo,
     _borrow,
     _container_path,
     _metadata_fps,
     _rewind,
-    _scan_packets,
     _seek,
     _seek_pts,
     _stream_start,

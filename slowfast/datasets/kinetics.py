@@ -35,11 +35,12 @@ import torch.utils.data
 
 from slowfast.config.loader import num_pathways
 from slowfast.datasets import transforms as T
-from slowfast.datasets.decoder import VideoDecodeError, sample_clip, sample_clip_pyslowfast
+from slowfast.datasets.decoder import sample_clip, sample_clip_pyslowfast
 from slowfast.datasets.fast_train_clip import train_clip, train_crop_uint8
 from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
 from slowfast.datasets.validation import UnreadableDataError
+from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.formats.kinetics import check_label_range, read_video_list_rows, resolve_video_path
 from slowfast.formats.problems import raise_problems
 

@@ -38,8 +38,8 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from slowfast.formats import ava_csv, ava_frames, ava_labels
 from slowfast.datasets.synthetic import build_atomically
+from slowfast.formats import ava_csv, ava_frames, ava_labels
 
 # Action id (1-based, as in the CSVs; AVA's ids where AVA has the action) -> name.
 STAND, SIT, LIE, WALK, JUMP, WAVE, TALK, SHAKE, CARRY, STRIPED = 12, 11, 8, 14, 7, 45, 79, 30, 17, 60

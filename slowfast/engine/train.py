@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from slowfast import checkpoint as cu
 from slowfast.config.loader import world_size
 from slowfast.datasets.build import build_loader, shuffle_loader
 from slowfast.engine import acceleration as accel
@@ -23,7 +24,6 @@ from slowfast.engine.tasks import Task, build_task
 from slowfast.models import build_model
 from slowfast.models.norm import aggregate_sub_bn_stats, is_batch_norm
 from slowfast.solver import build_optimizer, lr_at, set_lr
-from slowfast import checkpoint as cu
 from slowfast.utils import distributed as du
 from slowfast.utils.logging import log_json_stats
 from slowfast.utils.meters import TrainMeter, progress_line

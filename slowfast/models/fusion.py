@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from slowfast.models.norm import INPLACE_RELU, ActFactory, NormFactory
+from slowfast.models.norm import ActFactory, INPLACE_RELU, NormFactory
 
 
 class FuseFastToSlow(nn.Module):

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from slowfast.models.nonlocal_block import NonLocal
-from slowfast.models.norm import INPLACE_RELU, ActFactory, NormFactory
+from slowfast.models.norm import ActFactory, INPLACE_RELU, NormFactory
 
 
 class BottleneckTransform(nn.Module):

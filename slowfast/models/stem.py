@@ -6,7 +6,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from slowfast.models.norm import INPLACE_RELU, ActFactory, NormFactory
+from slowfast.models.norm import ActFactory, INPLACE_RELU, NormFactory
 
 
 class ResNetStem(nn.Module):

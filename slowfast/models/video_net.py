@@ -16,7 +16,7 @@ import torch.nn as nn
 from slowfast.models.fusion import FuseFastToSlow
 from slowfast.models.heads import ResNetBasicHead, ResNetRoIHead
 from slowfast.models.norm import get_norm, relu_factory
-from slowfast.models.resnet import TRANSFORMS, ResStage, StageSpec
+from slowfast.models.resnet import ResStage, StageSpec, TRANSFORMS
 from slowfast.models.stem import VideoStem
 from slowfast.utils.pixels import normalize_pixels
 

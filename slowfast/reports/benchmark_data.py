@@ -77,7 +77,8 @@ def bench_loader_workers(cfg, workers: int, batches: int) -> dict:
 
 def bench_decode(cfg, dataset, n: int) -> dict:
     """Seconds per clip of the windowed decoder (seek + the sampled window) and of decoding whole videos."""
-    from slowfast.datasets.decoder import decode_window, get_video_info, sample_clip
+    from slowfast.datasets.decoder import decode_window, sample_clip
+    from slowfast.datasets.video_container import get_video_info
 
     paths = [dataset.videos[i % len(dataset.videos)][0] for i in range(n)]
     t = time.perf_counter()

@@ -22,7 +22,7 @@ import av
 import cv2
 import numpy as np
 
-from slowfast.datasets.decoder import VideoDecodeError, open_video
+from slowfast.datasets.video_container import VideoDecodeError, open_video
 from slowfast.datasets.video_encode import choose_pix_fmt, default_codec
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX

@@ -15,7 +15,7 @@ from slowfast.datasets.ava.boxes import (KeyBoxes, add_matched_proposals, check_
                                          group_boxes, keep_confident, labels_to_multi_hot)
 from slowfast.datasets.ava.dataset import Ava
 from slowfast.datasets.ava.frames import clip_frame_indices, read_frames, read_frames_replacing_unreadable
-from slowfast.datasets.ava.spec import VAL_SECOND_STRIDE, AvaSpec, annotation_path, resolve_dirs
+from slowfast.datasets.ava.spec import AvaSpec, VAL_SECOND_STRIDE, annotation_path, resolve_dirs
 from slowfast.datasets.ava.transforms import (clamp_boxes_inclusive, crop_frames, cv2_short_side_scale, exact_view,
                                               flip_frames_inclusive, jitter_scale, normalize_frames,
                                               pyslowfast_spatial, pyslowfast_view, short_side_size, train_crop)

@@ -18,8 +18,8 @@ import numpy as np
 
 from slowfast.formats import ava_boxes, problems
 from slowfast.formats.ava_boxes import Box, BoxRow, Key
-from slowfast.formats.problems import raise_problems
 from slowfast.formats.boxes import iou_matrix
+from slowfast.formats.problems import raise_problems
 
 logger = logging.getLogger(__name__)
 

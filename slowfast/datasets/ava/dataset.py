@@ -10,17 +10,17 @@ import numpy as np
 import torch
 import torch.utils.data
 
-from slowfast.formats import ava_boxes, ava_frames, problems
 from slowfast.datasets import transforms as T
+from slowfast.formats import ava_boxes, ava_frames, problems
 from slowfast.datasets.ava.boxes import (KeyBoxes, add_matched_proposals, check_actions, drop_unknown_videos,
                                          group_boxes, keep_confident, labels_to_multi_hot)
 from slowfast.datasets.ava.frames import clip_frame_indices, read_frames, read_frames_replacing_unreadable
-from slowfast.datasets.ava.spec import VAL_SECOND_STRIDE, AvaSpec
+from slowfast.datasets.ava.spec import AvaSpec, VAL_SECOND_STRIDE
 from slowfast.datasets.ava.transforms import exact_view, pyslowfast_view
-from slowfast.formats.ava_boxes import BoxRow
 from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
 from slowfast.datasets.validation import UnreadableDataError
+from slowfast.formats.ava_boxes import BoxRow
 
 logger = logging.getLogger(__name__)
 
