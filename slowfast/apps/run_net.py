@@ -12,7 +12,7 @@ status 2; the traceback goes to OUTPUT_DIR/log.txt, and to the terminal with --d
 variable SLOWFAST_DEBUG=1). Other exceptions (bugs) keep their traceback.
 
 One run per OUTPUT_DIR: the run holds OUTPUT_DIR/.run.lock (slowfast/utils/run_lock.py) from before the
-data checks to its end; a second run into an OUTPUT_DIR that a live run holds exits 2 with one line.
+training / testing start to its end; a second run into an OUTPUT_DIR that a live run holds exits 2 with one line.
 """
 import contextlib
 import os
@@ -65,12 +65,12 @@ def main(argv=None) -> int:
     try:
         cfg = load_config(args.cfg_file, args.opts)
         setup_logging()
+        check_devices(cfg)
+        prepare_data(cfg)
+        cfg = run_preflight(cfg)  # fails at once on what would stop the run later (an unwritable OUTPUT_DIR too)
+        if cfg is None:
+            return 2
         with run_lock_for(cfg):
-            check_devices(cfg)
-            prepare_data(cfg)
-            cfg = run_preflight(cfg)  # fails at once on what would stop the run later
-            if cfg is None:
-                return 2
             if cfg.TRAIN.ENABLE:
                 launch_job(cfg, train, args.init_method)
             if cfg.TEST.ENABLE:
