@@ -25,13 +25,15 @@ from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.engine.launch import DeviceUnavailableError
 from slowfast.formats.problems import AvaFormatError
 from slowfast.models.person_detector import DetectorError
+from slowfast.utils.io import OutputIsInputError
 from slowfast.utils.logging import setup_logging
+from slowfast.utils.run_lock import RunLockedError
 
 DEBUG_ENV = "SLOWFAST_DEBUG"
 # Exceptions that describe a problem with the user's input, not with the code.
 USER_ERRORS = (ConfigError, DatasetFormatError, AvaFormatError, UnreadableDataError, CheckpointError,
                DeviceUnavailableError, VideoDecodeError, LabelFileError, DemoError, DetectorError,
-               FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+               OutputIsInputError, RunLockedError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
 def config_parser(doc: str) -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ from slowfast.datasets.prepare import prepare_data
 from slowfast.models import build_model
 from slowfast.reports.benchmark import FLOPS_CACHE, MODEL_PARTS, WHATS, run_benchmark, summary_lines
 from slowfast.reports.model_info import describe, format_description
+from slowfast.utils.io import refuse_overwriting_inputs
 
 
 def demo_main(argv=None) -> int:
@@ -27,6 +28,8 @@ def demo_main(argv=None) -> int:
     args = parse_with_overrides(parser, argv)
 
     def job(cfg) -> int:
+        refuse_overwriting_inputs({"--output": args.output, "--json": args.json, "--csv": args.csv},
+                                  {"--cfg": args.cfg_file})
         summary = run_demo(cfg, args.input, args.output, args.json, args.csv, args.boxes)
         print(f"labelled video: {summary['output']}")
         return 0

@@ -18,7 +18,6 @@ import argparse
 import sys
 import warnings
 
-from slowfast.checkpoint.caffe2 import save_caffe2_checkpoint
 from slowfast.checkpoint import (
     CheckpointError,
     atomic_torch_save,
@@ -27,6 +26,8 @@ from slowfast.checkpoint import (
     read_any_checkpoint,
     strip_wrapper_prefix,
 )
+from slowfast.checkpoint.caffe2 import save_caffe2_checkpoint
+from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs
 
 FORMATS = ("pytorch", "caffe2", "state_dict")
 
@@ -85,8 +86,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=FutureWarning)
     try:
+        refuse_overwriting_inputs({"--output": args.output}, {"--input": args.input, "--cfg": args.cfg})
         return convert(args)
-    except (CheckpointError, KeyError) as e:
+    except (CheckpointError, KeyError, OutputIsInputError) as e:
         hint = " (in this tool: --allow-unsafe-pickle)" if "CHECKPOINT_ALLOW_UNSAFE_PICKLE" in str(e) else ""
         print(f"error: {e}{hint}", file=sys.stderr)
         return 2

@@ -39,7 +39,7 @@ from slowfast.apps.video_clips import (VideoClips, batch, detection_frames, dete
 from slowfast.apps.eval_model import load_eval_model
 from slowfast.engine.tasks import build_task
 from slowfast.evaluation.ava.predictions import write_predictions_csv
-from slowfast.utils.io import write_json_atomic
+from slowfast.utils.io import refuse_overwriting_inputs, write_json_atomic
 from slowfast.utils.progress import Progress
 from slowfast.visualization import demo_video as dv
 
@@ -233,13 +233,13 @@ def render(input_path: str, output_path: str, paint: Callable[[np.ndarray, float
 def run_demo(cfg, input_path: str, output_path: str, json_path: Optional[str] = None, csv_path: Optional[str] = None,
              boxes_path: Optional[str] = None) -> dict:
     """Run the demo (module docstring) and return the JSON summary that ``json_path`` receives."""
+    refuse_overwriting_inputs({"--output": output_path, "--json": json_path, "--csv": csv_path},
+                              {"--input": input_path, "--boxes": boxes_path})
     detection = build_task(cfg).is_detection
     if not detection and (boxes_path or csv_path):
         raise DemoError("--boxes and --csv need a detection config (DETECTION.ENABLE True)")
     if detection and not boxes_path and not cfg.DEMO.DETECTOR:
         raise DemoError("a detection config needs person boxes: pass --boxes BOXES.csv or set DEMO.DETECTOR torchvision")
-    if os.path.abspath(output_path) == os.path.abspath(input_path):
-        raise DemoError(f"--output {output_path} is the input video; choose another file")
     if boxes_path and not os.path.isfile(boxes_path):
         raise DemoError(f"boxes CSV not found: {boxes_path}")
     with VideoClips(input_path, cfg) as clips:  # fails early, naming the file, on an unreadable video

@@ -28,6 +28,7 @@ from slowfast.evaluation.ava import (
     write_box_rows,
 )
 from slowfast.evaluation.ava.evaluate import RULES
+from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs
 
 EXTENSIONS = {".csv": "ava", ".npz": "kinetics"}
 
@@ -94,6 +95,13 @@ def run_kinetics(args) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        refuse_overwriting_inputs({"--output": args.output},
+                                  {"--inputs": args.inputs, "--labelmap": args.labelmap,
+                                   "--groundtruth": args.groundtruth, "--exclusions": args.exclusions})
+    except OutputIsInputError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
     try:
         (run_ava if detect_mode(args) == "ava" else run_kinetics)(args)
     except (ValueError, OSError) as exc:  # AvaFormatError and EnsembleError are ValueErrors

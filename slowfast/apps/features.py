@@ -35,7 +35,7 @@ from slowfast.apps.video_clips import ClipPlan, VideoClips, batch
 from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.engine.tasks import build_task
 from slowfast.models.features import extract_features, feature_dim
-from slowfast.utils.io import atomic_write, write_text_atomic
+from slowfast.utils.io import atomic_write, refuse_overwriting_inputs, write_text_atomic
 from slowfast.utils.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -142,6 +142,8 @@ def extract_video_features(cfg, input_path: str, output_dir: str, num_clips: int
     """
     videos = list_videos(input_path, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX)
     names = video_names(videos)
+    written = [os.path.join(output_dir, INDEX_NAME)] + [os.path.join(output_dir, n + ".npy") for n in names]
+    refuse_overwriting_inputs({"--output": written}, {"--input": [input_path] + videos})
     if build_task(cfg).is_detection:
         raise DemoError("extract_features needs a classification config (per-clip features); DETECTION.ENABLE is True")
     plans, failed = _plans(cfg, videos, num_clips)

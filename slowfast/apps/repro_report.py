@@ -17,6 +17,7 @@ import time
 import warnings
 
 from slowfast.reports import repro
+from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs
 
 DEFAULT_CACHE = os.path.join(repro.ROOT, "docs", "flops_cache.json")
 
@@ -64,6 +65,18 @@ def main(argv=None) -> None:
         print("\n".join(f"{r.name}\t{r.config}" for r in repro.REPORT_ROWS))
         return
     start = time.time()
+    try:
+        results = [repro.parse_results_arg(a)[1] for a in args.results]
+    except ValueError:  # an unknown row name: reported by gather below
+        results = []
+    try:
+        refuse_overwriting_inputs({"--markdown": args.markdown, "--figure": args.figure},
+                                  {"--cache": None if args.no_cache else args.cache,
+                                   "--results": [p if p.endswith(".json") else os.path.join(p, "results.json")
+                                                 for p in results]})
+    except OutputIsInputError as e:
+        print(f"repro_report: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         entries = gather(args)
     except (FileNotFoundError, ValueError) as e:

@@ -10,7 +10,11 @@ Errors of the user's making (a config error, a malformed or missing data file, a
 checkpoint, a GPU requested on a machine without one) print one line naming the culprit and exit with
 status 2; the traceback goes to OUTPUT_DIR/log.txt, and to the terminal with --debug (or the environment
 variable SLOWFAST_DEBUG=1). Other exceptions (bugs) keep their traceback.
+
+One run per OUTPUT_DIR: the run holds OUTPUT_DIR/.run.lock (slowfast/utils/run_lock.py) from before the
+training / testing start to its end; a second run into an OUTPUT_DIR that a live run holds exits 2 with one line.
 """
+import contextlib
 import os
 import sys
 import traceback
@@ -26,6 +30,7 @@ from slowfast.engine.launch import check_devices, launch_job  # noqa: E402
 from slowfast.engine.test import test  # noqa: E402
 from slowfast.engine.train import train  # noqa: E402
 from slowfast.utils.logging import setup_logging  # noqa: E402
+from slowfast.utils.run_lock import RunLock, RunLockedError  # noqa: E402
 
 
 def _append_traceback_to_log(output_dir: str | None, error: BaseException) -> bool:
@@ -35,6 +40,16 @@ def _append_traceback_to_log(output_dir: str | None, error: BaseException) -> bo
     with open(log, "a", encoding="utf-8") as f:
         f.write("".join(traceback.format_exception(error)))
     return True
+
+
+def run_lock_for(cfg):
+    """OUTPUT_DIR/.run.lock for the run, taken once: by this process, which spawns this machine's workers,
+    unless it is one of torchrun's processes other than global rank 0, or a machine other than SHARD_ID 0
+    (machines of one run share OUTPUT_DIR). Those get a no-op context."""
+    torchrun_worker = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", 1)) > 1 and int(os.environ["RANK"]) != 0
+    if torchrun_worker or cfg.SHARD_ID != 0:
+        return contextlib.nullcontext()
+    return RunLock(cfg.OUTPUT_DIR)
 
 
 def parse_args(argv=None):
@@ -52,17 +67,21 @@ def main(argv=None) -> int:
         setup_logging()
         check_devices(cfg)
         prepare_data(cfg)
-        cfg = run_preflight(cfg)  # fails at once on what would stop the run later
+        cfg = run_preflight(cfg)  # fails at once on what would stop the run later (an unwritable OUTPUT_DIR too)
         if cfg is None:
             return 2
-        if cfg.TRAIN.ENABLE:
-            launch_job(cfg, train, args.init_method)
-        if cfg.TEST.ENABLE:
-            launch_job(cfg, test, args.init_method)
+        with run_lock_for(cfg):
+            if cfg.TRAIN.ENABLE:
+                launch_job(cfg, train, args.init_method)
+            if cfg.TEST.ENABLE:
+                launch_job(cfg, test, args.init_method)
     except Exception as e:  # noqa: BLE001 - sorted into input errors (one line) and bugs (re-raised)
         line = user_error_line(e)
         if line is None or debug:
             raise
+        if isinstance(e, RunLockedError):  # nothing to add; OUTPUT_DIR/log.txt is the other run's
+            print(line, file=sys.stderr)
+            return 2
         logged = _append_traceback_to_log(cfg.OUTPUT_DIR if cfg is not None else None, e)
         where = "the traceback is in OUTPUT_DIR/log.txt; " if logged else ""
         print(f"{line}\n  ({where}run with --debug or {DEBUG_ENV}=1 to see it here)", file=sys.stderr)

@@ -39,7 +39,7 @@ from slowfast.data_prep.video_io import is_video_file, list_files, run_parallel,
 from slowfast.datasets.decoder import _decode_from
 from slowfast.datasets.video_container import VideoDecodeError, get_video_info, open_video
 from slowfast.formats import ava_boxes, ava_frames
-from slowfast.utils.io import write_json_atomic
+from slowfast.utils.io import refuse_overwriting_inputs, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -242,6 +242,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     setup_logging()
     try:
+        refuse_overwriting_inputs({"--out": [os.path.join(args.out, "bad_videos.txt"),
+                                             os.path.join(args.out, "prepare_ava.json")]},
+                                  {"--videos": args.videos, "--split-file": args.split_file,
+                                   "--annotations": args.annotations})
+        refuse_overwriting_inputs({}, {"--videos": args.videos, "--split-file": args.split_file,
+                                       "--annotations": args.annotations},
+                                  {"--out": [os.path.join(args.out, "frames"), os.path.join(args.out, "frame_lists")]})
         summary = prepare_ava(args.videos, args.out, args.start_sec, args.end_sec, args.fps, args.quality,
                               args.split_file, args.annotations, args.workers, args.allow_short)
     except (OSError, ValueError) as err:

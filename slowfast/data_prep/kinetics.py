@@ -37,7 +37,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from slowfast.data_prep.video_io import (is_video_file, list_files, probe_video, resize_video, run_parallel,
                                          write_report)
 from slowfast.datasets.video_container import VideoDecodeError
-from slowfast.utils.io import write_json_atomic, write_text_atomic
+from slowfast.utils.io import refuse_overwriting_inputs, write_json_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +245,20 @@ def _csv_path(path: str, out: str, absolute: bool) -> str:
 # --------------------------------------------------------------------------- command line
 
 
+def refuse_kinetics_overwrites(args) -> None:
+    """OutputIsInputError when a file prepare_kinetics writes is an input (an --annotations CSV named
+    OUT/train.csv, say) or, with --short-side, when OUT/videos/ (the re-encoded copies) holds the source
+    clips. --out equal to --src is allowed: the CSVs land beside the class folders and overwrite nothing
+    read; --classnames OUT/classnames.json is allowed too: it is read first and rewritten keeping its ids."""
+    written = [os.path.join(args.out, name) for name in ("train.csv", "val.csv", "test.csv", "bad_videos.txt",
+                                                          "prepare_kinetics.json")]
+    inputs = {"--annotations": args.annotations}
+    refuse_overwriting_inputs({"--out": written}, inputs)
+    if args.short_side:
+        refuse_overwriting_inputs({}, {"--src": args.src, "--clips": args.clips},
+                                  {"--out": os.path.join(args.out, "videos")})
+
+
 def main(argv=None) -> int:
     """``tools/prepare_kinetics.py``: see the module docstring; prints the summary as JSON last."""
     import argparse
@@ -268,6 +282,7 @@ def main(argv=None) -> int:
         p.error("give --src (a SPLIT/CLASS/ tree) or --annotations with --src/--clips")
     setup_logging()
     try:
+        refuse_kinetics_overwrites(args)
         summary = prepare_kinetics(args.out, src=args.src, annotations=args.annotations, clip_dir=args.clips,
                                    short_side=args.short_side, workers=args.workers,
                                    absolute_paths=args.absolute_paths, gop=args.gop, crf=args.crf,

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from slowfast.formats import ava_csv, ava_frames
+from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs
 from slowfast.utils.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -151,11 +152,15 @@ def main(argv=None) -> int:
     if not args.weights:
         logger.warning("make_proposals: no --weights: random detector weights, the boxes are meaningless")
     try:
+        refuse_overwriting_inputs({"--out": args.out}, {"--weights": args.weights, "--frames": args.frames})
+        if os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(args.out)))) == os.path.realpath(args.frames):
+            raise OutputIsInputError(f"--out {args.out} lies in a video's frame folder of --frames {args.frames}; "
+                                     "choose another path")
         detector = build_detector(args.model, args.weights, args.min_size, max(args.min_size, 1333 * args.min_size // 800),
                                   args.min_score, args.max_per_frame, args.rpn_proposals)
         summary = make_proposals(args.frames, args.out, detector, args.keyframe_start, args.keyframe_end, args.fps,
                                  args.start_sec, args.min_score, args.device, args.batch_size)
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError) as err:  # OutputIsInputError is a ValueError
         print(f"make_proposals: {err}", file=sys.stderr)
         return 2
     print(json.dumps(summary, sort_keys=True))

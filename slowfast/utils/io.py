@@ -45,3 +45,47 @@ def write_text_atomic(path, text: str) -> None:
 
 def write_json_atomic(path, obj) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+class OutputIsInputError(ValueError):
+    """An output path names an input file (or a folder holding an input): writing it would destroy the input."""
+
+
+def _same_path(a: str, b: str) -> bool:
+    """True when `a` and `b` name the same file: same real path, or (both existing) the same inode."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def _inside(path: str, folder: str) -> bool:
+    """True when `path` lies inside `folder` (real paths) or is it."""
+    real, top = os.path.realpath(path), os.path.realpath(folder)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def refuse_overwriting_inputs(outputs: dict, inputs: dict, output_folders: dict | None = None) -> None:
+    """Raise OutputIsInputError when an output file is one of the input files, or an output folder is
+    (or contains) an input. Keys are the flags (``"--output"``), values paths (None: not given); an input
+    value may be a list of paths. A symlink or another spelling (``./a/../a/x.csv``) counts as the same
+    file. The message names both flags and the path: one line, for the tools' one-line error convention."""
+    def pairs(named):
+        for flag, value in named.items():
+            for path in (value if isinstance(value, (list, tuple)) else [value]):
+                if path:
+                    yield flag, os.fspath(path)
+
+    ins = list(pairs(inputs))
+    for out_flag, out in pairs(outputs):
+        for in_flag, src in ins:
+            if _same_path(out, src):
+                raise OutputIsInputError(f"{out_flag} {out} is the {in_flag} file {src}; writing it would destroy "
+                                         "the input, choose another path")
+    for out_flag, folder in pairs(output_folders or {}):
+        for in_flag, src in ins:
+            if _inside(src, folder):
+                raise OutputIsInputError(f"{out_flag} folder {folder} holds the {in_flag} {src}; writing there could "
+                                         "overwrite the input, choose another folder")

@@ -4,7 +4,8 @@
 [--skip-bad-rows]``.
 
 Prints the per-class AP table sorted by name, the mean and the warning
-summary; exits 1 with ``FILE line N: problem`` on unreadable input.
+summary; exits 1 with ``FILE line N: problem`` on unreadable input, 2 when
+--output or --plot names an input file.
 """
 
 import argparse
@@ -13,6 +14,7 @@ import sys
 
 from .evaluate import RULES, evaluate
 from slowfast.formats.problems import AvaFormatError
+from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +54,13 @@ def plot_per_class(result, path: str) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        refuse_overwriting_inputs({"--output": args.output, "--plot": args.plot},
+                                  {"--labelmap": args.labelmap, "--groundtruth": args.groundtruth,
+                                   "--detections": args.detections, "--exclusions": args.exclusions})
+    except OutputIsInputError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
     try:
         result = evaluate(args.labelmap, args.groundtruth, args.detections, args.exclusions,
                           version=args.version, skip_bad_rows=args.skip_bad_rows)
