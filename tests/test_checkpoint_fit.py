@@ -125,3 +125,14 @@ def test_fine_tuning_from_a_checkpoint_with_another_number_of_classes_still_work
     model = build_model(cfg, device="cpu")
     with pytest.raises(cu.CheckpointError, match="SLOWFAST.ALPHA: checkpoint 4, current config 8"):
         load_weights_for_training(cfg, model, optimizer_for(model))
+
+
+def test_auto_resume_sets_a_diverged_newest_checkpoint_aside_and_resumes_from_the_previous_one(tmp_path, caplog):
+    out = tmp_path / "out"
+    save(cu.checkpoint_path(str(out), 1), epoch=1)
+    nan = save(cu.checkpoint_path(str(out), 2), epoch=2, fill=float("nan"))
+    cfg = cfg_for(out)
+    model = build_model(cfg, device="cpu")
+    with caplog.at_level(logging.WARNING):
+        assert load_weights_for_training(cfg, model, optimizer_for(model)) == 1
+    assert "not finite" in caplog.text and os.path.exists(nan + ".corrupt") and not os.path.exists(nan)
