@@ -9,6 +9,10 @@ Reading never runs code from a file (SECURITY.md, `load_pickled`): `torch.load(w
 then the restricted unpickler of `slowfast.checkpoint.safe_pickle` for legacy files, else a refusal that
 names TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE. Auto-resume (`resume_latest`) takes the newest readable
 checkpoint and renames unreadable newer ones to `*.corrupt`.
+
+Whether a checkpoint fits the run is checked in one place, `load_checkpoint`, before the model is touched:
+NaN / Inf weights are a CheckpointReadError; with the run's `cfg`, the stored config is compared
+(`slowfast.checkpoint.cfg_diff.check_cfg_fit`: architecture keys refused, data keys warned about).
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import torch
 import torch.nn as nn
 
 from slowfast.checkpoint.caffe2 import read_caffe2_checkpoint
-from slowfast.checkpoint.cfg_diff import warn_if_cfg_differs
+from slowfast.checkpoint.cfg_diff import check_cfg_fit
 from slowfast.checkpoint.errors import CheckpointError, CheckpointReadError, first_line
 from slowfast.checkpoint.pyth import read_checkpoint
 from slowfast.utils.distributed import unwrap
@@ -88,19 +92,20 @@ def set_aside(path: str) -> str:
 
 
 def resume_latest(output_dir: str, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                  scaler: Any = None, set_aside_unreadable: bool = True) -> tuple[str | None, int]:
+                  scaler: Any = None, set_aside_unreadable: bool = True, cfg: Any = None) -> tuple[str | None, int]:
     """Auto-resume: load the newest checkpoint of OUTPUT_DIR/checkpoints that can be read.
 
     A newer file that cannot be read (truncated by a crash while copying, a full disk, refused content)
     is reported with its path and reason and renamed aside (`set_aside`, only when
     `set_aside_unreadable`: the master process) so that the next start does not trip over it; nothing is
-    deleted. Files are never fully unpickled here. A readable checkpoint that does not fit the model
-    raises CheckpointError (a configuration problem, not a damaged file).
+    deleted; a file with NaN / Inf weights counts as unreadable. Files are never fully unpickled here. A
+    readable checkpoint that does not fit the model, or whose stored config differs from `cfg` on an
+    architecture key, raises CheckpointError (a configuration problem, not a damaged file).
     Returns (path, completed epochs), or (None, 0) when no checkpoint can be read.
     """
     for path in reversed(list_checkpoints(output_dir)):
         try:
-            return path, load_checkpoint(path, model, optimizer, scaler=scaler)
+            return path, load_checkpoint(path, model, optimizer, scaler=scaler, cfg=cfg)
         except CheckpointReadError as e:
             note = ""
             if set_aside_unreadable and os.path.exists(path):
@@ -267,6 +272,15 @@ def plain_bn_to_sub_bn(ckpt_state: Mapping[str, torch.Tensor], model_state: Mapp
     return out
 
 
+def refuse_non_finite(path: str, state: Mapping[str, Any]) -> None:
+    """CheckpointReadError naming `path` and the first floating tensor of `state` holding a NaN or Inf."""
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            nan, inf = int(torch.isnan(value).sum()), int(torch.isinf(value).sum())
+            raise CheckpointReadError(f"{path}: the weights are not finite: {key} holds {nan} NaN and {inf} Inf "
+                                      f"value(s) (the run that saved it diverged?); refusing to use it")
+
+
 def read_any_checkpoint(path: str, checkpoint_type: str = "pytorch", model_state: Mapping | None = None,
                         allow_unsafe: bool = False) -> dict:
     """Read a "pytorch" `.pyth` or a "caffe2" `.pkl` checkpoint into the `.pyth` dict layout, without
@@ -289,18 +303,23 @@ def load_checkpoint(
     inflate: bool = False,
     allow_unsafe: bool = False,
     cfg: Any = None,
+    cfg_exempt: Iterable[str] = (),
 ) -> int:
     """Load a checkpoint into `model` (and `optimizer`, `scaler` when given and present).
 
     checkpoint_type: "pytorch" for `.pyth` files (PySlowFast layout), "caffe2" for Caffe2 `.pkl` files
     (names converted by `slowfast.checkpoint.caffe2`). `inflate`: turn 2D kernels into 3D (`inflate_state`).
     `allow_unsafe`: fully unpickle a file that the restricted readers refuse (TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE).
-    Returns the stored epoch (completed epochs), 0 when the file has none. A file that cannot be read
-    raises CheckpointReadError before the model is touched.
+    Returns the stored epoch (completed epochs), 0 when the file has none. A file that cannot be read,
+    or whose weights hold a NaN or Inf, raises CheckpointReadError before the model is touched.
+    `cfg`: the run's config, compared with the stored one (`check_cfg_fit`: a differing architecture key
+    but `cfg_exempt` is a CheckpointError, a differing data key a warning); files with no stored cfg
+    (Caffe2 pickles, bare state dicts) are not compared.
     """
     model_state = unwrap(model).state_dict()
     data = read_any_checkpoint(path, checkpoint_type, model_state, allow_unsafe)
-    warn_if_cfg_differs(data.get("cfg"), cfg, path)  # `cfg`: the current config, compared with the stored one
+    refuse_non_finite(path, data["model_state"])
+    check_cfg_fit(data.get("cfg"), cfg, path, cfg_exempt)
     state = plain_bn_to_sub_bn(strip_wrapper_prefix(data["model_state"]), model_state)
     if inflate:
         state = inflate_state(state, model_state)

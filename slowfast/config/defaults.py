@@ -64,6 +64,8 @@ _C.TRAIN.CHECKPOINT_EPOCH_RESET = False
 _C.TRAIN.CHECKPOINT_PARTIAL_LOAD = False
 # Fully unpickle TRAIN/TEST.CHECKPOINT_FILE_PATH files the restricted readers refuse (can run code in them; see SECURITY.md).
 _C.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE = False
+# Load a checkpoint whose stored config differs on an architecture key (e.g. SLOWFAST.ALPHA) with a warning, not an error.
+_C.TRAIN.CHECKPOINT_IGNORE_CFG_MISMATCH = False
 # Mixed precision on CUDA: bfloat16 autocast where the GPU supports it, else float16 + GradScaler.
 _C.TRAIN.MIXED_PRECISION = False
 

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from slowfast import checkpoint as cu
+from slowfast.checkpoint.cfg_diff import FINE_TUNE_EXEMPT_KEYS
 from slowfast.utils import distributed as du
 from slowfast.utils.logging import setup_logging
 
@@ -46,14 +47,18 @@ def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
 
     Auto-resume takes the newest checkpoint that can be read (`cu.resume_latest`: unreadable newer ones
     are reported and renamed aside, nothing is fully unpickled); temporary files of an interrupted save
-    are removed first. Returns the number of completed epochs to start after.
+    are removed first. Both compare the stored config with `cfg` (`cu.load_checkpoint`); fine-tuning from
+    TRAIN.CHECKPOINT_FILE_PATH exempts the head and task keys (`FINE_TUNE_EXEMPT_KEYS`). A stored epoch past
+    SOLVER.MAX_EPOCH is a CheckpointError (it would train nothing). Returns the number of completed epochs
+    to start after.
     """
     if du.is_master():
         cu.remove_stale_temp_files(cfg.OUTPUT_DIR)
     du.barrier()
-    last, epoch = (cu.resume_latest(cfg.OUTPUT_DIR, model, optimizer, scaler, set_aside_unreadable=du.is_master())
-                   if cfg.TRAIN.AUTO_RESUME else (None, 0))
+    last, epoch = (cu.resume_latest(cfg.OUTPUT_DIR, model, optimizer, scaler, set_aside_unreadable=du.is_master(),
+                                    cfg=cfg) if cfg.TRAIN.AUTO_RESUME else (None, 0))
     if last:
+        check_epoch_in_schedule(cfg, last, epoch, "use another OUTPUT_DIR to train anew")
         logger.info("resumed from %s (epoch %d done)", last, epoch)
         return epoch
     path = cfg.TRAIN.CHECKPOINT_FILE_PATH
@@ -63,10 +68,22 @@ def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
             path, model, None if reset else optimizer, checkpoint_type=cfg.TRAIN.CHECKPOINT_TYPE,
             allow_partial=cfg.TRAIN.CHECKPOINT_PARTIAL_LOAD, expected_dropped=("head.",),
             inflate=cfg.TRAIN.CHECKPOINT_INFLATE, allow_unsafe=cfg.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE,
+            cfg=cfg, cfg_exempt=FINE_TUNE_EXEMPT_KEYS,
         )
+        if not reset:
+            check_epoch_in_schedule(cfg, path, epoch, "set TRAIN.CHECKPOINT_EPOCH_RESET True to start at epoch 0")
         logger.info("initialised from %s%s", path, " (epoch reset)" if reset else f" (epoch {epoch})")
         return 0 if reset else epoch
     return 0
+
+
+def check_epoch_in_schedule(cfg, path: str, epoch: int, remedy: str) -> None:
+    """A CheckpointError (one line) when a training run would start after its last epoch: the stored
+    epoch of `path` is past SOLVER.MAX_EPOCH (test-only runs, TRAIN.ENABLE False, are not checked)."""
+    if cfg.TRAIN.ENABLE and epoch > cfg.SOLVER.MAX_EPOCH:
+        raise cu.CheckpointError(
+            f"{path} stores epoch {epoch}, past this run's schedule (SOLVER.MAX_EPOCH {cfg.SOLVER.MAX_EPOCH}): "
+            f"training would do nothing; raise SOLVER.MAX_EPOCH or {remedy}")
 
 
 def load_weights_for_testing(cfg, model) -> str:
