@@ -12,9 +12,13 @@ import numpy as np
 
 # High-quality defaults: the motion cues (and the tests' index-coded grey levels)
 # must survive compression.  FFmpeg's mpeg4 default rate control is too coarse.
+# Determinism: one encoder thread (``threads`` here and ``codec_context.thread_count`` in write_video; for
+# libx264 also ``x264-params`` with one lookahead thread, no sliced threads and x264's deterministic mode),
+# and the RGB -> YUV conversion done by write_video in one swscale thread (PyAV's default is one thread per core).
 DEFAULT_CODEC_OPTIONS = {
-    "libx264": {"crf": "18", "preset": "veryfast"},
-    "mpeg4": {"qmin": "1", "qmax": "3"},
+    "libx264": {"crf": "18", "preset": "veryfast", "threads": "1",
+                "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0:non-deterministic=0"},
+    "mpeg4": {"qmin": "1", "qmax": "3", "threads": "1"},
 }
 
 
@@ -58,8 +62,9 @@ def write_video(
     ``i`` gets presentation time ``i / fps``; pass ``Fraction(30000, 1001)`` for
     NTSC rates.  ``gop`` sets the key-frame interval.  ``options`` are encoder
     options (default :data:`DEFAULT_CODEC_OPTIONS`); ``container_options`` go to
-    the muxer (e.g. ``{"movflags": "faststart"}``).  The encoder runs in one
-    thread so the same frames always give the same bytes.
+    the muxer (e.g. ``{"movflags": "faststart"}``).  The same frames always give the same bytes: the
+    encoder runs in one thread (see :data:`DEFAULT_CODEC_OPTIONS`), and the RGB -> YUV conversion too
+    (``VideoFrame.reformat(threads=1)``; PyAV's implicit conversion uses a swscale thread per core).
     """
     if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"write_video({path!r}): need T x H x W x 3 uint8 frames, got {frames.shape} {frames.dtype}")
@@ -77,6 +82,7 @@ def write_video(
             stream.codec_context.gop_size = gop
         for index, array in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
+            frame = frame.reformat(format=stream.pix_fmt, threads=1)
             frame.pts = index
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
