@@ -43,12 +43,14 @@ def extract_features_main(argv=None) -> int:
     parser.add_argument("--output", required=True, help="output folder for <name>.npy and index.csv")
     parser.add_argument("--num-clips", type=int, default=0,
                         help="N uniformly spaced clips per video (default: one every DEMO.STRIDE_SEC seconds)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="recompute every video even when --output holds features of another checkpoint or config")
     args = parse_with_overrides(parser, argv)
     if args.num_clips < 0:
         parser.error("--num-clips must be >= 0")
 
     def job(cfg) -> int:
-        result = extract_video_features(cfg, args.input, args.output, args.num_clips)
+        result = extract_video_features(cfg, args.input, args.output, args.num_clips, args.overwrite)
         print(f"features: {len(result['written'])} written, {len(result['skipped'])} skipped, "
               f"{len(result['failed'])} failed, D = {result['dim']}; index: {result['index']}")
         return 1 if result["failed"] else 0

@@ -12,8 +12,12 @@ Outputs in ``DIR``:
 * ``index.csv``: ``video,clip,start_sec,end_sec`` for every row of every written ``.npy`` (the
   window the clip covers, seconds from the start of the video).
 
-Resumable: a video whose ``.npy`` already holds the planned number of rows is skipped; files are
-written atomically, so an interrupted run leaves no half file. Clips are decoded by
+* ``fingerprint.json``: what the features were computed with (:mod:`slowfast.apps.feature_fingerprint`:
+  the checkpoint's sha256, the config keys that change features, ``num_clips``, each video's clip plan).
+
+Resumable: a video whose ``.npy`` already holds the planned number of rows is skipped, but only when the
+folder's fingerprint matches this run; when it differs the run is refused (a DemoError naming the folder
+and what differs) unless ``overwrite``, which recomputes every video. Files are written atomically, so an interrupted run leaves no half file. Clips are decoded by
 ``DATA_LOADER.NUM_WORKERS`` loader workers and run ``clip_batch_size`` at a time. A video that cannot
 be decoded is reported by name and left out; the others are still written.
 """
@@ -31,6 +35,8 @@ import torch.utils.data
 
 from slowfast.apps.demo import DemoError, clip_batch_size
 from slowfast.apps.eval_model import load_eval_model
+from slowfast.apps.feature_fingerprint import (FINGERPRINT_NAME, differences, feature_settings, plan_spans,
+                                               read_fingerprint, write_fingerprint)
 from slowfast.apps.video_clips import ClipPlan, VideoClips, batch
 from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.engine.tasks import build_task
@@ -134,24 +140,40 @@ def _write_index(output_dir: str, names: List[str], plans: Dict[int, ClipPlan], 
     return path
 
 
+def _check_fingerprint(output_dir: str, settings: dict, spans: Dict[str, list], overwrite: bool) -> None:
+    """Refuse (DemoError) a folder whose features were computed with other settings, unless ``overwrite``;
+    then write this run's fingerprint (kept plans of other videos unless ``overwrite``) before any .npy."""
+    old = read_fingerprint(output_dir)
+    existing = sorted(f for f in os.listdir(output_dir) if f.endswith(".npy")) if os.path.isdir(output_dir) else []
+    diffs = differences(old, settings, spans, existing)
+    if diffs and not overwrite:
+        raise DemoError(f"{output_dir} holds features computed with other settings: {'; '.join(diffs)}; "
+                        "pass --overwrite to recompute them all, or choose another --output")
+    kept = {} if overwrite or not old else dict(old.get("videos", {}))
+    os.makedirs(output_dir, exist_ok=True)
+    write_fingerprint(output_dir, settings, {**kept, **spans})
+
+
 @torch.no_grad()
-def extract_video_features(cfg, input_path: str, output_dir: str, num_clips: int = 0) -> dict:
-    """Write the features of every video of ``input_path`` (a video or a list) to ``output_dir``.
+def extract_video_features(cfg, input_path: str, output_dir: str, num_clips: int = 0, overwrite: bool = False) -> dict:
+    """Write the features of every video of ``input_path`` (a video or a list) to ``output_dir``;
+    ``overwrite`` recomputes every video even when the folder's fingerprint differs.
 
     Returns ``{"written": [...], "skipped": [...], "failed": {name: reason}, "dim": D, "index": path}``.
     """
     videos = list_videos(input_path, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX)
     names = video_names(videos)
-    written = [os.path.join(output_dir, INDEX_NAME)] + [os.path.join(output_dir, n + ".npy") for n in names]
+    written = [os.path.join(output_dir, n) for n in (INDEX_NAME, FINGERPRINT_NAME)] + [os.path.join(output_dir, n + ".npy") for n in names]
     refuse_overwriting_inputs({"--output": written}, {"--input": [input_path] + videos})
     if build_task(cfg).is_detection:
         raise DemoError("extract_features needs a classification config (per-clip features); DETECTION.ENABLE is True")
     plans, failed = _plans(cfg, videos, num_clips)
-    model, _, device = load_eval_model(cfg)
+    model, checkpoint_path, device = load_eval_model(cfg)
     dim = feature_dim(model)
-    os.makedirs(output_dir, exist_ok=True)
+    _check_fingerprint(output_dir, feature_settings(cfg, checkpoint_path, num_clips),
+                       {names[i]: plan_spans(plans[i]) for i in plans}, overwrite)
     npy = {i: os.path.join(output_dir, names[i] + ".npy") for i in plans}
-    skipped = [i for i in plans if _done(npy[i], len(plans[i]), dim)]
+    skipped = [] if overwrite else [i for i in plans if _done(npy[i], len(plans[i]), dim)]
     todo = [i for i in plans if i not in skipped]
     if skipped:
         logger.info("features: %d of %d videos already written in %s; skipped", len(skipped), len(videos), output_dir)
