@@ -14,7 +14,10 @@ information: telling classes apart needs temporal modelling.  The disc wraps
 around the frame edges (toroidal motion) so it never leaves the picture.
 
 Generation is deterministic by seed: every video draws from its own
-``numpy.random.default_rng([seed, split, index])``.
+``numpy.random.default_rng([seed, split, index])``, and the same seed gives the same bytes, whatever the
+number of worker processes: `video_encode.write_video` converts RGB -> YUV in one swscale thread and
+encodes in one thread (``threads=1``; libx264 ``x264-params`` threads=1, lookahead-threads=1,
+sliced-threads=0, non-deterministic=0).
 
 This module needs only numpy and PyAV (no torch), so worker processes start fast; the codec helpers are in
 `slowfast.datasets.video_encode`.
