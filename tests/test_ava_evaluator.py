@@ -384,7 +384,9 @@ def ref_ap(scores, tps, num_gt):
 def reference(labels, gt_rows, det_rows, excluded, version):
     whitelist = set(labels)
     excluded = {ref_key(v, t, version) for v, t in excluded}
-    gt = {k: v for k, v in ref_frames(gt_rows, version, whitelist, 0).items() if k not in excluded}
+    seen = set()  # a duplicate row (frame, box, action) is counted once (the evaluator's docstring)
+    unique = [r for r in gt_rows if not ((k := (ref_key(r[0], r[1], version), *r[2:7])) in seen or seen.add(k))]
+    gt = {k: v for k, v in ref_frames(unique, version, whitelist, 0).items() if k not in excluded}
     listed = {ref_key(r[0], r[1], version) for r in gt_rows}
     dets = ref_frames(det_rows, version, whitelist, 0 if version == "2018" else 50)
     scores = {c: [] for c in labels}

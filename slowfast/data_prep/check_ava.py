@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import cv2
+import numpy as np
 
 from slowfast.datasets.ava import annotation_path, clip_frame_indices, resolve_dirs
-from slowfast.formats import ava_boxes, ava_frames
+from slowfast.formats import ava_boxes, ava_frames, ava_gt
 from slowfast.formats.ava_csv import read_exclusions
 from slowfast.formats.ava_labels import read_labelmap
 from slowfast.formats.problems import AvaFormatError, Problem, missing_file, text_lines
@@ -52,9 +53,11 @@ def check_frame_list(path: str, frame_dir: str, videos: Dict[str, VideoFrames]) 
 
 
 def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, VideoFrames]],
-                  keys: Optional[Set[Tuple[str, int]]] = None, what: str = "") -> List[Problem]:
+                  keys: Optional[Set[Tuple[str, int]]] = None, what: str = "", evaluated: bool = False) -> List[Problem]:
     """Problems of a ground-truth (``proposals=False``) or proposal CSV; key frames are added to ``keys``.
-    ``videos``: the frame lists' videos (``None``: not checked against them)."""
+    ``videos``: the frame lists' videos (``None``: not checked against them); ``evaluated``: the
+    evaluator's ground truth (AVA.GROUNDTRUTH_FILE), whose rows of videos outside the frame lists it
+    counts. Duplicate and unknown-video rows are found by the evaluator's rules (:mod:`slowfast.formats.ava_gt`)."""
     missing = missing_file(path, what or ("proposals file" if proposals else "ground-truth file"))
     if missing:
         return [missing]
@@ -63,7 +66,10 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
     out: List[Problem] = []
     rows = ava_boxes.read_box_rows(path, proposals, out)  # the loader's row rules, every problem collected
     out += ava_boxes.check_action_range(rows, path, num_classes)
-    unknown: Dict[str, int] = {}
+    if not proposals:
+        out += _duplicates(path, rows)
+    if videos is not None:
+        out += _unknown_videos(path, rows, videos, evaluated)
     for r in rows:
         number, vid, sec, box = r.line, r.video, r.sec, r.box
         text = ",".join(f"{v:g}" for v in box)
@@ -80,10 +86,6 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
             out.append(Problem(path, number, "box_empty", f"box {text} has no area (x2 <= x1 or y2 <= y1)"))
         if videos is not None:
             if vid not in videos:
-                if vid not in unknown:
-                    unknown[vid] = number
-                    out.append(Problem(path, number, "unknown_video", f"video {vid} is not in the frame lists "
-                                       "(its rows are skipped)"))
                 continue
             frame = ava_frames.sec_to_frame(sec, ava.FPS, ava.START_SEC)
             if not 0 <= frame < len(videos[vid].frames):
@@ -93,6 +95,29 @@ def check_box_csv(path: str, proposals: bool, cfg, videos: Optional[Dict[str, Vi
         if keys is not None:
             keys.add((vid, sec))
     return sorted(out, key=lambda p: p.line or 0)
+
+
+def _duplicates(path: str, rows: Sequence[ava_boxes.BoxRow]) -> List[Problem]:
+    """A ``duplicate_row`` problem per ground-truth row that repeats an earlier one."""
+    codes: Dict[Tuple[str, int], int] = {}
+    key = np.array([codes.setdefault((r.video, r.sec), len(codes)) for r in rows], dtype=np.int64)
+    boxes = np.array([r.box for r in rows], dtype=np.float64).reshape(-1, 4)
+    _, groups = ava_gt.duplicate_rows(key, boxes, np.array([r.action for r in rows], dtype=np.int64),
+                                      np.array([r.line for r in rows], dtype=np.int64))
+    return [Problem(path, line, "duplicate_row", f"row repeats line {first} (same video, timestamp, box and "
+                    "action); the evaluator counts it once") for first, copies in groups for line in copies]
+
+
+def _unknown_videos(path: str, rows: Sequence[ava_boxes.BoxRow], videos, evaluated: bool) -> List[Problem]:
+    """An ``unknown_video`` problem per video of ``rows`` that the frame lists lack, at its first line."""
+    found = ava_gt.rows_of_videos([r.video for r in rows], [r.line for r in rows], lambda v: v not in videos)
+    def fate(n: int) -> str:
+        if not evaluated:
+            return "its rows are skipped"
+        return (f"the evaluator counts its {n} row{'s' * (n > 1)} as missed ground truth, as the official scorer "
+                "counts all ground truth")
+    return [Problem(path, first, "unknown_video", f"video {vid} is not in the frame lists ({fate(n)})")
+            for vid, (first, n) in found.items()]
 
 
 def check_exclusions(path: str, videos: Optional[Dict[str, VideoFrames]]) -> List[Problem]:
@@ -190,7 +215,7 @@ def check_ava(cfg, splits: Sequence[str], decode: bool = False, cheap: bool = Fa
         gt = list(cfg.AVA.TRAIN_GT_BOX_LISTS) if train else [cfg.AVA.GROUNDTRUTH_FILE]
         proposals = list(cfg.AVA.TRAIN_PREDICT_BOX_LISTS if train else cfg.AVA.TEST_PREDICT_BOX_LISTS)
         for name in gt:
-            out += check_box_csv(ann(name), False, cfg, videos, keys if train else None)
+            out += check_box_csv(ann(name), False, cfg, videos, keys if train else None, evaluated=not train)
         for name in proposals:
             out += check_box_csv(ann(name), True, cfg, videos, None if train else keys)
         box_files = [ann(name) for name in (cfg.AVA.TRAIN_GT_BOX_LISTS if train else proposals)]

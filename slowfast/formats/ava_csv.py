@@ -73,9 +73,11 @@ def frame_keys(vids, stamps, key_format, ts_cache):
 
 
 def read_text(path) -> str:
-    """The whole file, in text mode with universal newlines, as the official scorer opens files."""
+    """The whole file, in text mode with universal newlines, as the official scorer opens files; a
+    UTF-8 byte-order mark at the start is dropped (as the lenient readers' ``utf-8-sig`` does)."""
     with open(path, encoding="utf-8") as f:
-        return f.read()
+        text = f.read()
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def text_chunks(text: str):

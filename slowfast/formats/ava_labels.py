@@ -129,7 +129,7 @@ def read_labelmap(path) -> LabelMap:
     """Reads a label map pbtxt; raises AvaFormatError on any syntax problem,
     on a missing name/id, on ids < 1 and on duplicate ids or names."""
     where = display_name(path)
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:  # a byte-order mark at the start is dropped
         text = f.read()
     ids, names, seen_ids, seen_names = [], [], {}, {}
     for lineno, fields in _parse_label_blocks(_pbtxt_tokens(text, where), where):

@@ -70,6 +70,25 @@ Rules, each with the reason (the official code does it this way):
     truth has AP NaN (reported, with a warning) and is left out of the mean,
     as are ids missing from the label map.
 
+Ground-truth files, read once by the format layer that the dataset checker
+(``tools/check_dataset.py``) also uses (:mod:`slowfast.formats.ava_gt`), so
+both report the same rows:
+
+* A UTF-8 byte-order mark at the start of any file is dropped.
+* Duplicate ground-truth rows (same video, timestamp, box and action as an
+  earlier row) are counted once, with a warning naming the file, each first
+  line and its copies.  The official scorer keeps every row as a separate
+  ground-truth box; since a detection only looks at the first box of highest
+  IoU (rule 7), a copy can never be matched, so each copy is a missed box and
+  the class's recall (and AP) for it is halved.  A repeated row is an error
+  in the file, not a second person, so we count it once.  The standard AVA
+  files have no duplicate rows, so official numbers on them do not change.
+* Ground-truth rows of videos that the detections do not have (a video not
+  in the evaluated set) are counted, as the official scorer counts all ground
+  truth (they are missed boxes: PySlowFast's numbers stay), and reported in a
+  warning naming the videos and the file.  ``only_detected_videos=True``
+  scores only the videos present in the detections instead.
+
 Deliberate differences: ``nan``/``inf`` numbers are rejected as unreadable
 (the official result for them is meaningless); rows with a wrong column count
 are errors although ``python -O`` (the official usage line) disables the
@@ -88,6 +107,7 @@ from . import metrics
 from .frame_order import _simulate_frames, official_frame_order
 from slowfast.formats.ava_boxes import BoxRows, read_boxes_csv
 from slowfast.formats.ava_csv import read_exclusions
+from slowfast.formats.ava_gt import duplicate_rows, duplicates_phrase, rows_of_videos, videos_phrase
 from slowfast.formats.ava_labels import LabelMap, read_labelmap
 
 
@@ -213,6 +233,31 @@ def _note_boxes(notes: _Notes, what: str, rows: BoxRows) -> None:
               "has a detection of that class; here no detection can match them)" % (rows.path, bad.sum()))
 
 
+def _groundtruth_rows(notes: _Notes, gt: BoxRows, det: BoxRows, only_detected_videos: bool) -> np.ndarray:
+    """[N] rows of ``gt`` to score: duplicates dropped, and (with ``only_detected_videos``) rows of
+    videos the detections lack; both reported (module docstring)."""
+    keep, groups = duplicate_rows(gt.key, gt.boxes, gt.action, gt.line)
+    notes.add("groundtruth_duplicate_rows", (~keep).sum(),
+              "%s: %d duplicate rows (same video, timestamp, box and action as an earlier row) counted once: %s"
+              % (gt.path, (~keep).sum(), duplicates_phrase(groups)))
+    if len(det) == 0 or len(gt) == 0:
+        return keep
+    det_videos = {k.rsplit(",", 1)[0] for k in det.key_names}
+    key_video = [k.rsplit(",", 1)[0] for k in gt.key_names]
+    absent_key = np.array([v not in det_videos for v in key_video], dtype=bool)
+    absent = absent_key[gt.key]
+    if not absent.any():
+        return keep
+    rows = np.flatnonzero(absent)
+    found = rows_of_videos([key_video[k] for k in gt.key[rows].tolist()], gt.line[rows], lambda v: True)
+    verdict = ("left out (only_detected_videos)" if only_detected_videos else
+               "counted as missed ground truth, as the official scorer counts all ground truth")
+    notes.add("groundtruth_videos_without_detections", len(found),
+              "%s: %d videos (%d rows) not in the detections %s: %s"
+              % (gt.path, len(found), rows.size, verdict, videos_phrase(found)))
+    return keep & ~absent if only_detected_videos else keep
+
+
 def _labelmap_filter(notes: _Notes, what: str, rows: BoxRows, lm: LabelMap) -> np.ndarray:
     in_map = np.isin(rows.action, lm.ids)
     if not in_map.all():
@@ -286,12 +331,15 @@ def _prepare_detections(det, det_key, in_map, excluded_key, gt_frames, listed_ke
 
 
 def evaluate(labelmap, groundtruth, detections, exclusions=None, version="2019",
-             skip_bad_rows=False, iou_threshold=0.5) -> AvaResult:
+             skip_bad_rows=False, iou_threshold=0.5, only_detected_videos=False) -> AvaResult:
     """Frame-level AVA mAP as the official scorer of ``version`` computes it.
 
     labelmap/groundtruth/detections/exclusions: paths, or already-read
     :class:`LabelMap`/:class:`BoxRows`/set of keys.  Raises AvaFormatError on
     unreadable rows unless ``skip_bad_rows`` (they are then reported).
+    Duplicate ground-truth rows are counted once; ground-truth rows of videos
+    without detections are counted (official) unless ``only_detected_videos``;
+    both are reported in the warnings (module docstring, "Ground-truth files").
     """
     version = str(version)
     if version not in RULES:
@@ -308,8 +356,8 @@ def evaluate(labelmap, groundtruth, detections, exclusions=None, version="2019",
     names, gt_map, det_map = _global_keys(gt, det)
     gt_key, det_key = gt_map[gt.key], det_map[det.key]
     excluded_key = np.array([k in excluded for k in names], dtype=bool)
-    gt_rows = _prepare_groundtruth(gt, gt_key, _labelmap_filter(notes, "groundtruth", gt, lm),
-                                   excluded_key, rules, notes)
+    gt_use = _labelmap_filter(notes, "groundtruth", gt, lm) & _groundtruth_rows(notes, gt, det, only_detected_videos)
+    gt_rows = _prepare_groundtruth(gt, gt_key, gt_use, excluded_key, rules, notes)
     gt_frames = np.zeros(len(names), dtype=bool)
     gt_frames[gt_key[gt_rows]] = True
     listed = np.zeros(len(names), dtype=bool)
