@@ -10,7 +10,10 @@ the evaluator's label-map and exclusions readers), so a problem reads as the err
 
 Kinetics (``{split}.csv`` in ``DATA.PATH_TO_DATA_DIR``): lines that do not parse, labels outside
 ``0..MODEL.NUM_CLASSES-1``, repeated videos, ``classnames.json`` of another size than
-``MODEL.NUM_CLASSES``; not cheap: missing videos, undecodable videos (``decode``).
+``MODEL.NUM_CLASSES``; not cheap: missing videos, undecodable videos and (``decode`` decodes every frame)
+truncated ones, whose frames stop before the count their container states (``truncated_video``, an error:
+the loader leaves out the test views past the cut and replaces the video in training). A one-frame video
+or a still image passes: the loader reads it.
 
 AVA (the files of :mod:`slowfast.datasets.ava`): missing files (frame lists, box CSVs, proposals,
 label map, ground truth, exclusions), box-CSV rows that do not parse, action ids outside

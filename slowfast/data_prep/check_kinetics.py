@@ -6,7 +6,7 @@ import json
 import os
 from typing import Dict, List, Sequence
 
-from slowfast.data_prep.video_io import probe_video
+from slowfast.data_prep.video_io import check_video
 from slowfast.formats.kinetics import check_label_range, read_video_list_rows, resolve_video_path
 from slowfast.formats.problems import Problem, missing_file
 
@@ -15,7 +15,10 @@ def check_kinetics_csv(csv_path: str, num_classes: int, separator: str = " ", pr
                        files: bool = True, decode: bool = False) -> List[Problem]:
     """Problems of one Kinetics split file (module docstring): the loader's row and label-range checks
     (:mod:`slowfast.datasets.validation`), collected, and repeated videos; ``files``: check the videos
-    exist, ``decode``: and that they decode."""
+    exist, ``decode``: and that every frame the container states decodes
+    (:func:`~slowfast.data_prep.video_io.check_video`; a truncated video is an error, ``truncated_video``:
+    the loader does not stop on it, it quietly leaves out the test views past the cut and replaces the
+    video in training, so the run's numbers are not those of the listed data)."""
     missing = missing_file(csv_path, "split file")
     if missing:
         return [missing]
@@ -30,10 +33,10 @@ def check_kinetics_csv(csv_path: str, num_classes: int, separator: str = " ", pr
         first_line[path] = number
         if files or decode:
             video = resolve_video_path(csv_path, path, prefix)
-            reason = probe_video(video) if decode else (None if os.path.isfile(video) else "missing (no such file)")
-            if reason:
-                kind = "missing_video" if reason.startswith("missing") else "undecodable"
-                out.append(Problem(csv_path, number, kind, f"video {video}: {reason}"))
+            found = (check_video(video) if decode else
+                     None if os.path.isfile(video) else ("missing_video", "missing (no such file)"))
+            if found:
+                out.append(Problem(csv_path, number, found[0], f"video {video}: {found[1]}"))
     if not rows and not out:
         out.append(Problem(csv_path, None, "empty", "no videos listed"))
     return sorted(out, key=lambda p: p.line or 0)

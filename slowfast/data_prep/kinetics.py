@@ -3,7 +3,8 @@
 Input, either:
 
 * a folder tree ``SRC/SPLIT/CLASS/video.*`` (Kinetics' own layout; ``SPLIT`` is ``train``, ``val`` or
-  ``test``; ``validate`` / ``validation`` count as ``val``; other folders are ignored), or
+  ``test``; ``validate`` / ``validation`` count as ``val``; other folders are ignored; links to folders
+  outside ``SRC`` are followed, links back into ``SRC`` are not, so a link loop lists nothing twice), or
 * the official annotation CSVs (``label,youtube_id,time_start,time_end,split``, header line first;
   the test CSVs lack ``label``) with a folder of downloaded clips named
   ``<youtube_id>_<time_start:06d>_<time_end:06d>.mp4`` (the ActivityNet crawler's naming), found
@@ -17,9 +18,10 @@ Output in ``OUT``:
   class lists are alphabetical; folder names are read with ``_`` as a space, which is how the crawler
   turns the names into folders).  Pass an existing ``classnames.json`` to keep its ids;
 * ``bad_videos.txt``: ``path<TAB>reason`` for every listed video that is missing, empty, cannot be
-  decoded (or re-encoded), has no label, or whose path has whitespace (the CSV reader splits on it);
-  these are left out of the CSVs and counted in the summary;
-* with ``short_side``: ``videos/SPLIT/CLASS/<name>.mp4``, re-encoded copies with that short side
+  decoded (or re-encoded), has no label, is a file listed already (a second link to it), or whose path has
+  whitespace (the CSV reader splits on it; the ``short_side`` copies' names never have any); these are
+  left out of the CSVs and counted in the summary;
+* with ``short_side``: ``videos/SPLIT/CLASS/<name>.mp4`` (whitespace in names replaced by ``_``), re-encoded copies with that short side
   (H.264, same frame rate, every frame kept; see :func:`slowfast.data_prep.video_io.resize_video`),
   made in parallel; finished copies are skipped, so an interrupted run resumes where it stopped;
 * ``prepare_kinetics.json``: the summary.
@@ -71,9 +73,15 @@ def clip_file_name(youtube_id: str, start: int, end: int, ext: str = ".mp4") -> 
 # --------------------------------------------------------------------------- reading the input
 
 
-def scan_tree(src: str) -> List[Clip]:
-    """Every video file (and dangling link) of ``src/SPLIT/CLASS/``, sorted by split, class, name."""
-    clips = []
+def scan_tree(src: str, repeats: Optional[List[Tuple[str, str]]] = None) -> List[Clip]:
+    """Every video file (and dangling link) of ``src/SPLIT/CLASS/``, sorted by split, class, name.
+
+    Links to folders outside ``src`` are followed (a link farm), links back into ``src`` are not (what
+    they point to is listed under its own class; a link loop would list every video again under other
+    classes), and one real file is listed once: its later paths go to ``repeats`` as ``(path, reason)``.
+    """
+    clips: List[Clip] = []
+    real_src, seen = os.path.realpath(src), {}
     for split_dir in sorted(os.listdir(src)):
         split = SPLIT_ALIASES.get(split_dir.lower())
         if split is None or not os.path.isdir(os.path.join(src, split_dir)):
@@ -82,7 +90,7 @@ def scan_tree(src: str) -> List[Clip]:
             folder = os.path.join(src, split_dir, class_dir)
             if not os.path.isdir(folder):
                 continue
-            for path in list_files(folder, is_video_file):
+            for path in list_files(folder, is_video_file, skip_links_into=real_src, seen=seen, repeats=repeats):
                 stem = os.path.splitext(os.path.relpath(path, folder))[0]
                 clips.append(Clip(split, official_name(class_dir), path, stem, path))
     if not clips:
@@ -194,21 +202,21 @@ def prepare_kinetics(out: str, src: Optional[str] = None, annotations: Sequence[
             clips += more
             bad += unparsed
     elif src:
-        clips = scan_tree(src)
+        clips = scan_tree(src, bad)
     else:
         raise ValueError("prepare_kinetics: give a SPLIT/CLASS/ tree (src) or annotation CSVs")
     ids = class_ids(clips, classnames)
 
-    jobs, listed = [], []
+    jobs, listed, taken = [], [], {}
     for clip in clips:
+        dst = copy_path(out, clip) if short_side and clip.label is not None else None
         if clip.label is None:
             bad.append((clip.src, f"no label ({clip.where}; the official test lists have none)"))
         elif clip.label not in ids:
             bad.append((clip.src, f"class {clip.label!r} is not in {classnames}"))
+        elif dst is not None and taken.setdefault(dst, clip.src) != clip.src:
+            bad.append((clip.src, f"its re-encoded copy {dst} would be that of {taken[dst]}; rename one of them"))
         else:
-            dst = None
-            if short_side:
-                dst = os.path.join(out, "videos", clip.split, clip.label.replace(" ", "_"), clip.stem + ".mp4")
             jobs.append((clip.src, dst, short_side, gop, crf, full_decode))
             listed.append(clip)
     done: Dict[str, int] = {"probed": 0, "resized": 0, "resumed": 0, "failed": 0}
@@ -218,8 +226,8 @@ def prepare_kinetics(out: str, src: Optional[str] = None, annotations: Sequence[
         reason, what = results[i]
         done[what] += 1
         path = jobs[i][1] or clip.src
-        if reason is None and any(ch.isspace() for ch in _csv_path(path, out, absolute_paths)):
-            reason = "path contains whitespace (the CSV reader splits on it); rename it or re-encode with --short-side"
+        if reason is None and _has_space(_csv_path(path, out, absolute_paths)):
+            reason = _whitespace_reason(out, absolute_paths, short_side)
         if reason:
             bad.append((clip.src, reason))
         else:
@@ -236,6 +244,31 @@ def prepare_kinetics(out: str, src: Optional[str] = None, annotations: Sequence[
     write_json_atomic(os.path.join(out, "prepare_kinetics.json"), summary)
     logger.info("Kinetics preparation: %s", summary)
     return summary
+
+
+def safe_name(name: str) -> str:
+    """``name`` with every whitespace character replaced by ``_`` (the CSV reader splits on whitespace)."""
+    return "".join("_" if ch.isspace() else ch for ch in name)
+
+
+def copy_path(out: str, clip: Clip) -> str:
+    """Where ``--short-side`` writes the copy of ``clip``: ``OUT/videos/SPLIT/CLASS/<stem>.mp4``, class and
+    stem with whitespace replaced by ``_`` (:func:`safe_name`), so a copy's CSV path has none."""
+    return os.path.join(out, "videos", clip.split, safe_name(clip.label), safe_name(clip.stem) + ".mp4")
+
+
+def _has_space(text: str) -> bool:
+    return any(ch.isspace() for ch in text)
+
+
+def _whitespace_reason(out: str, absolute: bool, short_side: Optional[int]) -> str:
+    """Why a CSV path has whitespace, and a remedy that removes it."""
+    why = "path contains whitespace (the CSV reader splits on it); "
+    if absolute and _has_space(os.path.abspath(out)):
+        return why + "the --out folder has it: choose another --out, or drop --absolute-paths"
+    if short_side:  # copies are named by copy_path: only a relative path out of OUT can have whitespace
+        return why + "choose another --out"
+    return why + "rename it, or re-encode with --short-side (the copies' names have no whitespace)"
 
 
 def _csv_path(path: str, out: str, absolute: bool) -> str:

@@ -12,7 +12,7 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from fractions import Fraction
 from multiprocessing import get_context
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import av
 
@@ -35,32 +35,56 @@ def is_video_file(name: str) -> bool:
 
 def probe_video(path: str, full_decode: bool = False) -> Optional[str]:
     """``None`` when ``path`` opens, has a video stream with frames and its first frame decodes
-    (every frame with ``full_decode``); else the reason, e.g. ``"no such file"``.
+    (every frame with ``full_decode``, and as many as the container states: see :func:`check_video`);
+    else the reason, e.g. ``"no such file"``.
 
     A dangling symbolic link (a link farm whose target is gone) reads as missing.
     """
+    found = check_video(path, full_decode)
+    return found[1] if found else None
+
+
+def check_video(path: str, full_decode: bool = True) -> Optional[Tuple[str, str]]:
+    """``None`` when the loaders can read ``path``, else ``(kind, reason)``; kinds ``missing_video``,
+    ``undecodable`` (nothing decodes) and, with ``full_decode``, ``truncated_video``: decoding stops
+    (an error, or the end of the data) before the frame count the container states
+    (:func:`~slowfast.datasets.video_container.get_video_info`), as a download cut short does.
+
+    What counts as readable is what the loaders read: a one-frame video or a still image (a ``.jpg``
+    FFmpeg opens as a one-frame video) is fine (every view repeats its one frame).
+    """
     if os.path.islink(path) and not os.path.exists(path):
-        return f"missing (broken link to {os.readlink(path)})"
+        return "missing_video", f"missing (broken link to {os.readlink(path)})"
     if not os.path.isfile(path):
-        return "missing (no such file)"
+        return "missing_video", "missing (no such file)"
     if os.path.getsize(path) == 0:
-        return "empty file (0 bytes)"
+        return "undecodable", "empty file (0 bytes)"
     try:
-        with open_video(path) as container:
-            get_video_info(container)
-            stream = container.streams.video[0]
-            decoded = 0
-            for _ in container.decode(stream):
-                decoded += 1
-                if not full_decode:
-                    break
-            if decoded == 0:
-                return "no frame decodes"
+        expected = get_video_info(path).num_frames  # its own container: a packet scan leaves it at the end
+        decoded, error = _count_frames(path, None if full_decode else 1)
     except VideoDecodeError as err:
-        return err.reason
-    except (av.FFmpegError, ValueError) as err:
-        return f"decoding failed ({err})"
+        return "undecodable", err.reason
+    if decoded == 0:
+        return "undecodable", f"decoding failed ({error})" if error else "no frame decodes"
+    if full_decode and (error or decoded < expected - max(2, expected // 20)):
+        return "truncated_video", (f"truncated: {decoded} of {expected} frames decode"
+                                   + (f" (then: {error})" if error else "") + "; the loader leaves out views past "
+                                   "the cut (test) or replaces the video (train): re-download or re-encode it")
     return None
+
+
+def _count_frames(path: str, limit: Optional[int]) -> Tuple[int, Optional[str]]:
+    """``(frames decoded, the error that stopped decoding or None)``, decoding at most ``limit`` frames."""
+    decoded = 0
+    with open_video(path) as container:
+        try:
+            for _ in container.decode(container.streams.video[0]):
+                decoded += 1
+                if limit is not None and decoded >= limit:
+                    break
+        except (av.FFmpegError, ValueError) as err:
+            return decoded, str(err)
+    return decoded, None
 
 
 # --------------------------------------------------------------------------- re-encoding
@@ -161,9 +185,37 @@ def write_report(path: str, header: str, rows: Iterable[Tuple[str, str]]) -> int
     return len(rows)
 
 
-def list_files(folder: str, keep: Callable[[str], bool]) -> List[str]:
-    """Sorted paths of the files under ``folder`` (recursively, links included) whose name passes ``keep``."""
+def list_files(folder: str, keep: Callable[[str], bool], skip_links_into: Optional[str] = None,
+               seen: Optional[Dict[str, str]] = None, repeats: Optional[List[Tuple[str, str]]] = None) -> List[str]:
+    """Sorted paths of the files under ``folder`` (recursively, links included) whose name passes ``keep``.
+
+    Directory links are followed (link farms point class folders at other disks), each real directory
+    once: a set of visited real directories stops link loops.  A directory link whose target lies
+    inside ``skip_links_into`` (the real path of the tree being scanned) is not followed: what it points
+    to is scanned under its own name.  One real file is listed once: ``seen`` (real path -> the path it
+    was listed as; shared across calls to cover a whole tree) drops later paths of a file already listed,
+    and ``repeats`` gets them as ``(path, reason)``.
+    """
+    seen = {} if seen is None else seen
+    visited = {os.path.realpath(folder)}
     out = []
-    for root, _, files in os.walk(folder, followlinks=True):
-        out += [os.path.join(root, f) for f in files if keep(f)]
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        kept = []
+        for name in sorted(dirs):
+            full = os.path.join(root, name)
+            real = os.path.realpath(full)
+            inside = skip_links_into and os.path.islink(full) and (real + os.sep).startswith(skip_links_into + os.sep)
+            if real not in visited and not inside:
+                visited.add(real)
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            if not keep(name):
+                continue
+            first = seen.setdefault(os.path.realpath(full), full)
+            if first == full:
+                out.append(full)
+            elif repeats is not None:
+                repeats.append((full, f"the same file as {first}, listed already"))
     return sorted(out)
