@@ -386,6 +386,8 @@ def _check_processes(cfg: CfgNode, fail) -> None:
     that depend on the per-process batch (BN.NUM_SPLITS) or on the processes (BN.NUM_SYNC_DEVICES)."""
     if cfg.NUM_SHARDS < 1 or not 0 <= cfg.SHARD_ID < cfg.NUM_SHARDS:
         fail(f"SHARD_ID = {cfg.SHARD_ID} must be in [0, NUM_SHARDS = {cfg.NUM_SHARDS})")
+    if cfg.DIST_INIT_TIMEOUT_SEC < 1:
+        fail(f"DIST_INIT_TIMEOUT_SEC must be >= 1 second, got {cfg.DIST_INIT_TIMEOUT_SEC}")
     if cfg.NUM_GPUS < 0 or cfg.NUM_PROCESSES < 1:
         fail("NUM_GPUS must be >= 0 and NUM_PROCESSES >= 1")
     world = world_size(cfg)
