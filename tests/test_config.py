@@ -177,7 +177,7 @@ def test_an_empty_config_file_is_an_error(tmp_path, text):
 
 @pytest.mark.parametrize("lr", ["0", "-0.1", "nan"])
 def test_a_base_lr_that_is_not_positive_names_the_key(lr):
-    with pytest.raises(ConfigError, match=r"SOLVER\.BASE_LR must be > 0"):
+    with pytest.raises(ConfigError, match=r"SOLVER\.BASE_LR must be (> 0|a finite number)"):
         load_config(None, ["SOLVER.BASE_LR", lr])
 
 
@@ -199,11 +199,12 @@ def test_a_config_file_that_is_not_utf8_names_the_line(tmp_path):
 
 
 def test_yaml_aliases_are_checked_once_each(tmp_path):
-    """A 'billion laughs' file of nested aliases (or a self-containing list) must not hang the duplicate check."""
+    """A 'billion laughs' file of nested aliases (or a self-containing list) must not hang: refused as
+    soon as it is composed (slowfast/config/safe_yaml.py)."""
     lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     p = write(tmp_path, "laughs.yaml", "\n".join(lines) + "\n")
-    with pytest.raises(ConfigError, match=r"laughs\.yaml: unknown config key 'a0'"):
+    with pytest.raises(ConfigError, match=r"laughs\.yaml: refused, not a config: .*alias"):
         load_config(p)
-    with pytest.raises(ConfigError, match=r"loop\.yaml: unknown config key 'x'"):
+    with pytest.raises(ConfigError, match=r"loop\.yaml: refused, not a config"):
         load_config(write(tmp_path, "loop.yaml", "x: &x [1, *x]\n"))

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from slowfast.checkpoint.errors import CheckpointError
+from slowfast.config.safe_yaml import YamlLimitError, compose_and_load
 
 logger = logging.getLogger(__name__)
 
@@ -57,16 +58,19 @@ FINE_TUNE_EXEMPT_KEYS = (
 _MISSING = object()
 
 
-def stored_cfg_as_dict(stored: Any) -> dict | None:
+def stored_cfg_as_dict(stored: Any, path: str = "the checkpoint") -> dict | None:
     """The checkpoint's `cfg` as a plain nested dict: from a YAML string, a dict or a CfgNode; None when
-    absent or unreadable (logged)."""
+    absent or unreadable (logged). YAML text past the bounds of `slowfast.config.safe_yaml` (an alias bomb,
+    a deep nesting: bounded work) raises a one-line CheckpointError naming `path`."""
     if stored is None or stored == "":
         return None
     if isinstance(stored, bytes):
         stored = stored.decode("utf-8", errors="replace")
     if isinstance(stored, str):
         try:
-            stored = yaml.safe_load(stored)
+            stored = compose_and_load(stored)[1]
+        except YamlLimitError as e:
+            raise CheckpointError(f"{path}: its stored cfg is refused, not a config: {e}") from None
         except yaml.YAMLError as e:
             logger.warning("the checkpoint's stored cfg is not valid YAML (%s); it was not compared", e)
             return None
@@ -160,7 +164,8 @@ def check_cfg_fit(stored: Any, cfg: Mapping | None, path: str, exempt: Iterable[
     TRAIN.CHECKPOINT_IGNORE_CFG_MISMATCH is True in `cfg` (then a warning); differences on `exempt` keys are
     logged; differences on DATA_KEYS are warned about. Returns every difference found.
     """
-    if cfg is None or stored_cfg_as_dict(stored) is None:
+    stored = stored_cfg_as_dict(stored, path) if cfg is not None else None
+    if stored is None:
         return []
     exempt = set(exempt)
     arch = cfg_differences(stored, cfg, tuple(k for k in ARCHITECTURE_KEYS if k not in exempt))

@@ -379,6 +379,8 @@ _C.NUM_SHARDS = 1
 _C.SHARD_ID = 0
 # torch.distributed backend ("nccl" on GPU; "gloo" is used on CPU whatever this says).
 _C.DIST_BACKEND = "nccl"
+# Seconds the processes wait for all of the run's processes (every machine) to join before giving up with one line.
+_C.DIST_INIT_TIMEOUT_SEC = 1800
 # Output folder for checkpoints, logs, predictions and results.
 _C.OUTPUT_DIR = "./output"
 # Random seed.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import math
 import os
 from typing import Any, Iterable, Sequence
 
@@ -15,6 +16,7 @@ import yaml
 from fvcore.common.config import CfgNode
 
 from slowfast.config.defaults import get_cfg
+from slowfast.config.safe_yaml import MAX_BYTES, YamlLimitError, compose_and_load, text_line_of
 
 BASE_KEY = "_BASE_"
 
@@ -94,11 +96,6 @@ def _merge_dict(source: str, node: CfgNode, data: dict, root: CfgNode, prefix: s
             node[key] = _coerce(source, full, default, value)
 
 
-def text_line_of(data: bytes, offset: int) -> int:
-    """1-based line number of byte `offset` in `data`."""
-    return data.count(b"\n", 0, offset) + 1
-
-
 def check_duplicate_keys(node, path: str, prefix: str = "", _seen: set | None = None) -> None:
     """Raise ConfigError when a mapping of the composed YAML `node` gives a key twice (YAML itself keeps
     the last one silently); the message names the file, the full key and both lines. Each node is
@@ -131,6 +128,8 @@ def _read_yaml(path: str, chain: tuple[str, ...]) -> list[tuple[str, dict]]:
     if not os.path.isfile(path):
         who = f" (the {BASE_KEY} of {chain[-1]})" if chain else ""
         raise ConfigError(f"config file not found: {path}{who}")
+    if os.path.getsize(path) > MAX_BYTES:
+        raise ConfigError(f"{path}: refused, not a config: {os.path.getsize(path)} bytes (a config has a few KB)")
     try:
         with open(path, "rb") as f:
             text = f.read().decode("utf-8-sig")
@@ -140,10 +139,12 @@ def _read_yaml(path: str, chain: tuple[str, ...]) -> list[tuple[str, dict]]:
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
     try:
-        check_duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), path)
-        data = yaml.safe_load(text)
+        node, data = compose_and_load(text)
+        check_duplicate_keys(node, path)
+    except YamlLimitError as e:
+        raise ConfigError(f"{path}: refused, not a config: {e}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from e
     if data is None:
         raise ConfigError(f"{path}: the config file is empty (no keys); give at least one key, e.g. _BASE_")
     if not isinstance(data, dict):
@@ -273,9 +274,20 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
     def fail(msg: str) -> None:
         raise ConfigError(f"{source}: {msg}")
 
-    for check in (_check_choices, _check_backbone, _check_slowfast, _check_data, _check_processes, _check_solver,
+    for check in (_check_numbers, _check_choices, _check_backbone, _check_slowfast, _check_data, _check_processes, _check_solver,
                   _check_detection, _check_demo):
         check(cfg, fail)
+
+
+def _check_numbers(cfg: CfgNode, fail) -> None:
+    """Every float key finite (no .inf / .nan), counts that cannot be negative."""
+    for key in _all_keys(cfg):
+        value = _get(cfg, key)
+        floats = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in floats):
+            fail(f"{key} must be a finite number, got {value}")
+    if cfg.DATA_LOADER.NUM_WORKERS < 0:
+        fail(f"DATA_LOADER.NUM_WORKERS must be >= 0 (0 = load in the main process), got {cfg.DATA_LOADER.NUM_WORKERS}")
 
 
 def _check_choices(cfg: CfgNode, fail) -> None:
@@ -374,6 +386,8 @@ def _check_processes(cfg: CfgNode, fail) -> None:
     that depend on the per-process batch (BN.NUM_SPLITS) or on the processes (BN.NUM_SYNC_DEVICES)."""
     if cfg.NUM_SHARDS < 1 or not 0 <= cfg.SHARD_ID < cfg.NUM_SHARDS:
         fail(f"SHARD_ID = {cfg.SHARD_ID} must be in [0, NUM_SHARDS = {cfg.NUM_SHARDS})")
+    if cfg.DIST_INIT_TIMEOUT_SEC < 1:
+        fail(f"DIST_INIT_TIMEOUT_SEC must be >= 1 second, got {cfg.DIST_INIT_TIMEOUT_SEC}")
     if cfg.NUM_GPUS < 0 or cfg.NUM_PROCESSES < 1:
         fail("NUM_GPUS must be >= 0 and NUM_PROCESSES >= 1")
     world = world_size(cfg)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.utils.data
 
-from slowfast.config.loader import world_size
+from slowfast.config.loader import ConfigError, world_size
 from slowfast.datasets import ava, kinetics  # noqa: F401  (importing a dataset module registers it)
 from slowfast.datasets.registry import DATASET_REGISTRY  # also imported from here
 from slowfast.utils import distributed as du
@@ -55,13 +55,20 @@ def detection_collate(batch):
 
 def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = None, **dataset_kwargs):
     """DataLoader for `split` with the per-process batch (total batch / processes) and a distributed
-    sampler when several processes run. Training shuffles and drops the last partial batch."""
+    sampler when several processes run. Training shuffles and drops the last partial batch (a ConfigError
+    when that leaves no batch at all)."""
     train = split == "train"
     name = cfg.TRAIN.DATASET if split in ("train", "val") else cfg.TEST.DATASET
     dataset = dataset if dataset is not None else build_dataset(name, cfg, split, **dataset_kwargs)
     total = cfg.TRAIN.BATCH_SIZE if split in ("train", "val") else cfg.TEST.BATCH_SIZE
     per_process = total // world_size(cfg)
     world, rank = du.get_world_size(), du.get_rank()
+    if train and len(dataset) // world < per_process:
+        # DistributedSampler and drop_last would give no batch: training would run 0 iterations and then
+        # report the scores of an untrained model.
+        raise ConfigError(f"the {name} training split has {len(dataset)} items, fewer than one batch: TRAIN.BATCH_SIZE "
+                          f"{total} over {world} process(es) is {per_process} per process and the last partial batch is "
+                          f"dropped, so training would run 0 iterations; lower TRAIN.BATCH_SIZE or add training data")
     if train:
         # Epoch-seeded shuffling (set_epoch) also on one process, so a resumed run sees the same order.
         sampler = torch.utils.data.distributed.DistributedSampler(

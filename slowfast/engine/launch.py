@@ -9,13 +9,21 @@
 """
 from __future__ import annotations
 
+import datetime
+import logging
 import os
 import socket
+import threading
 from typing import Callable
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
+from slowfast.config import ConfigError
+
+logger = logging.getLogger(__name__)
+WAIT_LOG_PERIOD_SEC = 30.0  # how often a process waiting for the others says so
 
 
 class DeviceUnavailableError(RuntimeError):
@@ -46,11 +54,48 @@ def _run_worker(local_rank: int, procs_per_machine: int, cfg, init_method: str, 
     rank = cfg.SHARD_ID * procs_per_machine + local_rank
     if cfg.NUM_GPUS > 0:
         torch.cuda.set_device(local_rank)
-    dist.init_process_group(backend=backend_for(cfg), init_method=init_method, world_size=world, rank=rank)
+    init_group(cfg, init_method, world, rank)
     try:
         job(cfg)
     finally:
         dist.destroy_process_group()
+
+
+def check_init_method(cfg, init_method: str | None) -> None:
+    """A ConfigError (one line, saying what to pass) when several machines are asked for without
+    --init_method (torchrun's processes bring their own rendezvous)."""
+    torchrun = "WORLD_SIZE" in os.environ and "RANK" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
+    if cfg.NUM_SHARDS > 1 and init_method is None and not torchrun:
+        raise ConfigError(f"NUM_SHARDS is {cfg.NUM_SHARDS} (machines) but no --init_method was given: pass "
+                          "--init_method tcp://HOST:PORT, HOST the address of the machine with SHARD_ID 0, and the "
+                          "same value on every machine (each with its own SHARD_ID)")
+
+
+def init_group(cfg, init_method: str, world: int, rank: int) -> None:
+    """`dist.init_process_group` that waits at most DIST_INIT_TIMEOUT_SEC for all `world` processes, logs
+    every WAIT_LOG_PERIOD_SEC what it waits for, and turns a time-out into one ConfigError line."""
+    timeout = cfg.DIST_INIT_TIMEOUT_SEC
+    done = threading.Event()
+
+    def say_waiting():
+        waited = 0.0
+        while not done.wait(WAIT_LOG_PERIOD_SEC):
+            waited += WAIT_LOG_PERIOD_SEC
+            logger.info("process %d waits for the %d processes of NUM_SHARDS %d machine(s) to join at %s "
+                        "(%.0f of DIST_INIT_TIMEOUT_SEC %d s)", rank, world, cfg.NUM_SHARDS, init_method, waited, timeout)
+
+    threading.Thread(target=say_waiting, daemon=True).start()
+    try:
+        dist.init_process_group(backend=backend_for(cfg), init_method=init_method, world_size=world, rank=rank,
+                                timeout=datetime.timedelta(seconds=timeout))
+    except RuntimeError as e:
+        if "timeout" not in str(e).lower() and "timed out" not in str(e).lower():
+            raise
+        raise ConfigError(f"waited DIST_INIT_TIMEOUT_SEC {timeout} s for the {world} processes of NUM_SHARDS "
+                          f"{cfg.NUM_SHARDS} machine(s) to join at {init_method}; start tools/run_net.py on every "
+                          "machine with the same --init_method, or raise DIST_INIT_TIMEOUT_SEC") from e
+    finally:
+        done.set()
 
 
 def launch_job(cfg, job: Callable, init_method: str | None = None) -> None:
@@ -71,7 +116,6 @@ def launch_job(cfg, job: Callable, init_method: str | None = None) -> None:
         job(cfg)
         return
     if init_method is None:
-        if cfg.NUM_SHARDS > 1:
-            raise ValueError("several machines (NUM_SHARDS > 1) need --init_method tcp://HOST:PORT")
+        check_init_method(cfg, init_method)
         init_method = f"tcp://127.0.0.1:{free_port()}"
     mp.spawn(_run_worker, nprocs=per_machine, args=(per_machine, cfg, init_method, job), join=True)
