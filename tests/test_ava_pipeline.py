@@ -27,7 +27,7 @@ def ava_opts(root, out, *extra):
     return ["DATA.PATH_TO_DATA_DIR", root, "DATA.GENERATE_SYNTHETIC", "False", "OUTPUT_DIR", str(out),
             "DATA.NUM_FRAMES", "8", "SOLVER.MAX_EPOCH", "1", "SOLVER.STEPS", "[0]", "SOLVER.LRS", "[1]",
             "SOLVER.WARMUP_EPOCHS", "0.5", "DATA_LOADER.NUM_WORKERS", "0", "LOG_MODEL_INFO", "False",
-            "TRAIN.EVAL_PERIOD", "1", *extra]
+            "TRAIN.EVAL_PERIOD", "1", "TRAIN.BATCH_SIZE", "2", *extra]  # 6 training key frames: 3 iterations
 
 
 # ------------------------------------------------------------------------------------------ RoI head

@@ -75,8 +75,16 @@ def frame_keys(vids, stamps, key_format, ts_cache):
 def read_text(path) -> str:
     """The whole file, in text mode with universal newlines, as the official scorer opens files; a
     UTF-8 byte-order mark at the start is dropped (as the lenient readers' ``utf-8-sig`` does)."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise AvaFormatError(f"{display_name(path)} line {line}: not UTF-8 text ({e.reason} at byte {e.start}); "
+                             "AVA files are UTF-8 CSV / protobuf text") from None
+    if "\r" in text:  # universal newlines, as text mode reads it
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text[1:] if text.startswith("\ufeff") else text
 
 
