@@ -25,7 +25,7 @@ from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.engine.launch import DeviceUnavailableError
 from slowfast.formats.problems import AvaFormatError
 from slowfast.models.person_detector import DetectorError
-from slowfast.utils.io import OutputIsInputError
+from slowfast.utils.io import OutputIsInputError, OutputWriteError
 from slowfast.utils.logging import setup_logging
 from slowfast.utils.run_lock import RunLockedError
 
@@ -33,7 +33,8 @@ DEBUG_ENV = "SLOWFAST_DEBUG"
 # Exceptions that describe a problem with the user's input, not with the code.
 USER_ERRORS = (ConfigError, DatasetFormatError, AvaFormatError, UnreadableDataError, CheckpointError,
                DeviceUnavailableError, VideoDecodeError, LabelFileError, DemoError, DetectorError,
-               OutputIsInputError, RunLockedError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+               OutputIsInputError, OutputWriteError, RunLockedError, FileNotFoundError, PermissionError,
+               IsADirectoryError, NotADirectoryError)
 
 
 def config_parser(doc: str) -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@ is written to a temporary file in the target's folder, flushed to disk, then ren
 so a crash never leaves a half-written file and an existing file stays intact until the new one is whole."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -18,13 +19,35 @@ def _umask() -> int:
     return mask
 
 
+class OutputWriteError(OSError):
+    """An output could not be written (no space left, a read-only or forbidden folder); the message names
+    the file and says that what was there before is intact."""
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+_WHY = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+        errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted"}
+
+
+def _write_error(path: str, error: OSError) -> OutputWriteError:
+    why = _WHY[error.errno]
+    return OutputWriteError(error.errno, f"cannot write {path}: {why}; nothing was written there (a previous "
+                                         "version of the file, if any, is intact)")
+
+
 def atomic_write(path, write: Callable[[IO], None], mode: str = "wb") -> None:
     """Call `write(f)` on a temporary file next to `path` ("wb": bytes; "w": UTF-8 text with "\\n"
     newlines), fsync, then rename it over `path`. On failure the temporary file is removed."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=os.path.splitext(path)[1], dir=folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=os.path.splitext(path)[1], dir=folder)
+    except OSError as e:
+        raise (_write_error(path, e) if e.errno in _WHY else e) from e
     text = {} if "b" in mode else dict(encoding="utf-8", newline="\n")
     try:
         with os.fdopen(fd, mode, **text) as f:
@@ -33,9 +56,11 @@ def atomic_write(path, write: Callable[[IO], None], mode: str = "wb") -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.errno in _WHY and not isinstance(e, OutputWriteError):
+            raise _write_error(path, e) from e
         raise
 
 
