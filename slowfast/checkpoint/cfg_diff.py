@@ -168,8 +168,9 @@ def check_cfg_fit(stored: Any, cfg: Mapping | None, path: str, exempt: Iterable[
     if stored is None:
         return []
     exempt = set(exempt)
-    arch = cfg_differences(stored, cfg, tuple(k for k in ARCHITECTURE_KEYS if k not in exempt))
-    allowed = cfg_differences(stored, cfg, tuple(k for k in ARCHITECTURE_KEYS if k in exempt))
+    diffs = cfg_differences(stored, cfg, ARCHITECTURE_KEYS)
+    arch = [d for d in diffs if d[0] not in exempt]
+    allowed = [d for d in diffs if d[0] in exempt]
     if arch:
         lines, override = _listing(arch)
         if _lookup(_plain(cfg), IGNORE_KEY) is not True:
