@@ -30,7 +30,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from slowfast.config.loader import world_size
+from slowfast.config.validation import world_size
 from slowfast.datasets import ava
 from slowfast.datasets.class_names import class_names_for
 from slowfast.datasets.video_container import VideoDecodeError

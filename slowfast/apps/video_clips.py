@@ -23,7 +23,7 @@ import av
 import numpy as np
 import torch
 
-from slowfast.config.loader import num_pathways
+from slowfast.config.validation import num_pathways
 from slowfast.datasets import transforms as T
 from slowfast.datasets.ava import clip_frame_indices
 from slowfast.datasets.decoder import decode_window, nearest_frames

@@ -33,7 +33,7 @@ import os
 import torch
 import torch.utils.data
 
-from slowfast.config.loader import num_pathways
+from slowfast.config.validation import num_pathways
 from slowfast.datasets import transforms as T
 from slowfast.datasets.decoder import sample_clip, sample_clip_pyslowfast
 from slowfast.datasets.fast_train_clip import train_clip, train_crop_uint8

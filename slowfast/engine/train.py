@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from slowfast import checkpoint as cu
-from slowfast.config.loader import world_size
+from slowfast.config.validation import world_size
 from slowfast.datasets.build import build_loader, shuffle_loader
 from slowfast.engine import acceleration as accel
 from slowfast.engine.common import device_for, load_weights_for_training, setup_run

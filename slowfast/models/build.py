@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 from fvcore.common.registry import Registry
 
-from slowfast.config.loader import stage_depths
+from slowfast.config.validation import stage_depths
 from slowfast.models.conv import apply_memory_format, preferred_memory_format
 from slowfast.models.init import init_weights
 from slowfast.models.video_net import DetectionSpec, VideoNet, VideoNetSpec

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from slowfast.config.loader import num_pathways
+from slowfast.config.validation import num_pathways
 from slowfast.models.build import detection_spec
 
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from slowfast.config import load_config
-from slowfast.config.loader import num_pathways
+from slowfast.config.validation import num_pathways
 from slowfast.utils.io import write_text_atomic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-from slowfast.config.loader import num_pathways
+from slowfast.config.validation import num_pathways
 
 # Validation during training scores only key seconds divisible by this (PySlowFast's val split).
 VAL_SECOND_STRIDE = 4
