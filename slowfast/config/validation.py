@@ -86,8 +86,7 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
     def fail(msg: str) -> None:
         raise ConfigError(f"{source}: {msg}")
 
-    for check in (_check_numbers, _check_choices, _check_backbone, _check_slowfast, _check_data, _check_processes, _check_solver,
-                  _check_detection, _check_demo):
+    for check in _CHECKS:
         check(cfg, fail)
 
 
@@ -259,3 +258,17 @@ def _check_demo(cfg: CfgNode, fail) -> None:
     for key in ("DEMO.DETECTOR_THRESH", "DEMO.ACTION_THRESH"):
         if not 0.0 <= _get(cfg, key) <= 1.0:
             fail(f"{key} must be in [0, 1], got {_get(cfg, key)}")
+
+
+# The groups' checks, in the order they run (one per line: add yours at the end).
+_CHECKS = (
+    _check_numbers,
+    _check_choices,
+    _check_backbone,
+    _check_slowfast,
+    _check_data,
+    _check_processes,
+    _check_solver,
+    _check_detection,
+    _check_demo,
+)
