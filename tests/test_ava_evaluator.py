@@ -299,7 +299,7 @@ def test_cli(files, tmp_path):
     assert json.loads(out.read_text())["per_class"]["bend"] == 1.0
     Path(paths["detections"]).write_text("v,0902,1\n")
     bad = subprocess.run(cmd, capture_output=True, text=True)
-    assert bad.returncode == 1 and "det.csv line 1: expected 7 or 8 columns, got 3" in bad.stderr
+    assert bad.returncode == 2 and "det.csv line 1: expected 7 or 8 columns, got 3" in bad.stderr
 
 
 def test_cli_plot(files, tmp_path):

@@ -122,7 +122,7 @@ def test_ava_bad_row_names_file_and_line(tmp_path):
     with pytest.raises(AvaFormatError, match=r"^bad.csv line 2: expected 8 columns, got 7$"):
         ens.read_ava_members([a, tmp_path / "bad.csv"])
     done = tool("--inputs", a, tmp_path / "bad.csv", "--output", tmp_path / "e.csv", check=False)
-    assert done.returncode == 1 and "bad.csv line 2: expected 8 columns, got 7" in done.stderr
+    assert done.returncode == 2 and "bad.csv line 2: expected 8 columns, got 7" in done.stderr
     assert not (tmp_path / "e.csv").exists()
 
 
@@ -183,7 +183,7 @@ def test_kinetics_mismatch_names_the_file(tmp_path, change, message):
     with pytest.raises(ens.EnsembleError, match=message):
         ens.ensemble_kinetics([ens.read_video_scores(p) for p in (a, b)])
     done = tool("--inputs", a, b, "--output", tmp_path / "e.npz", check=False)
-    assert done.returncode == 1 and "error: b.npz:" in done.stderr
+    assert done.returncode == 2 and "error: b.npz:" in done.stderr
 
 
 def test_kinetics_bad_files_name_the_file(tmp_path):
@@ -221,8 +221,8 @@ def test_topk_accuracy_by_hand():
 def test_mode_detection_and_argument_errors(tmp_path):
     a, _ = kinetics_file(tmp_path, "a.npz", 1)
     done = tool("--inputs", a, tmp_path / "x.csv", "--output", tmp_path / "e", check=False)
-    assert done.returncode == 1 and "pass --mode ava|kinetics" in done.stderr
+    assert done.returncode == 2 and "pass --mode ava|kinetics" in done.stderr
     done = tool("--inputs", a, "--output", tmp_path / "e.npz", "--weights", 1, 2, check=False)
-    assert done.returncode == 1 and "got 2 weights for 1 input files" in done.stderr
+    assert done.returncode == 2 and "got 2 weights for 1 input files" in done.stderr
     done = tool("--inputs", a, "--output", tmp_path / "e.npz", "--labelmap", "x", check=False)
-    assert done.returncode == 1 and "are for --mode ava" in done.stderr
+    assert done.returncode == 2 and "are for --mode ava" in done.stderr

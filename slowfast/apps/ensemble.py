@@ -106,6 +106,6 @@ def main(argv=None) -> int:
         (run_ava if detect_mode(args) == "ava" else run_kinetics)(args)
     except (ValueError, OSError) as exc:  # AvaFormatError and EnsembleError are ValueErrors
         print("error: %s" % exc, file=sys.stderr)
-        return 1
+        return 2
     return 0
 

@@ -41,7 +41,7 @@ from slowfast.apps.video_clips import ClipPlan, VideoClips, batch
 from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.engine.tasks import build_task
 from slowfast.models.features import extract_features, feature_dim
-from slowfast.utils.io import atomic_write, refuse_overwriting_inputs, write_text_atomic
+from slowfast.utils.io import atomic_write, read_text, refuse_overwriting_inputs, write_text_atomic
 from slowfast.utils.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def list_videos(path: str, separator: str = " ", prefix: str = "") -> List[str]:
         return [path]
     base = os.path.dirname(os.path.abspath(path))
     videos = []
-    with open(path, encoding="utf-8") as f:
+    with io.StringIO(read_text(path)) as f:
         for line in f:
             line = line.strip()
             if not line:

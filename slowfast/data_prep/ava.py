@@ -23,6 +23,7 @@ reported and not extracted.
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ from slowfast.data_prep.video_io import is_video_file, list_files, run_parallel,
 from slowfast.datasets.decoder import _decode_from
 from slowfast.datasets.video_container import VideoDecodeError, get_video_info, open_video
 from slowfast.formats import ava_boxes, ava_frames
-from slowfast.utils.io import refuse_overwriting_inputs, write_json_atomic
+from slowfast.utils.io import read_text, refuse_overwriting_inputs, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def read_split_file(path: str) -> Dict[str, List[str]]:
     """``{split: [video ids]}`` from ``video_id split`` lines (comma or whitespace separated; ``#``
     comments and blank lines skipped)."""
     out: Dict[str, List[str]] = defaultdict(list)
-    with open(path, encoding="utf-8") as f:
+    with io.StringIO(read_text(path)) as f:
         for number, line in enumerate(f, 1):
             line = line.split("#")[0].strip()
             if not line:
@@ -178,14 +179,16 @@ def prepare_ava(videos: str, out: str, start_sec: float = DEFAULT_START_SEC, end
                 fps: float = 30, quality: int = 90, split_file: Optional[str] = None,
                 annotations: Sequence[str] = (), workers: int = 1, allow_short: bool = False) -> dict:
     """Write the frames, frame lists and report of the module docstring; returns the summary."""
+    if not os.path.isdir(videos):
+        raise FileNotFoundError(f"--videos {videos}: no such folder")
     if end_sec <= start_sec or fps <= 0:
-        raise ValueError(f"prepare_ava: need end_sec > start_sec and fps > 0, got {start_sec}, {end_sec}, {fps}")
+        raise ValueError(f"need end_sec > start_sec and fps > 0, got {start_sec}, {end_sec}, {fps}")
     if split_file:
         splits = read_split_file(split_file)
     elif annotations:
         splits = splits_from_annotations(annotations)
     else:
-        raise ValueError("prepare_ava: give --split-file or --annotations to say which videos go in which split")
+        raise ValueError("give --split-file or --annotations to say which videos go in which split")
     found = find_videos(videos)
     frame_dir = os.path.join(out, "frames")
     bad: List[Tuple[str, str]] = []

@@ -29,6 +29,7 @@ Output in ``OUT``:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from slowfast.data_prep.video_io import (is_video_file, list_files, probe_video, resize_video, run_parallel,
                                          write_report)
 from slowfast.datasets.video_container import VideoDecodeError
-from slowfast.utils.io import refuse_overwriting_inputs, write_json_atomic, write_text_atomic
+from slowfast.utils.io import read_text, refuse_overwriting_inputs, write_json_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def read_annotations(csv_path: str, clip_dir: str, index: Optional[Dict[str, str
     """
     index = index if index is not None else index_clips(clip_dir)
     clips, bad = [], []
-    with open(csv_path, newline="", encoding="utf-8") as f:
+    with io.StringIO(read_text(csv_path), newline="") as f:
         reader = csv.DictReader(f)
         missing = {"youtube_id", "time_start", "time_end"} - set(reader.fieldnames or [])
         if missing:

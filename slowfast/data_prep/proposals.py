@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from slowfast.formats import ava_csv, ava_frames
+from slowfast.models.person_detector import DetectorError, build_torchvision_detector
 from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs
 from slowfast.utils.progress import Progress
 
@@ -39,22 +40,14 @@ def build_detector(model: str = "fasterrcnn_resnet50_fpn_v2", weights: Optional[
     """A torchvision two-stage detection model in eval mode (see the module docstring for ``weights``);
     ``rpn_proposals``: regions the second stage scores per image (torchvision's default 1000);
     ``num_classes``: for weights of a detector trained on other classes than COCO's 91 (e.g. 2:
-    background and person, label 1)."""
-    import torchvision
-
-    kwargs = dict(weights_backbone=None, min_size=min_size, max_size=max_size, box_score_thresh=min_score,
+    background and person, label 1). Problems are one ``DetectorError`` line naming ``--model`` or
+    ``--weights``."""
+    kwargs = dict(min_size=min_size, max_size=max_size, box_score_thresh=min_score,
                   box_detections_per_img=max_per_frame, rpn_pre_nms_top_n_test=rpn_proposals,
                   rpn_post_nms_top_n_test=rpn_proposals)
     if num_classes:
         kwargs["num_classes"] = num_classes
-    if weights and os.path.isfile(weights):
-        detector = torchvision.models.get_model(model, weights=None, **kwargs)
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        detector.load_state_dict(state.get("model", state) if isinstance(state, dict) else state)
-    else:
-        detector = torchvision.models.get_model(model, weights=torchvision.models.get_weight(weights) if weights else None,
-                                                **kwargs)
-    return detector.eval()
+    return build_torchvision_detector(model, weights, "--model", "--weights", **kwargs)
 
 
 def keyframe_paths(frames_dir: str, video_id: str, keyframes: Sequence[int], fps: int, start_sec: int) -> List[Tuple[int, str]]:
@@ -160,7 +153,7 @@ def main(argv=None) -> int:
                                   args.min_score, args.max_per_frame, args.rpn_proposals)
         summary = make_proposals(args.frames, args.out, detector, args.keyframe_start, args.keyframe_end, args.fps,
                                  args.start_sec, args.min_score, args.device, args.batch_size)
-    except (OSError, ValueError, KeyError) as err:  # OutputIsInputError is a ValueError
+    except (OSError, ValueError, KeyError, DetectorError) as err:  # OutputIsInputError is a ValueError
         print(f"make_proposals: {err}", file=sys.stderr)
         return 2
     print(json.dumps(summary, sort_keys=True))

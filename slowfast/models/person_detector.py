@@ -26,15 +26,21 @@ class DetectorError(RuntimeError):
     """The person detector cannot be built or its weights cannot be loaded (one line)."""
 
 
-def build_person_detector(model_name: str, weights: str, score_thresh: float, device="cpu") -> torch.nn.Module:
-    """A torchvision detector in eval mode on ``device`` (see module docstring for ``weights``)."""
+def build_torchvision_detector(model_name: str, weights: str | None, model_option: str = "DEMO.DETECTOR_MODEL",
+                               weights_option: str = "DEMO.DETECTOR_WEIGHTS", **kwargs) -> torch.nn.Module:
+    """A torchvision detection model ``model_name`` in eval mode on the CPU with ``weights`` (see the module
+    docstring; ``None`` or ``""`` mean ``NONE``); ``kwargs`` go to the builder. Every failure is one
+    ``DetectorError`` line naming the option it came from (``model_option`` / ``weights_option``: the
+    config key or command-line flag of the calling tool)."""
     from torchvision.models import detection
 
     if model_name not in detection.__dict__ or not callable(detection.__dict__[model_name]):
-        raise DetectorError(f"DEMO.DETECTOR_MODEL {model_name!r} is not a torchvision.models.detection builder")
+        raise DetectorError(f"{model_option} {model_name!r} is not a torchvision.models.detection builder")
     builder = detection.__dict__[model_name]
-    kwargs = dict(box_score_thresh=score_thresh)
+    weights = weights or "NONE"
     local = os.path.isfile(weights)
+    if not local and (os.sep in weights or os.path.splitext(weights)[1].lower() in _WEIGHT_FILE_EXTENSIONS):
+        raise DetectorError(f"{weights_option} {weights}: no such file")
     try:
         if local or weights.upper() == "NONE":
             model = builder(weights=None, weights_backbone=None, **kwargs)
@@ -42,19 +48,45 @@ def build_person_detector(model_name: str, weights: str, score_thresh: float, de
             model = builder(weights=weights, **kwargs)
     except Exception as e:  # download failures, unknown weight names: torchvision raises several types
         raise DetectorError(f"cannot get detector weights {weights!r} for {model_name} ({type(e).__name__}: "
-                            f"{str(e).splitlines()[0] if str(e) else ''}); pass a local file in DEMO.DETECTOR_WEIGHTS") from None
+                            f"{_first_line(e)}); pass a local file in {weights_option}") from None
     if local:
-        try:
-            state = torch.load(weights, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise DetectorError(f"cannot read detector weights {weights}: {e}") from None
-        if isinstance(state, dict):
-            state = state.get("model", state.get("model_state", state))
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as e:
-            raise DetectorError(f"detector weights {weights} do not fit {model_name}: {str(e).splitlines()[0]}") from None
-    return model.eval().to(device)
+        _load_detector_state(model, weights, model_name, weights_option)
+    return model.eval()
+
+
+_WEIGHT_FILE_EXTENSIONS = (".pth", ".pt", ".pyth", ".pkl", ".bin", ".ckpt")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _load_detector_state(model: torch.nn.Module, path: str, model_name: str, weights_option: str) -> None:
+    """Load a local state dict (or a dict holding one under ``model`` / ``model_state``) into ``model``."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # not a torch file, a pickle with code, a truncated file: several types
+        why = ("it is not a PyTorch file of plain tensors (corrupt, truncated, or holding other objects, which "
+               "are refused: see SECURITY.md)" if "weights only load failed" in str(e).lower() else _first_line(e))
+        raise DetectorError(f"cannot read detector weights {weights_option} {path}: {why}") from None
+    if isinstance(state, dict):
+        state = state.get("model", state.get("model_state", state))
+    if not isinstance(state, dict):
+        raise DetectorError(f"detector weights {weights_option} {path} hold no state dict")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError:
+        missing = len(set(model.state_dict()) - set(state))
+        raise DetectorError(f"detector weights {weights_option} {path} do not fit {model_name} ({missing} of its "
+                            f"{len(model.state_dict())} tensors missing, or shapes differ): is it a detector "
+                            f"checkpoint of that model?") from None
+
+
+def build_person_detector(model_name: str, weights: str, score_thresh: float, device="cpu") -> torch.nn.Module:
+    """The demo's detector: ``DEMO.DETECTOR_MODEL`` with ``DEMO.DETECTOR_WEIGHTS``, keeping boxes that
+    score above ``score_thresh``, on ``device``."""
+    return build_torchvision_detector(model_name, weights, box_score_thresh=score_thresh).to(device)
 
 
 @torch.no_grad()

@@ -114,3 +114,21 @@ def refuse_overwriting_inputs(outputs: dict, inputs: dict, output_folders: dict 
             if _inside(src, folder):
                 raise OutputIsInputError(f"{out_flag} folder {folder} holds the {in_flag} {src}; writing there could "
                                          "overwrite the input, choose another folder")
+
+
+class TextFileError(ValueError):
+    """A text input (a list, a split file, an annotation CSV) is not UTF-8; the message names the file and
+    the line."""
+
+
+def read_text(path: str) -> str:
+    """The UTF-8 text of `path` (a byte-order mark dropped); a file that is not UTF-8 (a video, a binary
+    file given by mistake) raises `TextFileError` naming the file and the line of the first bad byte."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise TextFileError(f"{path} line {line}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                            "is it the right file?") from None

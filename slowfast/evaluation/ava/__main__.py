@@ -4,8 +4,9 @@
 [--skip-bad-rows]``.
 
 Prints the per-class AP table sorted by name, the mean and the warning
-summary; exits 1 with ``FILE line N: problem`` on unreadable input, 2 when
---output or --plot names an input file.
+summary; exits 2 (the input-error status of every tool of this project) with one line
+``error: FILE line N: problem`` on unreadable input, when --output or --plot names an input file, or
+when an output cannot be written.
 """
 
 import argparse
@@ -14,7 +15,7 @@ import sys
 
 from .evaluate import RULES, evaluate
 from slowfast.formats.problems import AvaFormatError
-from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs
+from slowfast.utils.io import OutputIsInputError, atomic_write, refuse_overwriting_inputs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,8 +49,10 @@ def plot_per_class(result, path: str) -> None:
     ax.set_xlabel("AP@0.5 IoU")
     ax.set_title("AVA per-class AP, mAP %.4f (%s rules)" % (result.mAP, result.version))
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    finally:
+        plt.close(fig)
 
 
 def main(argv=None) -> int:
@@ -66,17 +69,20 @@ def main(argv=None) -> int:
                           version=args.version, skip_bad_rows=args.skip_bad_rows)
     except (AvaFormatError, ValueError, OSError) as exc:
         print("error: %s" % exc, file=sys.stderr)
-        return 1
+        return 2
     print(result.table())
     if result.messages:
         print("\nwarnings:")
         for message in result.messages:
             print("  - " + message)
-    if args.output:
-        with open(args.output, "w") as f:
-            json.dump(result.to_dict(), f, indent=2, sort_keys=True)
-    if args.plot:
-        plot_per_class(result, args.plot)
+    try:
+        if args.output:
+            atomic_write(args.output, lambda f: json.dump(result.to_dict(), f, indent=2, sort_keys=True), "w")
+        if args.plot:
+            plot_per_class(result, args.plot)
+    except OSError as exc:  # OutputWriteError: no space left, read-only, forbidden (names the file)
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
     return 0
 
 
