@@ -64,9 +64,6 @@ CASES = [
     ("extract_features", ["--cfg", TINY, "--input", "{garbage.csv}", "--output", "{tmp}/f"], "garbage.csv"),
     ("extract_features", ["--cfg", TINY, "--input", "{labels.pbtxt}", "--output", "{tmp}/f",
                           "TEST.CHECKPOINT_FILE_PATH", "{garbage.pyth}"], "garbage.pyth"),
-    ("repro_report", ["--results", "synthetic_slowfast_tiny={missing.yaml}", "--markdown", "{tmp}/r.md"], "missing.yaml"),
-    ("repro_report", ["--results", "synthetic_slowfast_tiny={a_directory}", "--markdown", "{tmp}/r.md", "--cache",
-                      "{garbage.csv}"], "garbage.csv"),
 ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import warnings
 
@@ -25,7 +26,7 @@ from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.engine.launch import DeviceUnavailableError
 from slowfast.formats.problems import AvaFormatError
 from slowfast.models.person_detector import DetectorError
-from slowfast.utils.io import OutputIsInputError, OutputWriteError
+from slowfast.utils.io import OutputIsInputError, OutputWriteError, TextFileError
 from slowfast.utils.logging import setup_logging
 from slowfast.utils.run_lock import RunLockedError
 
@@ -33,8 +34,8 @@ DEBUG_ENV = "SLOWFAST_DEBUG"
 # Exceptions that describe a problem with the user's input, not with the code.
 USER_ERRORS = (ConfigError, DatasetFormatError, AvaFormatError, UnreadableDataError, CheckpointError,
                DeviceUnavailableError, VideoDecodeError, LabelFileError, DemoError, DetectorError,
-               OutputIsInputError, OutputWriteError, RunLockedError, FileNotFoundError, PermissionError,
-               IsADirectoryError, NotADirectoryError)
+               OutputIsInputError, OutputWriteError, RunLockedError, TextFileError, FileNotFoundError,
+               PermissionError, IsADirectoryError, NotADirectoryError)
 
 
 def config_parser(doc: str) -> argparse.ArgumentParser:
@@ -84,7 +85,24 @@ def user_error_line(error: BaseException) -> str | None:
         name, message = _raised_elsewhere(str(error))
         if name in {cls.__name__ for cls in USER_ERRORS}:
             return f"error: {message}"
+        if name == "RuntimeError" and WORKER_DIED.search(message):
+            return worker_died_line(message)
+    if isinstance(error, RuntimeError) and WORKER_DIED.search(str(error)):
+        return worker_died_line(str(error))
     return None
+
+
+# How torch's DataLoader reports a worker process that was killed (the OOM killer, `kill -9`) or exited.
+WORKER_DIED = re.compile(r"DataLoader worker \(pid(?:\(s\))? [^)]*\) (is killed by signal|exited unexpectedly)")
+
+
+def worker_died_line(message: str) -> str:
+    """One line for a data-loading worker that died: what torch said, the usual cause and what to do."""
+    said = WORKER_DIED.search(message)
+    text = message[said.start():].splitlines()[0].rstrip(". ") if said else message.strip().splitlines()[0]
+    return (f"error: a data-loading worker died ({text}); usually the machine ran out of memory (see `dmesg`): "
+            "lower DATA_LOADER.NUM_WORKERS or the batch size, then rerun the same command (training resumes "
+            "from the last checkpoint in OUTPUT_DIR/checkpoints, which is intact)")
 
 
 def resolved_num_classes(cfg):
