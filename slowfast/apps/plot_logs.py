@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_labels(paths: list[str]) -> list[str]:
     """Legend names: each run's folder name, with as many parent folders as it takes to tell runs apart."""
-    parts = [os.path.normpath(os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".")).split(os.sep)
+    parts = [os.path.normpath(os.path.abspath(os.path.dirname(p) or "." if os.path.isfile(p) else p)).split(os.sep)
              for p in paths]
     for depth in range(1, max(len(p) for p in parts) + 1):
         labels = ["/".join(p[-depth:]) for p in parts]
