@@ -72,7 +72,8 @@ def _draw(ax, runs: list, name: str, ylabel: str) -> None:
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    if len(ax.get_lines()) > 1:
+        ax.legend(fontsize=7)
 
 
 def _save(fig, path: str) -> None:
