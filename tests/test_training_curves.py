@@ -176,3 +176,17 @@ def test_plot_logs_names_a_folder_without_a_log_or_without_stats_in_one_line(tmp
     run = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "plot_logs.py"), str(empty)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "Traceback" not in run.stderr and f"{empty}: no log.txt" in run.stderr
+
+
+def test_only_the_first_launching_process_saves_the_config(monkeypatch, tmp_path):
+    from slowfast.apps.run_net import save_run_config
+
+    cfg = load_config(TINY, ["OUTPUT_DIR", str(tmp_path / "out")])
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert save_run_config(cfg, TINY) is None and not os.path.exists(tmp_path / "out")
+    monkeypatch.setenv("RANK", "0")
+    assert save_run_config(cfg, TINY) == str(tmp_path / "out" / "config.yaml")
+    assert load_config(str(tmp_path / "out" / "config.yaml")) == cfg
+    other_machine = load_config(TINY, ["OUTPUT_DIR", str(tmp_path / "out2"), "NUM_SHARDS", "2", "SHARD_ID", "1"])
+    assert save_run_config(other_machine, TINY) is None and not os.path.exists(tmp_path / "out2")
