@@ -127,19 +127,20 @@ def test_training_draws_its_curves_into_output_dir_plots_at_each_evaluation(tiny
 def test_the_parser_keeps_the_latest_value_of_an_epoch_across_a_resume_and_skips_cut_lines():
     run1 = [_iter(1, 2, 4, 2.0), _iter(1, 4, 4, 1.8), _epoch(1, 1.9, 70.0), _val(1, top1_err=60.0),
             _iter(2, 2, 4, 1.5), _iter(2, 4, 4, 1.4), _epoch(2, 1.45, 50.0), _val(2, top1_err=45.0),
-            _iter(3, 2, 4, 1.2), _epoch(3, 9.9)[:70] + "\n"]  # killed in epoch 3, mid-line
+            _iter(3, 2, 4, 1.2), _epoch(3, 9.9)[:70]]  # killed in epoch 3, mid-line (no newline)
     # Resumed from the epoch-1 checkpoint: epoch 2 again (other numbers), then epoch 3.
-    run2 = ["[12/06 11:00:00][INFO] slowfast.engine.common: resumed from checkpoint_epoch_00001.pyth\n",
-            _iter(2, 2, 4, 1.6), _iter(2, 4, 4, 1.3), _epoch(2, 1.35, 40.0), _val(2, top1_err=35.0),
+    run2 = [_iter(2, 2, 4, 1.6),
+            "[12/06 11:00:00][INFO] slowfast.engine.common: resumed from checkpoint_epoch_00001.pyth\n", _iter(2, 4, 4, 1.3), _epoch(2, 1.35, 40.0), _val(2, top1_err=35.0),
             _iter(3, 2, 4, 1.1), _iter(3, 4, 4, 1.0), _epoch(3, 1.05, 20.0), _val(3, top1_err=15.0)]
-    log = parse_stats_lines(run1 + run2)
+    log = parse_stats_lines("".join(run1 + run2).splitlines(keepends=True))  # as a file reads them
     assert log.skipped == 1
     assert {e: s["loss"] for e, s in log.train.items()} == {1: 1.9, 2: 1.35, 3: 1.05}
     assert {e: s["top1_err"] for e, s in log.val.items()} == {1: 60.0, 2: 35.0, 3: 15.0}
     assert {x: s["loss"] for x, s in log.iters.items()} == {0.5: 2.0, 1.0: 1.8, 1.5: 1.6, 2.0: 1.3, 2.5: 1.1,
                                                            3.0: 1.0}
     # Then started afresh in the same folder (no auto-resume) for one epoch: the old history is gone.
-    log = parse_stats_lines(run1 + run2 + [_iter(1, 4, 4, 3.0), _epoch(1, 3.0, 90.0), _val(1, top1_err=80.0)])
+    log = parse_stats_lines("".join(run1 + run2 + [_iter(1, 4, 4, 3.0), _epoch(1, 3.0, 90.0),
+                                                   _val(1, top1_err=80.0)]).splitlines(keepends=True))
     assert list(log.train) == [1] and log.train[1]["loss"] == 3.0 and list(log.val) == [1]
     assert list(log.iters) == [1.0]
 

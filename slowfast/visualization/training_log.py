@@ -111,15 +111,14 @@ def parse_stats_lines(lines, path: str = "") -> TrainingLog:
     log = TrainingLog(path=path)
     for line in lines:
         at = line.find(STATS_MARK)
-        if at < 0:
-            continue
-        try:
-            stats, _ = _DECODER.raw_decode(line, at + len(STATS_MARK))
-        except ValueError:  # cut short by a crash
-            log.skipped += 1
-            continue
-        if not isinstance(stats, dict) or not log.add(stats):
-            log.skipped += 1
+        while at >= 0:  # more than one when a line cut short by a crash has the next run's line glued on
+            try:
+                stats, _ = _DECODER.raw_decode(line, at + len(STATS_MARK))
+            except ValueError:  # cut short by a crash
+                stats = None
+            if not isinstance(stats, dict) or not log.add(stats):
+                log.skipped += 1
+            at = line.find(STATS_MARK, at + len(STATS_MARK))
     return log
 
 
