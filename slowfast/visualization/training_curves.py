@@ -5,7 +5,7 @@
     top1_err.png  top-1 error (%) of the epoch's training clips and of the validation (classification)
     mAP.png       validation frame mAP (AVA detection)
     time.png      seconds per iteration spent waiting for data (dt_data) and computing (dt_net), epoch means
-    curves.png    all of the above side by side
+    curves.png    all of the above, three to a row
 
 Training draws them into OUTPUT_DIR/plots/ at each evaluation and after the last epoch
 (`update_run_plots`); tools/plot_logs.py overlays several runs (`plot_runs`).
@@ -100,9 +100,11 @@ def plot_runs(runs: list, out_dir: str) -> list[str]:
         _save(fig, path)
         written.append(path)
     if names:
-        fig = Figure(figsize=(4.2 * len(names), 3.4), layout="constrained")
+        cols = min(3, len(names))
+        rows = -(-len(names) // cols)
+        fig = Figure(figsize=(4.2 * cols, 3.2 * rows), layout="constrained")
         for i, (name, ylabel) in enumerate(names):
-            _draw(fig.add_subplot(1, len(names), i + 1), series, name, ylabel)
+            _draw(fig.add_subplot(rows, cols, i + 1), series, name, ylabel)
         path = os.path.join(out_dir, "curves.png")
         _save(fig, path)
         written.append(path)
