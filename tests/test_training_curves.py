@@ -3,6 +3,7 @@ compute time of each iteration in the training stats, OUTPUT_DIR/plots/ drawn fr
 evaluation, the log parser on resumed and restarted runs, and tools/plot_logs.py overlaying runs."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -111,6 +112,8 @@ def test_train_stats_split_each_iteration_into_data_wait_and_compute(tiny_run):
     for stats in [*log.train.values(), *log.iters.values()]:
         # Every batch waited >= 4 x SLEEP s for its clips, and the wait is counted as data, not compute.
         assert stats["dt_data"] >= 4 * SLEEP * 0.95 and stats["dt_net"] < stats["dt"] - 4 * SLEEP * 0.95, stats
+    progress = re.findall(r"iter \d/2 \| .* \| data wait (\d+)% \| ", open(os.path.join(out, "log.txt")).read())
+    assert len(progress) == 4 and all(int(p) > 0 for p in progress)  # the progress lines show the data wait
     for stats in log.train.values():  # epoch means: data wait + compute = the iteration
         assert stats["dt_data"] + stats["dt_net"] == pytest.approx(stats["dt"], rel=1e-4), stats
 

@@ -126,5 +126,7 @@ def progress_line(stats: dict) -> str:
     parts = [f"epoch {stats['epoch']}", f"iter {stats['iter']}", f"loss {stats['loss']:.4f}", f"lr {stats['lr']:.5g}"]
     if "top1_err" in stats:
         parts += [f"top1_err {stats['top1_err']:.1f}", f"top5_err {stats['top5_err']:.1f}"]
+    if stats.get("dt_data") is not None and stats.get("dt"):
+        parts.append(f"data wait {100 * stats['dt_data'] / stats['dt']:.0f}%")  # above ~30 %: input-bound
     parts += [f"{stats['clips_per_s']:.1f} clips/s", f"eta {stats['eta']}"]
     return " | ".join(parts)
