@@ -194,3 +194,15 @@ def test_only_the_first_launching_process_saves_the_config(monkeypatch, tmp_path
     assert load_config(str(tmp_path / "out" / "config.yaml")) == cfg
     other_machine = load_config(TINY, ["OUTPUT_DIR", str(tmp_path / "out2"), "NUM_SHARDS", "2", "SHARD_ID", "1"])
     assert save_run_config(other_machine, TINY) is None and not os.path.exists(tmp_path / "out2")
+
+
+def test_a_failure_to_draw_is_a_warning_that_does_not_stop_training(tmp_path, caplog):
+    from slowfast.visualization.training_curves import update_run_plots
+
+    run = _write_run(tmp_path / "run", [_epoch(1, 1.0, 50.0), _val(1, top1_err=40.0)])
+    open(os.path.join(run, "plots"), "w").close()  # a file where the plots folder goes
+    with caplog.at_level("WARNING"):
+        assert update_run_plots(run) == []
+    assert "training curves not drawn" in caplog.text
+    os.remove(os.path.join(run, "plots"))
+    assert [os.path.basename(p) for p in update_run_plots(run)] == ["loss.png", "lr.png", "top1_err.png", "curves.png"]
