@@ -11,6 +11,10 @@ checkpoint, a GPU requested on a machine without one) print one line naming the 
 status 2; the traceback goes to OUTPUT_DIR/log.txt, and to the terminal with --debug (or the environment
 variable SLOWFAST_DEBUG=1). Other exceptions (bugs) keep their traceback.
 
+The resolved config (file, `_BASE_`s, overrides and what the pre-flight checks filled in, e.g.
+MODEL.NUM_CLASSES 0) is saved as OUTPUT_DIR/config.yaml before the run starts; `--cfg OUTPUT_DIR/config.yaml`
+runs the same config again (the file is left as it is when it is the run's own --cfg).
+
 One run per OUTPUT_DIR: the run holds OUTPUT_DIR/.run.lock (slowfast/utils/run_lock.py) from before the
 training / testing start to its end; a second run into an OUTPUT_DIR that a live run holds exits 2 with one line.
 """
@@ -29,6 +33,7 @@ from slowfast.datasets.prepare import prepare_data  # noqa: E402
 from slowfast.engine.launch import check_devices, check_init_method, launch_job  # noqa: E402
 from slowfast.engine.test import test  # noqa: E402
 from slowfast.engine.train import train  # noqa: E402
+from slowfast.utils.io import write_text_atomic  # noqa: E402
 from slowfast.utils.logging import setup_logging  # noqa: E402
 from slowfast.utils.run_lock import RunLock, RunLockedError  # noqa: E402
 
@@ -42,14 +47,38 @@ def _append_traceback_to_log(output_dir: str | None, error: BaseException) -> bo
     return True
 
 
-def run_lock_for(cfg):
-    """OUTPUT_DIR/.run.lock for the run, taken once: by this process, which spawns this machine's workers,
-    unless it is one of torchrun's processes other than global rank 0, or a machine other than SHARD_ID 0
-    (machines of one run share OUTPUT_DIR). Those get a no-op context."""
+def _first_launcher(cfg) -> bool:
+    """True in this process, which spawns this machine's workers, unless it is one of torchrun's processes
+    other than global rank 0, or a machine other than SHARD_ID 0 (machines of one run share OUTPUT_DIR)."""
     torchrun_worker = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", 1)) > 1 and int(os.environ["RANK"]) != 0
-    if torchrun_worker or cfg.SHARD_ID != 0:
-        return contextlib.nullcontext()
-    return RunLock(cfg.OUTPUT_DIR)
+    return not torchrun_worker and cfg.SHARD_ID == 0
+
+
+def run_lock_for(cfg):
+    """OUTPUT_DIR/.run.lock for the run, taken once (`_first_launcher`); the other processes get a no-op context."""
+    return RunLock(cfg.OUTPUT_DIR) if _first_launcher(cfg) else contextlib.nullcontext()
+
+
+CONFIG_HEADER = ("# The resolved config of the run in this folder, saved by tools/run_net.py at its start.\n"
+                 "# Run it again with: python tools/run_net.py --cfg THIS_FILE [KEY VALUE ...]\n")
+
+
+def save_run_config(cfg, cfg_file: str | None) -> str | None:
+    """Write `cfg` to OUTPUT_DIR/config.yaml (atomically; first launching process only); returns the path
+    written, None when nothing was. The run's own --cfg is never overwritten: when it is that file and
+    `cfg` differs from it (overrides were given), it is left as it is, with a warning."""
+    if not _first_launcher(cfg):
+        return None
+    path = os.path.join(cfg.OUTPUT_DIR, "config.yaml")
+    text = CONFIG_HEADER + cfg.dump()
+    if cfg_file and os.path.isfile(path) and os.path.samefile(path, cfg_file):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            if f.read() != text:
+                print(f"warning: {path} is this run's --cfg: left as it is, without this run's overrides",
+                      file=sys.stderr)
+        return None
+    write_text_atomic(path, text)
+    return path
 
 
 def parse_args(argv=None):
@@ -72,6 +101,7 @@ def main(argv=None) -> int:
         if cfg is None:
             return 2
         with run_lock_for(cfg):
+            save_run_config(cfg, args.cfg_file)
             if cfg.TRAIN.ENABLE:
                 launch_job(cfg, train, args.init_method)
             if cfg.TEST.ENABLE:

@@ -4,12 +4,14 @@ what differs between classification and detection comes from the run's task (`en
 Per epoch: reproducible shuffling and augmentation seeds (a resumed run sees the same data as an
 uninterrupted one), lr set every iteration from the fractional epoch, progress line with ETA and a
 JSON stats line every LOG_PERIOD iterations, TensorBoard scalars, a checkpoint every
-CHECKPOINT_PERIOD epochs (and after the last), validation every EVAL_PERIOD epochs.
+CHECKPOINT_PERIOD epochs (and after the last), validation every EVAL_PERIOD epochs, training curves in
+OUTPUT_DIR/plots/ after each validation and the last epoch.
 """
 from __future__ import annotations
 
 import logging
 import math
+import time
 
 import numpy as np
 import torch
@@ -28,6 +30,7 @@ from slowfast.utils import distributed as du
 from slowfast.utils.logging import log_json_stats
 from slowfast.utils.meters import TrainMeter, progress_line
 from slowfast.visualization.tensorboard import TensorboardWriter
+from slowfast.visualization.training_curves import update_run_plots
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
     meter.reset()
     n_iters = len(loader)
     for it, (inputs, labels, _, extra) in enumerate(loader):
+        data_ready = time.perf_counter()  # the wait for this batch (dt_data) ends here
         lr = lr_at(cfg, epoch + it / n_iters)
         set_lr(optimizer, lr)
         labels = labels.to(device, non_blocking=True)
@@ -89,7 +93,8 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
         scaler.update()
 
         loss_v, top1, top5 = task.train_metrics(preds, labels, loss, device)
-        meter.update(loss_v, lr, labels.shape[0], top1, top5, replaced=extra.get("retries", 0))
+        meter.update(loss_v, lr, labels.shape[0], top1, top5, replaced=extra.get("retries", 0),
+                     data_ready=data_ready)
         task.check_replaced(meter.replaced_videos, epoch)
         if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == n_iters:
             stats = {**meter.iter_stats(epoch, it, world_size(cfg)), **accel.peak_memory_stats(device)}
@@ -190,4 +195,6 @@ def train(cfg) -> None:
         du.barrier()
         if eval_due:
             eval_epoch(task, model, val_loader, epoch, tb)
+        if du.is_master() and (eval_due or last):  # OUTPUT_DIR/plots/: loss, lr, top-1 / mAP from log.txt
+            update_run_plots(cfg.OUTPUT_DIR)
     tb.close()

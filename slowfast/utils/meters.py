@@ -1,4 +1,8 @@
-"""Training meters: smoothed scalars, ETA, throughput, and the progress / JSON stats line."""
+"""Training meters: smoothed scalars, ETA, throughput, and the progress / JSON stats line.
+
+Timing per iteration, in PySlowFast's names: `dt` (the whole iteration), `dt_data` (waiting for the loader's
+batch) and `dt_net` (the step after it arrived), in seconds; medians over the window in iteration stats,
+the epoch's means in epoch stats. `dt_data / dt` above about 0.3 says the run is input-bound."""
 from __future__ import annotations
 
 import datetime
@@ -53,6 +57,8 @@ class TrainMeter:
         self.top1 = ScalarMeter(self.window)
         self.top5 = ScalarMeter(self.window)
         self.iter_time = ScalarMeter(self.window)
+        self.data_time = ScalarMeter(self.window)
+        self.net_time = ScalarMeter(self.window)
         self.lr = 0.0
         self.samples = 0
         self.iters = 0
@@ -60,9 +66,14 @@ class TrainMeter:
         self._tic = time.perf_counter()
 
     def update(self, loss: float, lr: float, batch: int, top1: float | None = None, top5: float | None = None,
-               replaced: int = 0) -> None:
+               replaced: int = 0, data_ready: float | None = None) -> None:
+        """`data_ready`: the `time.perf_counter()` at which the iteration's batch arrived from the loader
+        (splits the iteration time into `dt_data` and `dt_net`; None: not measured)."""
         now = time.perf_counter()
         self.iter_time.add(now - self._tic)
+        if data_ready is not None:
+            self.data_time.add(data_ready - self._tic)
+            self.net_time.add(now - data_ready)
         self._tic = now
         self.loss.add(loss, batch)
         if top1 is not None:
@@ -86,6 +97,7 @@ class TrainMeter:
             "loss": self.loss.median(),
             "lr": self.lr,
             "time_iter": t,
+            **self._times(ScalarMeter.median),
             # per-process batch x processes / median iteration time
             "clips_per_s": (self.samples / max(1, self.iters)) * world_size / t if t > 0 else 0.0,
             "eta": str(datetime.timedelta(seconds=int(self.eta_seconds(epoch, it)))),
@@ -94,9 +106,16 @@ class TrainMeter:
             stats.update(top1_err=self.top1.median(), top5_err=self.top5.median())
         return stats
 
+    def _times(self, summary) -> dict:
+        """{"dt", "dt_data", "dt_net"} summarised by `summary` (median / mean); data and net only when measured."""
+        out = {"dt": summary(self.iter_time)}
+        if self.data_time.count:
+            out.update(dt_data=summary(self.data_time), dt_net=summary(self.net_time))
+        return out
+
     def epoch_stats(self, epoch: int) -> dict:
         stats = {"_type": "train_epoch", "epoch": f"{epoch + 1}/{self.max_epoch}", "loss": self.loss.global_avg(),
-                 "lr": self.lr, "replaced_videos": self.replaced_videos}
+                 "lr": self.lr, "replaced_videos": self.replaced_videos, **self._times(ScalarMeter.global_avg)}
         if self.top1.count:
             stats.update(top1_err=self.top1.global_avg(), top5_err=self.top5.global_avg())
         return stats
@@ -107,5 +126,7 @@ def progress_line(stats: dict) -> str:
     parts = [f"epoch {stats['epoch']}", f"iter {stats['iter']}", f"loss {stats['loss']:.4f}", f"lr {stats['lr']:.5g}"]
     if "top1_err" in stats:
         parts += [f"top1_err {stats['top1_err']:.1f}", f"top5_err {stats['top5_err']:.1f}"]
+    if stats.get("dt_data") is not None and stats.get("dt"):
+        parts.append(f"data wait {100 * stats['dt_data'] / stats['dt']:.0f}%")  # above ~30 %: input-bound
     parts += [f"{stats['clips_per_s']:.1f} clips/s", f"eta {stats['eta']}"]
     return " | ".join(parts)
