@@ -114,3 +114,25 @@ def test_plusplus_views_average_scores_per_box(ava_root, tmp_path):
     assert res["views"] == 4 and res["num_boxes"] == n_boxes
     rows = np.loadtxt(tmp_path / "detections.csv", delimiter=",", usecols=(6,), dtype=int)
     assert len(rows) == n_boxes * len(set(rows.tolist()))
+
+
+def test_missing_and_corrupt_frame_files_at_test_time_are_replaced_and_counted_through_loader_workers(tmp_path):
+    """SECURITY.md's promise for AVA test clips: an unreadable frame file is replaced by the nearest
+    readable frame of its clip, logged with its path, and counted in the results, also when a loader
+    worker process (whose dataset object the main process never sees) read it."""
+    from slowfast.engine.ava_inference import run_ava_inference
+    from slowfast.models import build_model
+
+    root = str(tmp_path / "data")
+    make_ava_synthetic(root, num_train_videos=1, num_val_videos=1, num_keyframes=2, seed=1)
+    cfg = load_config(AVA_TINY, ava_opts(root, tmp_path / "out", "DATA_LOADER.NUM_WORKERS", "1"))
+    dataset = build_dataset("ava", cfg, "test")
+    used = sorted({p for i in range(len(dataset._keyframes)) for p in
+                   (dataset._frames.frame_paths[dataset._keyframes[i][0]][j] for j in dataset.frame_indices(i))})
+    os.remove(used[0])
+    with open(used[-1], "wb") as f:
+        f.write(b"not a jpeg")
+    torch.manual_seed(0)
+    res = run_ava_inference(cfg, build_model(cfg), split="test", write=True)
+    assert res["replaced_frames"] >= 2  # each bad file once per clip that uses it
+    assert res["mAP"] is not None and res["num_boxes"] == dataset.num_boxes

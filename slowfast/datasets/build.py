@@ -49,6 +49,7 @@ def detection_collate(batch):
         "ori_boxes": torch.cat([torch.as_tensor(e["ori_boxes"]).float() for e in extra]),
         "metadata": torch.cat([torch.as_tensor(e["metadata"]).long() for e in extra]),
         "retries": int(sum(e.get("retries", 0) for e in extra)),  # key frames replaced (unreadable frames)
+        "replaced_frames": int(sum(e.get("replaced_frames", 0) for e in extra)),  # val / test: frame files
     }
     labels = torch.cat([torch.as_tensor(lb).float() for lb in labels])
     return inputs, labels, torch.as_tensor(index), out_extra

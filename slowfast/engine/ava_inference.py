@@ -43,15 +43,18 @@ def model_inputs(inputs, extra: dict, device: torch.device) -> tuple:
 
 
 @torch.no_grad()
-def predict_view(cfg, model, split: str, scale: int, flip: bool) -> tuple[dict, list]:
-    """({(video_idx, timestamp, x1, y1, x2, y2): scores (num_classes,)}, video names) for one test view,
-    over this process's shard of the key frames. Boxes are the original normalised proposals."""
+def predict_view(cfg, model, split: str, scale: int, flip: bool) -> tuple[dict, list, int]:
+    """({(video_idx, timestamp, x1, y1, x2, y2): scores (num_classes,)}, video names, frame files replaced)
+    for one test view, over this process's shard of the key frames. Boxes are the original normalised
+    proposals; a missing or unreadable frame file was replaced by the nearest readable frame of its clip."""
     device = device_for(cfg)
     dataset = build_dataset(cfg.TEST.DATASET, cfg, split, test_scale=scale, test_flip=flip)
     loader = build_loader(cfg, split, dataset=dataset)
     model.eval()
     out = {}
+    replaced = 0
     for inputs, _, _, extra in loader:
+        replaced += extra.get("replaced_frames", 0)
         if len(extra["boxes"]) == 0:
             continue
         scores = model(*model_inputs(inputs, extra, device)).float().cpu().numpy()
@@ -59,7 +62,7 @@ def predict_view(cfg, model, split: str, scale: int, flip: bool) -> tuple[dict, 
         boxes = extra["ori_boxes"].numpy()
         for m, b, s in zip(meta, boxes, scores):
             out[(int(m[0]), int(m[1]), *np.round(b, 6).tolist())] = s
-    return out, dataset.video_names
+    return out, dataset.video_names, replaced
 
 
 def run_ava_inference(cfg, model, split: str = "test", write: bool = True) -> dict:
@@ -72,25 +75,33 @@ def run_ava_inference(cfg, model, split: str = "test", write: bool = True) -> di
     model = inference_model(cfg, model)  # TEST.OPTIMIZE_MODEL: BN folded, channels_last_3d (same scores)
     sums: dict = {}
     video_names = None
+    replaced = 0
     for scale, flip in views:
-        preds, video_names = predict_view(cfg, model, split, scale, flip)
+        preds, video_names, view_replaced = predict_view(cfg, model, split, scale, flip)
+        replaced += view_replaced
         for k, s in preds.items():
             _accumulate(sums, k, s.astype(np.float64), 1)
-    parts = du.all_gather_objects(sums)
+    parts = du.all_gather_objects((sums, replaced))
     if not du.is_master():
         return {}
     merged: dict = {}
-    for part in parts:
+    for part, _ in parts:
         for k, (s, n) in part.items():
             _accumulate(merged, k, s, n)
+    replaced = sum(n for _, n in parts)
+    if replaced:
+        logger.warning("AVA %s: %d frame files (counted once per view) were missing or unreadable and were replaced "
+                       "by the nearest readable frame of their clip (paths in the warnings above)", split, replaced)
     keys = sorted(merged)
     scores = np.stack([merged[k][0] / merged[k][1] for k in keys]) if keys else np.zeros((0, cfg.MODEL.NUM_CLASSES))
     labelmap_path = annotation_path(cfg, cfg.AVA.LABEL_MAP_FILE)
     class_ids = sorted(read_labelmap(labelmap_path).ids)
     if write:
-        return _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, cfg.OUTPUT_DIR, len(views), True)
-    with tempfile.TemporaryDirectory(prefix="ava_eval_") as tmp:  # validation: nothing left behind
-        return _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, tmp, len(views), False)
+        result = _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, cfg.OUTPUT_DIR, len(views), True)
+    else:
+        with tempfile.TemporaryDirectory(prefix="ava_eval_") as tmp:  # validation: nothing left behind
+            result = _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, tmp, len(views), False)
+    return {**result, "replaced_frames": replaced}
 
 
 def _accumulate(into: dict, key, score_sum: np.ndarray, count: int) -> None:

@@ -237,6 +237,7 @@ class Ava(torch.utils.data.Dataset):
                 index = int(torch.randint(len(self._keyframes), (1,)).item())
 
     def __getitem__(self, index: int):
+        replaced_before = self.stats["replaced_frames"]  # counted here: a worker's `stats` never reach the loop
         index, retries, loaded = self._load_or_replace(index)
         video_idx, sec, _, ori_boxes, labels = self._keyframes[index]
         clip, boxes = loaded
@@ -246,5 +247,5 @@ class Ava(torch.utils.data.Dataset):
         inputs = pack_pathway_output(clip, spec.alpha, spec.num_pathways, spec.slow_pathway_sampling)
         metadata = torch.tensor([[video_idx, sec]] * len(ori_boxes), dtype=torch.long).reshape(-1, 2)
         extra = {"boxes": boxes.float(), "ori_boxes": torch.from_numpy(ori_boxes), "metadata": metadata,
-                 "retries": retries}
+                 "retries": retries, "replaced_frames": self.stats["replaced_frames"] - replaced_before}
         return inputs, torch.from_numpy(labels), index, extra
