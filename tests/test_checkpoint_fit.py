@@ -136,3 +136,27 @@ def test_auto_resume_sets_a_diverged_newest_checkpoint_aside_and_resumes_from_th
     with caplog.at_level(logging.WARNING):
         assert load_weights_for_training(cfg, model, optimizer_for(model)) == 1
     assert "not finite" in caplog.text and os.path.exists(nan + ".corrupt") and not os.path.exists(nan)
+
+
+@pytest.mark.parametrize("tool", ["demo", "extract_features"])
+def test_the_demo_and_the_feature_extractor_refuse_another_architecture_in_one_line_and_honour_the_override(
+        tmp_path, tool):
+    """Their hint names TRAIN.CHECKPOINT_IGNORE_CFG_MISMATCH, and they accept it as an override like run_net."""
+    import subprocess
+    import sys
+
+    ckpt = save(tmp_path / "ckpt" / "alpha2.pyth", "SLOWFAST.ALPHA", "2")  # TINY has 4
+    video = write_video(tmp_path / "clip.mp4", textured_frames(40))
+    out = ["--output", str(tmp_path / ("out.mp4" if tool == "demo" else "features"))]
+    argv = [sys.executable, os.path.join(ROOT, "tools", f"{tool}.py"), "--cfg", TINY, "--input", video, *out,
+            *BASE, "OUTPUT_DIR", str(tmp_path), "TEST.CHECKPOINT_FILE_PATH", ckpt]
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    env.pop("SLOWFAST_DEBUG", None)
+    refused = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    lines = refused.stderr.strip().splitlines()
+    assert refused.returncode == 2 and len(lines) == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "SLOWFAST.ALPHA" in lines[0] and "TRAIN.CHECKPOINT_IGNORE_CFG_MISMATCH True" in lines[0]
+    forced = subprocess.run(argv + ["TRAIN.CHECKPOINT_IGNORE_CFG_MISMATCH", "True"], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert "loading it anyway" in forced.stdout + forced.stderr
