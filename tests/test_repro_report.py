@@ -187,7 +187,7 @@ def test_a_copy_of_the_repo_in_another_folder_hits_every_row_and_leaves_the_cach
     assert len(rows) == len(repro.REPORT_ROWS) and all("(cached)" in r for r in rows), hint
     assert open(cache, "rb").read() == before
     n = len(repro.REPORT_ROWS)
-    assert f"rows {n}/{n} rows" in run.stderr and "ETA" in run.stderr and f"rows 1/{n} rows" in run.stderr
+    assert f"[repro_report] 1/{n} rows" in run.stderr and "ETA" in run.stderr and f"{n}/{n} rows (100%)" in run.stderr
     assert f"done: {n} rows in" in run.stderr and f"({n} GFLOPs from the cache, 0 counted" in run.stderr
     assert f"FLOPs cache: {cache} (unchanged)" in run.stderr and f"table: {md}" in run.stderr
 

@@ -49,7 +49,7 @@ def gather(args, cache=None) -> list:
     """One entry {"row", "info", "results", "measured"} per selected row; "n/N ... ETA" on stderr per row."""
     given = dict(repro.parse_results_arg(a) for a in args.results)
     rows = select_rows(args.rows)
-    progress = Progress("[repro_report] rows", len(rows), unit="rows")
+    progress = Progress("[repro_report]", len(rows), unit="rows")
     entries = []
     for row in rows:
         results = repro.load_results(given[row.name]) if row.name in given else None
