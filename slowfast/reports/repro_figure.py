@@ -154,6 +154,8 @@ def write_figure(entries: list[dict], path: str) -> dict:
         else:
             ax.set_title(title)
             ax.text(0.5, 0.5, "no numbers", ha="center", transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
     fig.tight_layout()
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
