@@ -208,11 +208,12 @@ def test_cache_key_follows_the_model_keys_and_code_only():
     other.BN.EPSILON, other.DATA.MEAN = 1e-3, [0.5, 0.5, 0.5]
     assert flops_cache.cost_key(other, 256) == key
     assert flops_cache.cost_key(cfg, 224) != key
-    for name, value in (("RESNET", ("DEPTH", 50)), ("DATA", ("NUM_FRAMES", 16)), ("NONLOCAL", ("INSTANTIATION", "softmax2"))):
+    for group, name, value in (("RESNET", "DEPTH", 50), ("DATA", "NUM_FRAMES", 16),
+                               ("NONLOCAL", "INSTANTIATION", "softmax2")):
         changed = cfg.clone()
         changed.defrost()
-        changed[name][value[0]] = value[1]
-        assert flops_cache.cost_key(changed, 256) != key, f"{name}.{value[0]}"
+        changed[group][name] = value
+        assert flops_cache.cost_key(changed, 256) != key, f"{group}.{name}"
 
 
 def test_code_tokens_ignore_comments_docstrings_and_blank_lines_but_not_code():
