@@ -177,6 +177,10 @@ def test_a_copy_of_the_repo_in_another_folder_hits_every_row_and_leaves_the_cach
 
     copy = copy_of_the_repo(tmp_path / "elsewhere" / "clone")
     cache = os.path.join(copy, "docs", "flops_cache.json")
+    with open(os.path.join(copy, "slowfast", "models", "resnet.py"), "a") as f:
+        f.write("\n# a comment changes no count\n")
+    with open(os.path.join(copy, "slowfast", "models", "person_detector.py"), "a") as f:
+        f.write("\n\ndef not_in_the_counted_model():\n    return 1\n")
     before = open(cache, "rb").read()
     md = tmp_path / "table.md"
     run = subprocess.run([sys.executable, "-c", NO_COUNT, "--markdown", str(md)], cwd=copy, capture_output=True,
@@ -195,6 +199,10 @@ def test_a_copy_of_the_repo_in_another_folder_hits_every_row_and_leaves_the_cach
 def test_cache_key_follows_the_model_keys_and_code_only():
     from slowfast.checkpoint.cfg_diff import ARCHITECTURE_KEYS
     from slowfast.reports import flops_cache
+
+    files = {os.path.basename(p) for p in flops_cache.model_files()}
+    assert {"build.py", "inputs.py", "video_net.py", "resnet.py", "heads.py", "norm.py"} <= files
+    assert not files & {"person_detector.py", "features.py", "optimize.py", "__init__.py"}
 
     cfg = repro.load_row_config(repro.row_by_name("ava_slowfast_8x8"))
     key = flops_cache.cost_key(cfg, 256)

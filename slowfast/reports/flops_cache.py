@@ -1,12 +1,14 @@
 """The FLOPs cache (docs/flops_cache.json): fvcore counts keyed by what decides them, and nothing else.
 
 A key is a hash of
-- the values of the config keys the model code reads (every ``cfg.GROUP.KEY`` in slowfast/models/*.py and
-  in the helpers it imports from other packages, e.g. ``stage_depths``), less FLOPS_NEUTRAL_KEYS (values
+- the values of the config keys that model code reads (every ``cfg.GROUP.KEY`` in it, helpers included,
+  e.g. ``stage_depths``), less FLOPS_NEUTRAL_KEYS (values
   that change weights or numerics, never the count); a key read as a whole group puts the group in;
 - the input size;
-- the model code: slowfast/models/*.py, those imported helpers and the counter (slowfast/utils/complexity.py),
-  as Python tokens with comments, blank lines and docstrings left out (editing prose is not a miss);
+- the model code the count runs: slowfast/models/build.py and inputs.py with every slowfast/models module
+  they import (not the person detector, feature extraction or inference optimisation), the helpers they
+  import from other packages and the counter (slowfast/utils/complexity.py), as Python tokens with
+  comments, blank lines and docstrings left out (editing prose is not a miss);
 - the public versions of torch and fvcore (``2.14.1``, not the build tag ``+cu130`` / ``+cpu``).
 
 Nothing clone- or machine-specific goes in (no paths, file times, host names or CUDA builds), so a fresh
@@ -16,7 +18,6 @@ key added elsewhere (training, data, logging) leaves every key as it was.
 from __future__ import annotations
 
 import ast
-import glob
 import hashlib
 import importlib
 import inspect
@@ -59,18 +60,38 @@ def code_tokens(source: str) -> str:
     return "\n".join(out)
 
 
+MODEL_ROOTS = ("build.py", "inputs.py")  # what compute_cost runs: build_model and dummy_inputs
+
+
+def _imports(path: str) -> list[tuple[str, list[str]]]:
+    """(module, names) of every `from slowfast.X import names` in a file, function-local ones included."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    return [(node.module, [a.name for a in node.names]) for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("slowfast.")]
+
+
+def model_files() -> list[str]:
+    """MODEL_ROOTS and the slowfast/models modules they import, transitively, sorted."""
+    todo, seen = [os.path.join(MODELS_DIR, f) for f in MODEL_ROOTS], set()
+    while todo:
+        path = todo.pop()
+        if path in seen or not os.path.isfile(path):
+            continue
+        seen.add(path)
+        todo += [os.path.join(MODELS_DIR, module.rsplit(".", 1)[1] + ".py") for module, _ in _imports(path)
+                 if module.startswith("slowfast.models.")]
+    return sorted(seen)
+
+
 def _foreign_helpers() -> list:
-    """Functions (and constants) slowfast/models/*.py import from other slowfast packages, sorted by name."""
+    """Functions (and constants) the model files import from other slowfast packages, sorted by name."""
     found = {}
-    for path in sorted(glob.glob(os.path.join(MODELS_DIR, "*.py"))):
-        with open(path, encoding="utf-8") as f:
-            tree = ast.parse(f.read())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("slowfast.") \
-                    and not node.module.startswith("slowfast.models"):
-                module = importlib.import_module(node.module)
-                for alias in node.names:
-                    found[f"{node.module}.{alias.name}"] = getattr(module, alias.name)
+    for path in model_files():
+        for module_name, names in _imports(path):
+            if not module_name.startswith("slowfast.models"):
+                module = importlib.import_module(module_name)
+                found.update({f"{module_name}.{n}": getattr(module, n) for n in names})
     return [found[k] for k in sorted(found)]
 
 
@@ -88,9 +109,9 @@ def _helper_text(obj) -> str:
 
 @lru_cache(maxsize=1)
 def model_code() -> tuple[str, str]:
-    """(hash of the model code, all its text): models/*.py by file name, imported helpers, the counter."""
+    """(hash of the model code, all its text): `model_files` by file name, imported helpers, the counter."""
     parts = []
-    for path in sorted(glob.glob(os.path.join(MODELS_DIR, "*.py"))) + [COUNTER_FILE]:
+    for path in model_files() + [COUNTER_FILE]:
         with open(path, encoding="utf-8") as f:
             parts.append(f"# {os.path.basename(path)}\n{code_tokens(f.read())}")
     parts += [_helper_text(h) for h in _foreign_helpers()]
