@@ -2,7 +2,14 @@
 #   make demo   set up .venv, then train + test a small SlowFast on built-in synthetic data, and
 #               label one synthetic test video with tools/demo.py (it prints where the video is)
 #   make test   set up .venv, then run the test suite
+# TORCH_VARIANT=cpu (make setup TORCH_VARIANT=cpu, or in the environment) installs PyTorch's CPU-only
+# wheels first, without the CUDA libraries (see INSTALL.md); empty (the default) installs the PyPI wheels.
 PYTHON ?= python3
+TORCH_VARIANT ?=
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+ifneq ($(filter-out cpu,$(TORCH_VARIANT)),)
+$(error TORCH_VARIANT must be empty (default wheels) or cpu, not '$(TORCH_VARIANT)')
+endif
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -12,6 +19,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements.txt requirements-test.txt setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+ifeq ($(TORCH_VARIANT),cpu)
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1 --index-url $(TORCH_CPU_INDEX)
+endif
 	$(PY) -m pip install -q -r requirements-test.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)

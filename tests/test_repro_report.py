@@ -135,3 +135,151 @@ def test_table_flops_equal_count_flops_for_the_tiny_config(tmp_path, capsys):
     assert "(cached)" in table_line(again, row.config)
     fresh = run_tool(capsys, "--rows", row.name, "--cache", str(cache_file), "--no-cache")
     assert "(cached)" not in table_line(fresh, row.config)
+
+
+# ----------------------------------------------------------------------------------------------
+# The FLOPs cache: keyed by what decides a count, so a fresh clone hits every committed row
+# ----------------------------------------------------------------------------------------------
+NO_COUNT = """
+import os, sys
+sys.path.insert(0, "tools")
+import slowfast
+from slowfast.reports import flops_cache, repro
+assert slowfast.__file__.startswith(os.getcwd()), slowfast.__file__
+def no_count(cfg, size):
+    raise SystemExit(f"fvcore was run: {cfg.MODEL.MODEL_NAME} at {size} missed the cache")
+flops_cache.compute_cost = repro.compute_cost = no_count
+from slowfast.apps.repro_report import main
+main(sys.argv[1:])
+"""
+
+
+def copy_of_the_repo(dest) -> str:
+    """The checkout's files as a clone would have them (tracked and not ignored), in another folder."""
+    import shutil
+    import subprocess
+
+    if not os.path.isdir(os.path.join(repro.ROOT, ".git")) and not os.path.isfile(os.path.join(repro.ROOT, ".git")):
+        pytest.skip("not a git checkout")
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=repro.ROOT,
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        src = os.path.join(repro.ROOT, rel)
+        if os.path.isfile(src):
+            os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
+            shutil.copy2(src, os.path.join(dest, rel))
+    return str(dest)
+
+
+def test_a_copy_of_the_repo_in_another_folder_hits_every_row_and_leaves_the_cache_byte_unchanged(tmp_path):
+    import subprocess
+    import sys
+
+    copy = copy_of_the_repo(tmp_path / "elsewhere" / "clone")
+    cache = os.path.join(copy, "docs", "flops_cache.json")
+    with open(os.path.join(copy, "slowfast", "models", "resnet.py"), "a") as f:
+        f.write("\n# a comment changes no count\n")
+    with open(os.path.join(copy, "slowfast", "models", "person_detector.py"), "a") as f:
+        f.write("\n\ndef not_in_the_counted_model():\n    return 1\n")
+    before = open(cache, "rb").read()
+    md = tmp_path / "table.md"
+    run = subprocess.run([sys.executable, "-c", NO_COUNT, "--markdown", str(md)], cwd=copy, capture_output=True,
+                         text=True, timeout=600, env={**os.environ, "PYTHONPATH": copy})
+    hint = "docs/flops_cache.json is stale: run `python tools/repro_report.py` and commit the file"
+    assert run.returncode == 0, f"{hint}\n{run.stderr[-3000:]}"
+    rows = [line for line in run.stdout.splitlines() if line.startswith("| ") and "`configs/" in line]
+    assert len(rows) == len(repro.REPORT_ROWS) and all("(cached)" in r for r in rows), hint
+    assert open(cache, "rb").read() == before
+    n = len(repro.REPORT_ROWS)
+    assert f"[repro_report] 1/{n} rows" in run.stderr and "ETA" in run.stderr and f"{n}/{n} rows (100%)" in run.stderr
+    assert f"done: {n} rows in" in run.stderr and f"({n} GFLOPs from the cache, 0 counted" in run.stderr
+    assert f"FLOPs cache: {cache} (unchanged)" in run.stderr and f"table: {md}" in run.stderr
+
+
+def test_cache_key_follows_the_model_keys_and_code_only():
+    from slowfast.checkpoint.cfg_diff import ARCHITECTURE_KEYS
+    from slowfast.reports import flops_cache
+
+    files = {os.path.basename(p) for p in flops_cache.model_files()}
+    assert {"build.py", "inputs.py", "video_net.py", "resnet.py", "heads.py", "norm.py"} <= files
+    assert not files & {"person_detector.py", "features.py", "optimize.py", "__init__.py"}
+
+    cfg = repro.load_row_config(repro.row_by_name("ava_slowfast_8x8"))
+    key = flops_cache.cost_key(cfg, 256)
+    keys = set(flops_cache.flops_keys(cfg))
+    assert set(ARCHITECTURE_KEYS) | {"DATA.NUM_FRAMES", "DATA.INPUT_CHANNEL_NUM", "RESNET.DEPTH"} <= keys
+    assert not keys & {"OUTPUT_DIR", "DATA.PATH_TO_DATA_DIR", "TRAIN.BATCH_SIZE", "BN.EPSILON", "DATA.MEAN"}
+    other = cfg.clone()
+    other.defrost()
+    other.OUTPUT_DIR, other.DATA.PATH_TO_DATA_DIR, other.TRAIN.BATCH_SIZE = "/elsewhere/out", "/x/data", 3
+    other.TRAIN.SOME_NEW_KEY = 7  # a key another feature adds: not the model's
+    other.BN.EPSILON, other.DATA.MEAN = 1e-3, [0.5, 0.5, 0.5]
+    assert flops_cache.cost_key(other, 256) == key
+    assert flops_cache.cost_key(cfg, 224) != key
+    for group, name, value in (("RESNET", "DEPTH", 50), ("DATA", "NUM_FRAMES", 16),
+                               ("NONLOCAL", "INSTANTIATION", "softmax2")):
+        changed = cfg.clone()
+        changed.defrost()
+        changed[group][name] = value
+        assert flops_cache.cost_key(changed, 256) != key, f"{group}.{name}"
+
+
+def test_code_tokens_ignore_comments_docstrings_and_blank_lines_but_not_code():
+    from slowfast.reports.flops_cache import code_tokens
+
+    a = 'def f(x):\n    """Doc."""\n    return x * 2  # twice\n'
+    b = '# header\n\ndef f(x):\n    """Another doc,\n    two lines."""\n\n    return x * 2\n'
+    c = 'def f(x):\n    """Doc."""\n    return x * 3\n'
+    assert code_tokens(a) == code_tokens(b) != code_tokens(c)
+    assert code_tokens('s = "one"\n') != code_tokens('s = "two"\n')  # a string in code is code
+
+
+def test_a_miss_replaces_the_stale_entry_of_the_same_config_and_a_hit_writes_nothing(tmp_path):
+    from slowfast.reports.flops_cache import CostCache
+
+    path = tmp_path / "c.json"
+    cache = CostCache(str(path))
+    cache.put("old", {"gflops": 1.0, "config": "a.yaml", "size": 32})
+    cache.put("other", {"gflops": 2.0, "config": "a.yaml", "size": 64})
+    cache.save()
+    cache = CostCache(str(path))
+    cache.put("new", {"gflops": 1.5, "config": "a.yaml", "size": 32})
+    assert set(cache.entries) == {"new", "other"}
+    cache.save()
+    mtime = path.stat().st_mtime_ns
+    again = CostCache(str(path))
+    assert again.get("new")["gflops"] == 1.5 and again.get("gone") is None and (again.hits, again.misses) == (1, 1)
+    again.save()
+    assert path.stat().st_mtime_ns == mtime
+
+
+def test_figure_of_the_committed_rows_with_measured_quick_starts_is_readable(tmp_path):
+    """Published rows (GFLOPs from the committed cache when it hits, else the published ones) plus measured
+    quick-start results: each panel's GFLOPs axis spans under two decades, y stays within 0..105 %, and no
+    two point labels or tick labels overlap."""
+    import itertools
+
+    from slowfast.reports.repro_figure import _overlap
+
+    cache = repro.CostCache(os.path.join(repro.ROOT, "docs", "flops_cache.json"))
+    measured = {"synthetic_slowfast_tiny": {"top1_acc": 89.6}, "synthetic_ava_slowfast_tiny": {"mAP": 65.4},
+                "k700_slowfast_8x8": {"top1_acc": 12.5}}
+    entries = []
+    for row in repro.REPORT_ROWS:
+        cfg = repro.load_row_config(row)
+        hit = cache.get(repro.cost_key(cfg, cfg.DATA.TEST_CROP_SIZE))
+        entries.append({"row": row, "info": {"gflops": hit["gflops"] if hit else None}, "results": None,
+                        "measured": measured.get(row.name)})
+    png = tmp_path / "fig.png"
+    layout = repro.write_figure(entries, str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {"kinetics", "synthetic"} <= set(layout)
+    for name, panel in layout.items():
+        (x0, x1), (y0, y1) = panel["xlim"], panel["ylim"]
+        assert 0 < x0 < x1 and x1 / x0 < 100, (name, x0, x1)
+        assert 0 <= y0 < y1 <= 105, (name, y0, y1)
+        assert len(panel["xticklabels"]) >= 2, name
+        for boxes in (panel["labels"], panel["xticklabels"]):
+            clashes = [(a, b) for a, b in itertools.combinations(boxes, 2) if _overlap(a, b) > 0]
+            assert not clashes, (name, clashes)
+    assert len(layout["synthetic"]["labels"]) == 2 and layout["synthetic"]["xlim"][1] < 1

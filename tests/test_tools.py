@@ -15,11 +15,16 @@ def run_tool(*args):
     return out.stdout
 
 
-def test_model_info_prints_stage_shapes_and_ends_with_json():
-    out = run_tool("tools/model_info.py", "--cfg", "configs/Synthetic/SLOWFAST_TINY.yaml", "--size", "32", "--json")
-    assert "s5" in out and "GFLOPs per view" in out
-    last = json.loads(out.strip().splitlines()[-1])
-    assert set(last) == {"gflops", "params_m"} and last["gflops"] > 0
+def test_model_info_json_is_stdout_alone_and_the_table_goes_to_stderr():
+    out = subprocess.run([sys.executable, "tools/model_info.py", "--cfg", "configs/Synthetic/SLOWFAST_TINY.yaml",
+                          "--size", "32", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    info = json.loads(out.stdout)  # the whole of stdout is one JSON document
+    assert info["gflops"] > 0 and info["params_m"] > 0 and info["size"] == 32
+    assert [s["name"] for s in info["stages"]][-1] == "s5" and info["stages"][0]["shapes"][0] == [3, 4, 32, 32]
+    assert "GFLOPs per view" in out.stderr and "GFLOPs per view" not in out.stdout
+    text = run_tool("tools/model_info.py", "--cfg", "configs/Synthetic/SLOWFAST_TINY.yaml", "--size", "32")
+    assert "s5" in text and "GFLOPs per view" in text and "{" not in text
 
 
 def test_benchmark_reports_model_loader_and_training_loop_rates_as_json(tmp_path):

@@ -3,7 +3,7 @@
 
     python tools/model_info.py --cfg configs/Kinetics/K700/SLOWFAST_8x8_R101_NL.yaml [--size 256] [--json] [KEY VALUE ...]
 
-With --json the last line is {"gflops": G, "params_m": M}.
+With --json stdout is one JSON object alone (gflops, params_m, stages); the table goes to stderr.
 """
 import sys
 

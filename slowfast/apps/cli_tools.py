@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import torch
 
@@ -14,7 +15,7 @@ from slowfast.apps.features import extract_video_features
 from slowfast.datasets.prepare import prepare_data
 from slowfast.models import build_model
 from slowfast.reports.benchmark import FLOPS_CACHE, MODEL_PARTS, WHATS, run_benchmark, summary_lines
-from slowfast.reports.model_info import describe, format_description
+from slowfast.reports.model_info import describe, description_json, format_description
 from slowfast.utils.io import refuse_overwriting_inputs
 
 
@@ -62,22 +63,23 @@ MODEL_INFO_DOC = """Print a model's per-stage output shapes, GFLOPs per view and
 
     python tools/model_info.py --cfg configs/Kinetics/K700/SLOWFAST_8x8_R101_NL.yaml [--size 256] [--json] [KEY VALUE ...]
 
-With --json the last line is {"gflops": G, "params_m": M}.
+With --json stdout is one JSON object alone ({"config", "size", "gflops", "params_m", "stages"}); the
+text table goes to stderr.
 """
 
 
 def model_info_main(argv=None) -> int:
     parser = config_parser(MODEL_INFO_DOC)
     parser.add_argument("--size", type=int, default=0, help="input height/width (default DATA.TEST_CROP_SIZE)")
-    parser.add_argument("--json", action="store_true", help="end with a JSON line of gflops and params_m")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout (the table goes to stderr)")
     args = parse_with_overrides(parser, argv)
 
     def job(cfg) -> int:
         size = args.size or cfg.DATA.TEST_CROP_SIZE
         info = describe(build_model(cfg, device="cpu"), cfg, size)
-        print(format_description(info, size))
+        print(format_description(info, size), file=sys.stderr if args.json else sys.stdout)
         if args.json:
-            print(json.dumps({"gflops": round(info["gflops"], 3), "params_m": round(info["params_m"], 3)}))
+            print(json.dumps(description_json(info, size, args.cfg_file)))
         return 0
 
     return run_with_config(args, job, extra_opts=["NUM_GPUS", "0", "NUM_PROCESSES", "1"])

@@ -7,7 +7,9 @@ x views (fvcore, computed now), parameters, the published numbers and, optionall
 --results NAME=DIR puts DIR/results.json (written by `run_net.py` testing) beside row NAME; a bare DIR
 uses DIR's basename as NAME. `--list` prints the row names. GFLOPs come from fvcore (10-60 s per R101
 model on CPU); they are cached in --cache (default docs/flops_cache.json) keyed by a hash of the config
-dump, input size and model source, so a warm run takes seconds. Rows read from the cache say "(cached)";
+keys that build the model, the input size and the model code (nothing clone- or machine-specific: a fresh
+clone hits every committed row and leaves the file untouched), so a warm run takes seconds. Progress is
+"n/N rows ... ETA" on stderr, and a summary closes the run. Rows read from the cache say "(cached)";
 --no-cache recomputes everything (and leaves the cache alone), --fast skips FLOPs.
 """
 import argparse
@@ -17,7 +19,8 @@ import time
 import warnings
 
 from slowfast.reports import repro
-from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs
+from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs, write_text_atomic
+from slowfast.utils.progress import Progress, format_seconds
 
 DEFAULT_CACHE = os.path.join(repro.ROOT, "docs", "flops_cache.json")
 
@@ -42,20 +45,43 @@ def select_rows(spec):
     return [repro.row_by_name(n.strip()) for n in spec.split(",") if n.strip()]
 
 
-def gather(args) -> list:
-    """One entry {"row", "info", "results", "measured"} per selected row."""
+def gather(args, cache=None) -> list:
+    """One entry {"row", "info", "results", "measured"} per selected row; "n/N ... ETA" on stderr per row."""
     given = dict(repro.parse_results_arg(a) for a in args.results)
-    cache = None if args.no_cache else repro.CostCache(args.cache)
+    rows = select_rows(args.rows)
+    progress = Progress("[repro_report]", len(rows), unit="rows")
     entries = []
-    for row in select_rows(args.rows):
+    for row in rows:
         results = repro.load_results(given[row.name]) if row.name in given else None
         info = repro.describe_row(row, cache, flops=not args.fast)
         measured = repro.measured_metrics(row, results) if results else None
         entries.append({"row": row, "info": info, "results": results, "measured": measured})
-        print(f"[repro_report] {row.name}: GFLOPs from {info['flops_from']}", file=sys.stderr, flush=True)
+        progress.done += 1
+        print(f"{progress.line()}: {row.name}, GFLOPs from {info['flops_from']}", file=sys.stderr, flush=True)
         if cache is not None:
             cache.save()  # after each row: an interrupted run keeps what it counted
     return entries
+
+
+def summary(args, entries: list, cache, seconds: float) -> str:
+    """The closing lines: rows, where the GFLOPs came from, what was written where, the time taken."""
+    froms = [e["info"]["flops_from"] for e in entries]
+    counted = sum(f.startswith("fvcore") for f in froms)
+    lines = [f"[repro_report] done: {len(entries)} rows in {format_seconds(seconds)} "
+             f"({froms.count('cache')} GFLOPs from the cache, {counted} counted by fvcore, "
+             f"{froms.count('skipped')} skipped)"]
+    if cache is None:
+        lines.append("  FLOPs cache: not used (--no-cache)")
+    else:
+        state = f"{counted} entries written" if counted else "unchanged"
+        lines.append(f"  FLOPs cache: {cache.path} ({state})")
+    lines.append(f"  table: {os.path.abspath(args.markdown) if args.markdown else 'stdout'}")
+    if args.figure:
+        lines.append(f"  figure: {os.path.abspath(args.figure)}")
+    measured = [e["row"].name for e in entries if e["measured"]]
+    if measured:
+        lines.append(f"  measured results beside: {', '.join(measured)}")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> None:
@@ -77,16 +103,16 @@ def main(argv=None) -> None:
     except OutputIsInputError as e:
         print(f"repro_report: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    cache = None if args.no_cache else repro.CostCache(args.cache)
     try:
-        entries = gather(args)
+        entries = gather(args, cache)
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"repro_report: {e}")
     table = repro.markdown_table(entries)
     print(table)
     if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(table + "\n")
+        write_text_atomic(args.markdown, table + "\n")
     if args.figure:
         repro.write_figure(entries, args.figure)
-    print(f"[repro_report] {len(entries)} rows in {time.time() - start:.1f}s", file=sys.stderr)
+    print(summary(args, entries, cache, time.time() - start), file=sys.stderr)
 

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from slowfast.checkpoint import safe_pickle
-from slowfast.checkpoint.errors import CheckpointReadError, refuse_or_warn
+from slowfast.checkpoint.errors import WEIGHTS_HINT, CheckpointReadError, refuse_or_warn
 from slowfast.utils.io import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def _load_pickle(path: str, allow_unsafe: bool = False) -> dict:
     `slowfast.checkpoint.safe_pickle` (numpy arrays, dicts, numbers, strings) and return its blob dict.
     A file naming any other global is refused unless `allow_unsafe` (TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE)."""
     if not os.path.isfile(path):
-        raise CheckpointReadError(f"checkpoint not found: {path}")
+        raise CheckpointReadError(f"checkpoint not found: {path}; {WEIGHTS_HINT}")
     try:
         with open(path, "rb") as f:
             data = safe_pickle.load(f, encoding="latin1")

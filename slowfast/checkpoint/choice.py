@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-from slowfast.checkpoint.errors import CheckpointMissingError
+from slowfast.checkpoint.errors import WEIGHTS_HINT, CheckpointMissingError
 from slowfast.checkpoint.store import checkpoint_dir, last_checkpoint
 
 
@@ -34,10 +34,10 @@ def checkpoint_for_testing(cfg) -> CheckpointChoice:
         return _named(cfg.TRAIN.CHECKPOINT_FILE_PATH, cfg.TRAIN.CHECKPOINT_TYPE, unsafe, "TRAIN.CHECKPOINT_FILE_PATH")
     raise CheckpointMissingError(
         f"no checkpoint to use: TEST.CHECKPOINT_FILE_PATH is empty, {checkpoint_dir(cfg.OUTPUT_DIR)} holds none "
-        "and TRAIN.CHECKPOINT_FILE_PATH is empty; pass TEST.CHECKPOINT_FILE_PATH /path/to/model.pyth")
+        f"and TRAIN.CHECKPOINT_FILE_PATH is empty; pass TEST.CHECKPOINT_FILE_PATH /path/to/model.pyth ({WEIGHTS_HINT})")
 
 
 def _named(path: str, checkpoint_type: str, allow_unsafe: bool, key: str) -> CheckpointChoice:
     if not os.path.isfile(path):
-        raise CheckpointMissingError(f"checkpoint file not found: {path} ({key})")
+        raise CheckpointMissingError(f"checkpoint file not found: {path} ({key}); {WEIGHTS_HINT}")
     return CheckpointChoice(path, checkpoint_type, allow_unsafe, key)

@@ -22,6 +22,8 @@ class CheckpointMissingError(CheckpointError, FileNotFoundError):
 
 
 UNSAFE_OPT_IN = "TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE True"
+# Ends every "checkpoint not found" message: where real weights come from and how to check one.
+WEIGHTS_HINT = 'where to get pretrained weights: GETTING_STARTED.md, "Pretrained weights"'
 
 
 def first_line(error: BaseException) -> str:

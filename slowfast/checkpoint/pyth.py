@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from slowfast.checkpoint import safe_pickle
-from slowfast.checkpoint.errors import CheckpointReadError, first_line, refuse_or_warn, unsupported_global
+from slowfast.checkpoint.errors import WEIGHTS_HINT, CheckpointReadError, first_line, refuse_or_warn, unsupported_global
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def load_pickled(path: str, allow_unsafe: bool = False) -> Any:
        fully unpickled, with a warning.
     """
     if not os.path.isfile(path):
-        raise CheckpointReadError(f"checkpoint not found: {path}")
+        raise CheckpointReadError(f"checkpoint not found: {path}; {WEIGHTS_HINT}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:

@@ -38,6 +38,7 @@ from collections import defaultdict
 from typing import Dict, List, Sequence, Tuple
 
 from slowfast.checkpoint import checkpoint_dir
+from slowfast.checkpoint.errors import WEIGHTS_HINT
 from slowfast.data_prep.check_ava import check_ava, label_map_ids
 from slowfast.data_prep.check_kinetics import check_kinetics, classnames_size
 from slowfast.datasets.ava import annotation_path
@@ -114,7 +115,7 @@ def check_checkpoint_files(cfg) -> List[Problem]:
         named.append(("TRAIN.CHECKPOINT_FILE_PATH", cfg.TRAIN.CHECKPOINT_FILE_PATH))
     if cfg.TEST.ENABLE and cfg.TEST.CHECKPOINT_FILE_PATH:
         named.append(("TEST.CHECKPOINT_FILE_PATH", cfg.TEST.CHECKPOINT_FILE_PATH))
-    return [Problem(path, None, "checkpoint", f"checkpoint not found ({key})")
+    return [Problem(path, None, "checkpoint", f"checkpoint not found ({key}); {WEIGHTS_HINT}")
             for key, path in named if not os.path.isfile(path)]
 
 

@@ -37,3 +37,12 @@ def format_description(info: dict, size: int) -> str:
     lines.append(f"GFLOPs per view: {info['gflops']:.2f}")
     lines.append(f"parameters: {info['params_m']:.2f} M")
     return "\n".join(lines)
+
+
+def description_json(info: dict, size: int, config: str | None = None) -> dict:
+    """`describe`'s result as plain JSON values: GFLOPs and parameters (3 decimals), shapes per stage."""
+    return {
+        "config": config, "size": size,
+        "gflops": round(info["gflops"], 3), "params_m": round(info["params_m"], 3),
+        "stages": [{"name": name, "shapes": [list(s) for s in shapes]} for name, shapes in info["stages"]],
+    }

@@ -3,21 +3,20 @@
 `tools/repro_report.py` is the command-line front end. GFLOPs per view are fvcore's
 (`slowfast.utils.complexity.count_flops`, one multiply-add = one flop, batch norm included) at
 DATA.TEST_CROP_SIZE^2 (one box for AVA). fvcore traces a real forward pass, 10-60 s per R101 model
-on CPU, so results are cached in a JSON file keyed by a hash of the config dump, the input size and
-the source of the model code (a change to any of them is a cache miss and recomputes).
+on CPU, so results are cached in docs/flops_cache.json keyed by what decides them: the model's config
+keys, the input size and the model code (`slowfast.reports.flops_cache`; a change to any of them is a miss
+and recomputes; nothing clone- or machine-specific, so a fresh clone hits every row).
 """
 from __future__ import annotations
 
-import glob
-import hashlib
 import json
 import os
-import time
 from dataclasses import dataclass, field
 
 from slowfast.config import load_config
 from slowfast.config.validation import num_pathways
-from slowfast.utils.io import write_text_atomic
+from slowfast.reports.flops_cache import CostCache, compute_cost, cost_key  # noqa: F401 (benchmark.py imports them here)
+from slowfast.reports.repro_figure import figure_points, write_figure  # noqa: F401 (the figure, re-exported)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REPORT = "report"
@@ -124,68 +123,12 @@ def test_views(cfg) -> int:
     return build_task(cfg).num_test_views()
 
 
-def _code_hash() -> str:
-    """Hash of the source that decides FLOPs: model code and the FLOP counter."""
-    files = sorted(glob.glob(os.path.join(ROOT, "slowfast", "models", "*.py")))
-    files.append(os.path.join(ROOT, "slowfast", "utils", "complexity.py"))
-    h = hashlib.sha256()
-    for path in files:
-        with open(path, "rb") as f:
-            h.update(os.path.basename(path).encode() + b"\0" + f.read())
-    return h.hexdigest()
-
-
-def cost_key(cfg, size: int) -> str:
-    """Cache key: config dump + input size + model/counter source (+ fvcore and torch versions)."""
-    import fvcore
-    import torch
-
-    text = "\n".join([cfg.dump(), str(size), _code_hash(), torch.__version__, getattr(fvcore, "__version__", "")])
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-def compute_cost(cfg, size: int) -> dict:
-    """fvcore GFLOPs per view at `size`^2 and parameters (millions); builds the model on CPU."""
-    from slowfast.models import build_model
-    from slowfast.models.inputs import dummy_inputs
-    from slowfast.utils.complexity import count_flops, count_params
-
-    start = time.time()
-    model = build_model(cfg, device="cpu")
-    gflops = count_flops(model, dummy_inputs(cfg, size))
-    return {"gflops": gflops, "params_m": count_params(model) / 1e6, "seconds": round(time.time() - start, 1)}
-
-
 def count_params_only(cfg) -> float:
     """Parameters in millions, from a model built on the meta device (no memory, no compute)."""
     from slowfast.models import build_model
     from slowfast.utils.complexity import count_params
 
     return count_params(build_model(cfg, device="meta")) / 1e6
-
-
-class CostCache:
-    """JSON file {key: {"gflops", "params_m", "seconds", "config"}}; `path=None` disables caching."""
-
-    def __init__(self, path: str | None):
-        self.path = path
-        self.entries = {}
-        if path and os.path.exists(path):
-            with open(path) as f:
-                self.entries = json.load(f)
-        self.dirty = False
-
-    def get(self, key: str):
-        return self.entries.get(key)
-
-    def put(self, key: str, value: dict) -> None:
-        self.entries[key] = value
-        self.dirty = True
-
-    def save(self) -> None:
-        if not (self.path and self.dirty):
-            return
-        write_text_atomic(self.path, json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
 
 
 def describe_row(row: ReportRow, cache: CostCache | None, flops: bool = True) -> dict:
@@ -203,7 +146,7 @@ def describe_row(row: ReportRow, cache: CostCache | None, flops: bool = True) ->
         return out
     cost = compute_cost(cfg, cfg.DATA.TEST_CROP_SIZE)
     if cache is not None:
-        cache.put(key, {**cost, "config": row.config})
+        cache.put(key, {**cost, "config": row.config, "size": cfg.DATA.TEST_CROP_SIZE})
     out.update(gflops=cost["gflops"], params_m=cost["params_m"], flops_from=f"fvcore {cost['seconds']}s")
     return out
 
@@ -277,68 +220,3 @@ def markdown_table(entries: list[dict]) -> str:
                  "val mAP. GFLOPs: fvcore (multiply-add = 1 flop, batch norm counted) for one view of "
                  "DATA.TEST_CROP_SIZE^2 (AVA: one box); \"(cached)\" rows come from the FLOPs cache file.")
     return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------------------------
-# Figure: accuracy (Kinetics top-1) / mAP (AVA) vs GFLOPs per view
-# ----------------------------------------------------------------------------------------------
-def _x_of(entry: dict):
-    """GFLOPs for the figure: computed now, else the published value, else the results file's."""
-    measured_gflops = (entry.get("results") or {}).get("gflops_per_view")
-    return entry["info"]["gflops"] or entry["row"].gflops or measured_gflops
-
-
-def figure_points(entries: list[dict]) -> dict:
-    """{"kinetics"|"ava": [(label, gflops, value, "report"|"measured"), ...]}; rows without x or y are left out."""
-    points = {"kinetics": [], "ava": []}
-    for e in entries:
-        row, x = e["row"], _x_of(e)
-        key = "mAP" if row.task == "ava" else "top1_acc"
-        short = row.name.replace("_", " ")
-        for kind, values in (("report", row.metrics), ("measured", e["measured"] or {})):
-            if x and key in values:
-                points[row.task].append((short, float(x), float(values[key]), kind))
-    return points
-
-
-def _panel(ax, pts, ylabel: str, title: str) -> None:
-    """One scatter panel on a log GFLOPs axis, each point labelled with its row name."""
-    from matplotlib import ticker
-
-    styles = {"report": dict(marker="o", color="tab:blue"), "measured": dict(marker="*", color="tab:red", s=120)}
-    for kind, style in styles.items():
-        sel = [p for p in pts if p[3] == kind]
-        if sel:
-            ax.scatter([p[1] for p in sel], [p[2] for p in sel], label=f"{kind}", zorder=3, **style)
-    for label, x, y, kind in pts:
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4 if kind == "report" else -10), fontsize=7)
-    ax.set_xscale("log")
-    ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=6))
-    ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
-    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-    ax.margins(x=0.25, y=0.12)
-    ax.set_xlabel("GFLOPs per view (fvcore)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    if pts:
-        ax.legend(fontsize=8, loc="best")
-    else:
-        ax.text(0.5, 0.5, "no numbers", ha="center", transform=ax.transAxes)
-
-
-def write_figure(entries: list[dict], path: str) -> None:
-    """Two panels (Kinetics top-1, AVA mAP) vs GFLOPs per view; report "o", measured "*"; PNG at `path`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    pts = figure_points(entries)
-    fig, (ax_k, ax_a) = plt.subplots(1, 2, figsize=(11, 4.2))
-    _panel(ax_k, pts["kinetics"], "top-1 accuracy (%)", "Kinetics")
-    _panel(ax_a, pts["ava"], "val mAP (%)", "AVA")
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
