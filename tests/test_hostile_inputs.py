@@ -64,6 +64,10 @@ CASES = [
     ("extract_features", ["--cfg", TINY, "--input", "{garbage.csv}", "--output", "{tmp}/f"], "garbage.csv"),
     ("extract_features", ["--cfg", TINY, "--input", "{labels.pbtxt}", "--output", "{tmp}/f",
                           "TEST.CHECKPOINT_FILE_PATH", "{garbage.pyth}"], "garbage.pyth"),
+    ("repro_report", ["--results", "synthetic_slowfast_tiny={a_directory}", "--markdown", "{tmp}/r.md"], "a_directory"),
+    ("repro_report", ["--results", "synthetic_slowfast_tiny={garbage.csv}", "--markdown", "{tmp}/r.md"], "garbage.csv"),
+    ("repro_report", ["--cache", "{garbage.csv}", "--rows", "synthetic_slowfast_tiny"], "garbage.csv"),
+    ("repro_report", ["--cache", "{labels.pbtxt}", "--rows", "synthetic_slowfast_tiny"], "labels.pbtxt"),
 ]
 
 

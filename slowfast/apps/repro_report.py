@@ -46,13 +46,15 @@ def select_rows(spec):
 
 
 def gather(args, cache=None) -> list:
-    """One entry {"row", "info", "results", "measured"} per selected row; "n/N ... ETA" on stderr per row."""
+    """One entry {"row", "info", "results", "measured"} per selected row; "n/N ... ETA" on stderr per row.
+    Every --results file is read before any counting starts: a bad one stops the run at once."""
     given = dict(repro.parse_results_arg(a) for a in args.results)
     rows = select_rows(args.rows)
+    loaded = {name: repro.load_results(path) for name, path in given.items()}
     progress = Progress("[repro_report]", len(rows), unit="rows")
     entries = []
     for row in rows:
-        results = repro.load_results(given[row.name]) if row.name in given else None
+        results = loaded.get(row.name)
         info = repro.describe_row(row, cache, flops=not args.fast)
         measured = repro.measured_metrics(row, results) if results else None
         entries.append({"row": row, "info": info, "results": results, "measured": measured})
@@ -103,11 +105,12 @@ def main(argv=None) -> None:
     except OutputIsInputError as e:
         print(f"repro_report: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    cache = None if args.no_cache else repro.CostCache(args.cache)
     try:
+        cache = None if args.no_cache else repro.CostCache(args.cache)
         entries = gather(args, cache)
-    except (FileNotFoundError, ValueError) as e:
-        sys.exit(f"repro_report: {e}")
+    except (OSError, ValueError) as e:  # TextFileError and a bad JSON file are ValueErrors
+        print(f"repro_report: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     table = repro.markdown_table(entries)
     print(table)
     if args.markdown:

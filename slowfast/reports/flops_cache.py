@@ -29,7 +29,7 @@ import time
 import tokenize
 from functools import lru_cache
 
-from slowfast.utils.io import write_text_atomic
+from slowfast.utils.io import read_text, write_text_atomic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS_DIR = os.path.join(ROOT, "slowfast", "models")
@@ -172,8 +172,13 @@ class CostCache:
         self.path = path
         self.entries = {}
         if path and os.path.exists(path):
-            with open(path) as f:
-                self.entries = json.load(f)
+            try:
+                self.entries = json.loads(read_text(path))
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path} line {e.lineno}: not a FLOPs cache (JSON: {e.msg}); pass another "
+                                 "--cache or --no-cache") from None
+            if not isinstance(self.entries, dict):
+                raise ValueError(f"{path}: not a FLOPs cache (a JSON object of entries expected)")
         self.dirty = False
         self.hits = self.misses = 0
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from slowfast.config import load_config
 from slowfast.config.validation import num_pathways
+from slowfast.utils.io import read_text
 from slowfast.reports.flops_cache import CostCache, compute_cost, cost_key  # noqa: F401 (benchmark.py imports them here)
 from slowfast.reports.repro_figure import figure_points, write_figure  # noqa: F401 (the figure, re-exported)
 
@@ -168,8 +169,13 @@ def load_results(path: str) -> dict:
     file = path if path.endswith(".json") else os.path.join(path, "results.json")
     if not os.path.isfile(file):
         raise FileNotFoundError(f"no results file: {file} (expected OUTPUT_DIR/results.json written by the test)")
-    with open(file) as f:
-        return json.load(f)
+    try:
+        results = json.loads(read_text(file))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{file} line {e.lineno}: not a results file (JSON: {e.msg})") from None
+    if not isinstance(results, dict):
+        raise ValueError(f"{file}: not a results file (a JSON object expected)")
+    return results
 
 
 def measured_metrics(row: ReportRow, results: dict) -> dict:
