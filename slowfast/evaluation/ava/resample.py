@@ -21,6 +21,8 @@ import numpy as np
 
 from . import metrics
 
+_CHUNK_ELEMENTS = 1_000_000  # resamples scored at once: about this many (true positive, resample) pairs
+
 
 @dataclass
 class Matches:
@@ -89,6 +91,10 @@ class Matches:
         """[B, K] AP of each class under each row of video multiplicities `weights` [B, V]; NaN for a class
         without ground truth in that resample. All ones: the evaluated per-class AP."""
         w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+        rows = max(1, _CHUNK_ELEMENTS // max(1, int(self.det_tp.sum())))  # keeps the [T, rows] arrays small
+        return np.concatenate([self._average_precision(w[i:i + rows]) for i in range(0, w.shape[0], rows)])
+
+    def _average_precision(self, w: np.ndarray) -> np.ndarray:
         t = self._true_positives()
         k, b = self.class_ids.size, w.shape[0]
         num_gt = w @ self.gt_count.T.astype(np.float64)  # [B, K]
