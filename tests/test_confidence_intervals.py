@@ -190,3 +190,26 @@ def test_eval_ava_prints_the_interval_and_writes_a_precision_recall_png_per_clas
     assert pngs == ["pr_001_sway.png", "pr_002_flash.png", "pr_004_stripe.png"]
     image = cv2.imread(str(tmp_path / "pr" / pngs[0]))
     assert image is not None and image.shape[0] > 100 and image.std() > 10
+
+
+def test_the_ava_test_results_gain_a_map_interval_unless_bootstrap_samples_is_0(tmp_path):
+    from slowfast.config import get_cfg
+    from slowfast.engine.test_analysis import add_map_interval
+
+    lm, gt, det = _ava_case(tmp_path, num_videos=8)
+    result = evaluate(lm, gt, det, keep_matches=True)
+    cfg = get_cfg()
+    cfg.TEST.BOOTSTRAP_SAMPLES = 200
+    r = add_map_interval(cfg, {"mAP": result.mAP}, result.matches)
+    assert r["mAP_ci"][0] <= result.mAP <= r["mAP_ci"][1] and r["bootstrap"]["num_videos"] == 8
+    assert add_map_interval(cfg, {"mAP": result.mAP}, result.matches) == r  # the fixed seed
+    cfg.TEST.BOOTSTRAP_SAMPLES = 0
+    assert "mAP_ci" not in add_map_interval(cfg, {"mAP": result.mAP}, result.matches)
+
+
+def test_compare_runs_pairs_the_same_videos_read_from_another_folder(tmp_path, capsys):
+    labels = np.arange(8) % 4
+    a = _scores_file(tmp_path / "a.npz", [f"/data/x/v{i}.mp4" for i in range(8)], labels, np.ones(8, bool))
+    b = _scores_file(tmp_path / "b.npz", [f"/mnt/y/v{i}.mp4" for i in range(8)], labels, np.arange(8) < 6)
+    r = _compare_json(capsys, a, b)
+    assert r["num_videos"] == 8 and r["difference"] == pytest.approx(-25.0)

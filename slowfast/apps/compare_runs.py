@@ -77,9 +77,21 @@ def _kind(path: str) -> str:
     return "classification" if ext == ".npz" else "ava"
 
 
+def _video_names(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The videos' names to pair A and B by: the paths as written, or their file names when only the
+    folders differ (the same test set read from another place)."""
+    if set(a.tolist()) == set(b.tolist()):
+        return a, b
+    base_a, base_b = (np.array([os.path.basename(v) for v in x.tolist()], dtype=str) for x in (a, b))
+    if len(set(base_a.tolist())) == len(a) and set(base_a.tolist()) == set(base_b.tolist()):
+        return base_a, base_b
+    return a, b
+
+
 def _aligned_scores(a_path: str, b_path: str):
     """(labels [N], scores A [N, C], scores B [N, C]) aligned by video; CompareError when the test sets differ."""
     a, b = read_video_scores(a_path), read_video_scores(b_path)
+    a.videos, b.videos = _video_names(a.videos, b.videos)
     only_a = sorted(set(a.videos.tolist()) - set(b.videos.tolist()))
     only_b = sorted(set(b.videos.tolist()) - set(a.videos.tolist()))
     if only_a or only_b:
