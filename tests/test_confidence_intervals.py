@@ -213,3 +213,23 @@ def test_compare_runs_pairs_the_same_videos_read_from_another_folder(tmp_path, c
     b = _scores_file(tmp_path / "b.npz", [f"/mnt/y/v{i}.mp4" for i in range(8)], labels, np.arange(8) < 6)
     r = _compare_json(capsys, a, b)
     assert r["num_videos"] == 8 and r["difference"] == pytest.approx(-25.0)
+
+
+@pytest.mark.parametrize("case", ["garbage_npz", "garbage_csv", "empty_folder", "mixed_kinds", "no_ground_truth"])
+def test_compare_runs_bad_input_is_one_line_naming_the_culprit(tmp_path, capsys, case):
+    garbage = bytes(range(256)) * 4
+    (tmp_path / "g.npz").write_bytes(garbage)
+    (tmp_path / "g.csv").write_bytes(garbage)
+    (tmp_path / "run").mkdir()
+    lm, gt, det = _ava_case(tmp_path, num_videos=2)
+    good = _scores_file(tmp_path / "a.npz", ["v0", "v1"], np.array([0, 1]), np.ones(2, bool))
+    argv, culprit = {
+        "garbage_npz": ([good, str(tmp_path / "g.npz")], "g.npz"),
+        "garbage_csv": ([det, str(tmp_path / "g.csv"), "--labelmap", lm, "--groundtruth", gt], "g.csv"),
+        "empty_folder": ([good, str(tmp_path / "run")], "run"),
+        "mixed_kinds": ([good, det], "not the same kind"),
+        "no_ground_truth": ([det, det], "--groundtruth"),
+    }[case]
+    assert compare_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and culprit in err, err

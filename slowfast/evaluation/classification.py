@@ -4,6 +4,10 @@ Each video's score is the sum (DATA.ENSEMBLE_METHOD "sum", PySlowFast's TestMete
 ("mean") or the element-wise max ("max") of the softmax scores of its views; views that could not be
 decoded are left out. A video is counted once
 however many processes tested its views.
+
+`analysis` adds what a researcher reports beside the accuracies: 95 % bootstrap intervals of top-1 / top-5
+over videos (`slowfast.evaluation.bootstrap`), per-class accuracy, the confusion matrix (rows = true class,
+columns = predicted class: the top-1 prediction) and its largest off-diagonal cells.
 """
 from __future__ import annotations
 
