@@ -13,6 +13,7 @@ import numpy as np
 from slowfast.utils.io import atomic_write
 
 _ANNOTATE_UP_TO = 30  # classes; above that the cells are too small for their counts
+_NAMES_UP_TO = 100  # classes; above that the axes show indices (results.json has the names)
 
 
 def _pyplot():
@@ -26,7 +27,8 @@ def _pyplot():
 
 def confusion_figure(counts, names: list[str], figsize=(8, 8), title: str = "Confusion matrix"):
     """A matplotlib Figure: rows = true class, columns = predicted class, colour = share of the row
-    (so rare classes show as clearly as common ones), cells annotated with counts up to 30 classes."""
+    (so rare classes show as clearly as common ones), cells annotated with counts up to 30 classes, class
+    names on the axes up to 100."""
     plt = _pyplot()
     counts = np.asarray(counts, dtype=np.int64)
     rows = counts.sum(axis=1, keepdims=True)
@@ -34,10 +36,11 @@ def confusion_figure(counts, names: list[str], figsize=(8, 8), title: str = "Con
     fig, ax = plt.subplots(figsize=tuple(figsize))
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
-    ticks = np.arange(len(names))
-    small = 8 if len(names) <= _ANNOTATE_UP_TO else 5
-    ax.set_xticks(ticks, names, rotation=60, ha="right", fontsize=small)
-    ax.set_yticks(ticks, names, fontsize=small)
+    if len(names) <= _NAMES_UP_TO:
+        ticks = np.arange(len(names))
+        small = 8 if len(names) <= _ANNOTATE_UP_TO else 5
+        ax.set_xticks(ticks, names, rotation=60, ha="right", fontsize=small)
+        ax.set_yticks(ticks, names, fontsize=small)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
