@@ -233,3 +233,16 @@ def test_compare_runs_bad_input_is_one_line_naming_the_culprit(tmp_path, capsys,
     assert compare_main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and culprit in err, err
+
+
+def test_compare_runs_takes_the_ava_ground_truth_from_a_config(tmp_path, capsys):
+    lm, gt, det = _ava_case(tmp_path, num_videos=4)
+    cfg = tmp_path / "ava.yaml"
+    cfg.write_text(f"_BASE_: {REPO / 'configs/Synthetic/AVA_SLOWFAST_TINY.yaml'}\nAVA:\n  LABEL_MAP_FILE: {lm}\n"
+                   f"  GROUNDTRUTH_FILE: {gt}\n  EVAL_VERSION: '2020'\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "detections.csv").write_text(Path(det).read_text())
+    r = _compare_json(capsys, str(run), det, "--cfg", str(cfg))
+    assert r["a_file"].endswith("detections.csv") and r["metric"] == "mAP" and r["p_value"] == 1.0
+    assert r["a"] == pytest.approx(evaluate(lm, gt, det, version="2020").mAP)

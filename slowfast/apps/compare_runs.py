@@ -63,6 +63,7 @@ def prediction_file(path: str) -> str:
         with open(results, encoding="utf-8") as f:
             r = json.load(f)
         named = [r.get(k) for k in ("scores_file", "detections_file") if r.get(k)]
+        named += [os.path.join(path, os.path.basename(n)) for n in named]  # the folder moved or another cwd
     for candidate in named + [os.path.join(path, n) for n in ("test_scores.npz", "detections.csv")]:
         if os.path.isfile(candidate):
             return candidate
