@@ -202,6 +202,10 @@ def test_the_ava_test_results_gain_a_map_interval_unless_bootstrap_samples_is_0(
     cfg.TEST.BOOTSTRAP_SAMPLES = 200
     r = add_map_interval(cfg, {"mAP": result.mAP}, result.matches)
     assert r["mAP_ci"][0] <= result.mAP <= r["mAP_ci"][1] and r["bootstrap"]["num_videos"] == 8
+    assert r["mAP_ci"] == bootstrap.bootstrap_interval(result.matches.mean_ap, 8, 200)  # the same resamples
+    assert sorted(r["per_class_ci"]) == sorted(n for n, g in result.num_groundtruth.items() if g)
+    for name, (low, high) in r["per_class_ci"].items():
+        assert 0 <= low <= high <= 1 and low <= result.per_class[name] + 0.05 and result.per_class[name] - 0.05 <= high
     assert add_map_interval(cfg, {"mAP": result.mAP}, result.matches) == r  # the fixed seed
     cfg.TEST.BOOTSTRAP_SAMPLES = 0
     assert "mAP_ci" not in add_map_interval(cfg, {"mAP": result.mAP}, result.matches)

@@ -13,7 +13,6 @@ import time
 import numpy as np
 
 from slowfast.datasets.class_names import LabelFileError, class_names_for, read_class_names, resolve_label_file
-from slowfast.evaluation.bootstrap import bootstrap_interval
 from slowfast.evaluation.classification import analysis
 from slowfast.visualization.evaluation_figures import confusion_figure, save_png
 from slowfast.visualization.tensorboard import TensorboardWriter
@@ -60,13 +59,12 @@ def add_classification_analysis(cfg, results: dict, scores: np.ndarray, labels: 
 
 
 def add_map_interval(cfg, results: dict, matches) -> dict:
-    """Add `mAP_ci` (95 % bootstrap over the test videos; `matches`: the evaluation's
+    """Add `mAP_ci` and `per_class_ci` (95 % bootstrap over the test videos; `matches`: the evaluation's
     `slowfast.evaluation.ava.resample.Matches`) to `results` unless TEST.BOOTSTRAP_SAMPLES is 0."""
     if cfg.TEST.BOOTSTRAP_SAMPLES <= 0 or matches is None or not matches.num_videos:
         return results
     t0 = time.perf_counter()
-    results["mAP_ci"] = bootstrap_interval(matches.mean_ap, matches.num_videos, cfg.TEST.BOOTSTRAP_SAMPLES,
-                                           cfg.TEST.BOOTSTRAP_SEED)
+    results.update(matches.bootstrap(cfg.TEST.BOOTSTRAP_SAMPLES, cfg.TEST.BOOTSTRAP_SEED))
     results["bootstrap"] = {"samples": int(cfg.TEST.BOOTSTRAP_SAMPLES), "seed": int(cfg.TEST.BOOTSTRAP_SEED),
                             "level": 0.95, "unit": "video", "num_videos": matches.num_videos}
     logger.info("AVA test: mAP 95%% bootstrap interval [%s] over %d videos (%d resamples, %.1f s)",

@@ -56,17 +56,17 @@ def plot_per_class(result, path: str) -> None:
 
 
 def print_interval(result, samples: int, seed: int) -> dict:
-    """Print (and return) the mAP's 95 % bootstrap interval over the videos of ``result.matches``."""
+    """Print the mAP's 95 % bootstrap interval over the videos of ``result.matches``; -> it and the
+    per-class intervals (``mAP_ci``, ``per_class_ci``) for ``--output``."""
     import time
-
-    from slowfast.evaluation.bootstrap import bootstrap_interval
 
     t0 = time.perf_counter()
     m = result.matches
-    low, high = bootstrap_interval(m.mean_ap, m.num_videos, samples, seed)
-    print("mAP 95%% bootstrap interval [%.4f, %.4f] (%d resamples of %d videos, seed %d, %.1f s)"
-          % (low, high, samples, m.num_videos, seed, time.perf_counter() - t0))
-    return {"mAP_ci": [low, high], "bootstrap": {"samples": samples, "seed": seed, "level": 0.95, "unit": "video"}}
+    intervals = m.bootstrap(samples, seed)
+    print("mAP 95%% bootstrap interval [%s] (%d resamples of %d videos, seed %d, %.1f s)"
+          % (", ".join("n/a" if v is None else "%.4f" % v for v in intervals["mAP_ci"]), samples, m.num_videos,
+             seed, time.perf_counter() - t0))
+    return {**intervals, "bootstrap": {"samples": samples, "seed": seed, "level": 0.95, "unit": "video"}}
 
 
 def main(argv=None, parser=None, after=None) -> int:

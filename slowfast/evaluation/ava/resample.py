@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import metrics
+from slowfast.evaluation.bootstrap import LEVEL, SAMPLES, SEED, percentile_interval, resample_weights
 
 _CHUNK_ELEMENTS = 1_000_000  # resamples scored at once: about this many (true positive, resample) pairs
 
@@ -118,6 +119,17 @@ class Matches:
         ap = self.average_precision(weights)
         counted = np.isfinite(ap)
         return np.where(counted.any(1), np.nansum(ap, axis=1) / np.maximum(counted.sum(1), 1), np.nan)
+
+    def bootstrap(self, samples: int = SAMPLES, seed: int = SEED, level: float = LEVEL) -> dict:
+        """Percentile intervals over `samples` video resamples: {"mAP_ci": [low, high], "per_class_ci":
+        {class name: [low, high]} (classes with ground truth)}; the same resamples as
+        `bootstrap_interval(self.mean_ap, ...)` with that seed."""
+        ap = np.concatenate([self.average_precision(w) for w in resample_weights(self.num_videos, samples, seed)])
+        counted = np.isfinite(ap)
+        mean = np.where(counted.any(1), np.nansum(ap, axis=1) / np.maximum(counted.sum(1), 1), np.nan)
+        return {"mAP_ci": percentile_interval(mean, level),
+                "per_class_ci": {name: percentile_interval(ap[:, k], level) for k, name in enumerate(self.class_names)
+                                 if self.gt_count[k].sum() > 0}}
 
     def map_statistic(self, videos: list | None = None):
         """The statistic W [B, len(videos)] -> mAP [B] for :mod:`slowfast.evaluation.bootstrap`; `videos`
