@@ -19,7 +19,11 @@ def pr_curves(result) -> list[tuple]:
 
 def _after(args, result) -> int:
     if args.pr_curves:
-        written = write_pr_curves(pr_curves(result), args.pr_curves)
+        try:
+            written = write_pr_curves(pr_curves(result), args.pr_curves)
+        except OSError as exc:  # OutputWriteError: no space left, read-only, forbidden (names the file)
+            print("error: %s" % exc, file=sys.stderr)
+            return 2
         print("precision-recall curves of %d classes in %s" % (len(written), args.pr_curves))
     return 0
 
