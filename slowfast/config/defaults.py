@@ -91,6 +91,10 @@ _C.TEST.NUM_SPATIAL_CROPS = 3
 _C.TEST.SAVE_RESULTS_PATH = ""
 # Test with slowfast.models.optimize_for_inference (BN folded into convs, channels_last_3d); same scores.
 _C.TEST.OPTIMIZE_MODEL = True
+# Video resamples for the 95% bootstrap intervals in results.json (top1_ci, top5_ci, mAP_ci); 0 = no intervals.
+_C.TEST.BOOTSTRAP_SAMPLES = 1000
+# Seed of those resamples (fixed, so intervals are reproducible and two runs' resamples are the same videos).
+_C.TEST.BOOTSTRAP_SEED = 0
 
 # ---------------------------------------------------------------------------------------------
 # ResNet backbone
@@ -365,6 +369,13 @@ _C.TENSORBOARD = CfgNode()
 _C.TENSORBOARD.ENABLE = False
 # TensorBoard folder ("" = OUTPUT_DIR/runs).
 _C.TENSORBOARD.LOG_DIR = ""
+# Class-name file for figures (JSON {name: index}, .pbtxt or one name a line); "" = DEMO.LABEL_FILE_PATH's names.
+_C.TENSORBOARD.CLASS_NAMES_PATH = ""
+_C.TENSORBOARD.CONFUSION_MATRIX = CfgNode()
+# Also add the test's confusion matrix to TensorBoard (confusion.png beside results.json is always written).
+_C.TENSORBOARD.CONFUSION_MATRIX.ENABLE = False
+# Figure size (inches, width height) of the confusion matrix, in TensorBoard and in confusion.png.
+_C.TENSORBOARD.CONFUSION_MATRIX.FIGSIZE = [8, 8]
 
 # ---------------------------------------------------------------------------------------------
 # Run

@@ -260,6 +260,15 @@ def _check_demo(cfg: CfgNode, fail) -> None:
             fail(f"{key} must be in [0, 1], got {_get(cfg, key)}")
 
 
+def _check_bootstrap_and_figures(cfg: CfgNode, fail) -> None:
+    """TEST.BOOTSTRAP_SAMPLES (0 or more) and TENSORBOARD.CONFUSION_MATRIX.FIGSIZE (two sizes > 0)."""
+    if cfg.TEST.BOOTSTRAP_SAMPLES < 0:
+        fail(f"TEST.BOOTSTRAP_SAMPLES must be >= 0 (0 = no intervals), got {cfg.TEST.BOOTSTRAP_SAMPLES}")
+    size = cfg.TENSORBOARD.CONFUSION_MATRIX.FIGSIZE
+    if len(size) != 2 or any(not isinstance(v, (int, float)) or v <= 0 for v in size):
+        fail(f"TENSORBOARD.CONFUSION_MATRIX.FIGSIZE must be two sizes > 0 (inches: width, height), got {list(size)}")
+
+
 # The groups' checks, in the order they run (one per line: add yours at the end).
 _CHECKS = (
     _check_numbers,
@@ -271,4 +280,5 @@ _CHECKS = (
     _check_solver,
     _check_detection,
     _check_demo,
+    _check_bootstrap_and_figures,
 )

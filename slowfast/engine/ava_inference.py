@@ -21,6 +21,7 @@ import torch
 from slowfast.datasets.ava import VAL_SECOND_STRIDE, annotation_path
 from slowfast.datasets.build import build_dataset, build_loader
 from slowfast.engine.common import device_for, to_device
+from slowfast.engine.test_analysis import add_map_interval
 from slowfast.evaluation.ava import evaluate, read_labelmap, write_detections_csv
 from slowfast.models.optimize import inference_model
 from slowfast.utils import distributed as du
@@ -126,7 +127,7 @@ def _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, o
     if split == "val" and not cfg.AVA.FULL_TEST_ON_VAL:
         gt = _every_nth_second(gt, os.path.join(out_dir, "groundtruth_val_subset.csv"), VAL_SECOND_STRIDE)
     excl = annotation_path(cfg, cfg.AVA.EXCLUSION_FILE) if cfg.AVA.EVAL_VERSION != "2020" else None
-    result = evaluate(labelmap_path, gt, det_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION)
+    result = evaluate(labelmap_path, gt, det_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION, keep_matches=keep)
     floor = evaluate(labelmap_path, gt, rand_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION)
     for line in result.messages:
         logger.warning("AVA evaluation: %s", line)
@@ -136,7 +137,7 @@ def _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, o
         logger.warning("AVA %s: no evaluated class has ground truth on the scored key frames, mAP undefined (null)%s",
                        split, "; the val split scores only seconds divisible by 4, see AVA.FULL_TEST_ON_VAL"
                        if split == "val" and not cfg.AVA.FULL_TEST_ON_VAL else "")
-    return {
+    return add_map_interval(cfg, {
         "mAP": None if np.isnan(result.mAP) else float(result.mAP),
         "per_class": {str(k): float(v) for k, v in result.per_class.items()},
         "random_mAP": None if np.isnan(floor.mAP) else float(floor.mAP),
@@ -144,7 +145,7 @@ def _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, o
         "views": num_views,
         "detections_file": det_path if keep else "",
         "eval_version": cfg.AVA.EVAL_VERSION,
-    }
+    }, result.matches)
 
 
 def _every_nth_second(src: str, dst: str, stride: int) -> str:

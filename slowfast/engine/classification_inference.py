@@ -5,7 +5,8 @@ their average error, FLOPs per view x views.
 
 The test writes (master process) OUTPUT_DIR/test_scores.npz (or TEST.SAVE_RESULTS_PATH): per-video
 scores for ensembling, arrays `videos` (str, CSV paths as written), `labels` (int64), `scores`
-(float32, N x C, view-combined softmax), `num_views` (int64, views that were decoded).
+(float32, N x C, view-combined softmax), `num_views` (int64, views that were decoded); and
+OUTPUT_DIR/confusion.png, with bootstrap intervals and per-class results (`engine.test_analysis`).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import torch
 
 from slowfast.datasets.build import build_loader
 from slowfast.engine.common import device_for, to_device
+from slowfast.engine.test_analysis import add_classification_analysis
 from slowfast.evaluation.classification import VideoAggregator
 from slowfast.evaluation.ensemble import VideoScores, write_video_scores
 from slowfast.models.inputs import dummy_inputs
@@ -79,6 +81,7 @@ def run_classification_test(cfg, model) -> dict:
         videos=np.asarray([dataset.videos[i][0] for i in np.flatnonzero(tested)], dtype=str),
         labels=total.labels[tested], scores=total.video_scores()[tested], num_views=total.views[tested]))
     results["scores_file"] = scores_path
+    add_classification_analysis(cfg, results, total.video_scores()[tested], total.labels[tested])
     if results["num_failed_views"]:
         logger.warning("%d views could not be decoded and were left out; %d videos had no view at all",
                        results["num_failed_views"], results["num_videos_without_views"])

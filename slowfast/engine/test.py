@@ -6,7 +6,8 @@ mAP of the test split's proposals over the test views, detections in OUTPUT_DIR/
 
 Outputs (master process): OUTPUT_DIR/results.json: the task's results plus `checkpoint`, the weights
 tested (classification: top1_acc, top5_acc (percent), top1_err, top5_err, avg_err, num_classes,
-num_videos, views, gflops_per_view, scores_file, plus failure counts).
+num_videos, views, gflops_per_view, scores_file, plus failure counts; top1_ci / top5_ci (AVA: mAP_ci),
+per_class, confusion, top_confusions, confusion_png: see `engine.test_analysis`).
 """
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ from slowfast.utils.logging import log_json_stats
 logger = logging.getLogger(__name__)
 
 
+def _is_stat(value) -> bool:
+    """A value for the test's stats line: not a table (dict, or list of dicts such as per_class)."""
+    return not isinstance(value, dict) and not (isinstance(value, list) and value and isinstance(value[0], (dict, list)))
+
+
 def test(cfg) -> dict:
     """Test the configured model; writes OUTPUT_DIR/results.json on the master process."""
     setup_run(cfg)
@@ -34,6 +40,6 @@ def test(cfg) -> dict:
     results = task.test(model)
     if du.is_master():
         results["checkpoint"] = ckpt
-        log_json_stats({"_type": "test", **{k: v for k, v in results.items() if not isinstance(v, dict)}}, logger)
+        log_json_stats({"_type": "test", **{k: v for k, v in results.items() if _is_stat(v)}}, logger)
         write_json_atomic(os.path.join(cfg.OUTPUT_DIR, "results.json"), results)
     return results

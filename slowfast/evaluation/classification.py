@@ -4,10 +4,16 @@ Each video's score is the sum (DATA.ENSEMBLE_METHOD "sum", PySlowFast's TestMete
 ("mean") or the element-wise max ("max") of the softmax scores of its views; views that could not be
 decoded are left out. A video is counted once
 however many processes tested its views.
+
+`analysis` adds what a researcher reports beside the accuracies: 95 % bootstrap intervals of top-1 / top-5
+over videos (`slowfast.evaluation.bootstrap`), per-class accuracy, the confusion matrix (rows = true class,
+columns = predicted class: the top-1 prediction) and its largest off-diagonal cells.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from slowfast.evaluation.bootstrap import mean_interval
 
 
 class VideoAggregator:
@@ -76,3 +82,54 @@ class VideoAggregator:
             "views": int(expected_views),
             "videos_with_missing_views": int(((self.views + self.failed_views) != expected_views).sum()),
         }
+
+
+def video_correct(scores: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """bool [N]: the label is among the `k` (capped at C) highest scores, ties by the stable order that
+    `VideoAggregator.results` uses."""
+    order = np.argsort(-np.asarray(scores), axis=1, kind="stable")
+    return (order[:, :min(k, order.shape[1])] == np.asarray(labels)[:, None]).any(1)
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """int64 [C, C] counts: row = true class, column = predicted class."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predicted = np.asarray(predicted, dtype=np.int64)
+    return np.bincount(labels * num_classes + predicted, minlength=num_classes * num_classes).reshape(
+        num_classes, num_classes)
+
+
+def per_class_accuracy(confusion: np.ndarray, names: list[str]) -> list[dict]:
+    """Per class: {"name", "count" (test videos of that class), "top1" (percent; None without videos)}."""
+    counts = confusion.sum(axis=1)
+    return [{"name": names[c], "count": int(counts[c]),
+             "top1": float(100.0 * confusion[c, c] / counts[c]) if counts[c] else None}
+            for c in range(len(names))]
+
+
+def top_confusions(confusion: np.ndarray, names: list[str], k: int = 10) -> list[dict]:
+    """The `k` largest off-diagonal cells, largest first: {"true", "predicted", "count"} (count > 0)."""
+    off = confusion.astype(np.int64).copy()
+    np.fill_diagonal(off, 0)
+    flat = np.argsort(-off, axis=None, kind="stable")[:k]
+    rows, cols = np.unravel_index(flat, off.shape)
+    return [{"true": names[r], "predicted": names[c], "count": int(off[r, c])}
+            for r, c in zip(rows.tolist(), cols.tolist()) if off[r, c] > 0]
+
+
+def analysis(scores: np.ndarray, labels: np.ndarray, names: list[str], samples: int = 1000, seed: int = 0) -> dict:
+    """What results.json adds to the accuracies: `top1_ci`, `top5_ci` (95 % bootstrap intervals over
+    videos, percent; omitted when `samples` is 0), `per_class`, `confusion` ({"class_names", "counts"})
+    and `top_confusions`."""
+    labels = np.asarray(labels, dtype=np.int64)
+    out: dict = {}
+    if samples > 0 and len(labels):
+        for k in (1, 5):
+            out[f"top{k}_ci"] = mean_interval(video_correct(scores, labels, k), 100.0, samples, seed)
+        out["bootstrap"] = {"samples": int(samples), "seed": int(seed), "level": 0.95, "unit": "video"}
+    pred = np.argmax(scores, axis=1) if len(labels) else np.zeros(0, np.int64)
+    counts = confusion_matrix(labels, pred, len(names))
+    out["per_class"] = per_class_accuracy(counts, names)
+    out["confusion"] = {"class_names": list(names), "counts": counts.tolist()}
+    out["top_confusions"] = top_confusions(counts, names)
+    return out

@@ -1,4 +1,4 @@
-"""TensorBoard scalars (TENSORBOARD.ENABLE), written by the master process only."""
+"""TensorBoard scalars and figures (TENSORBOARD.ENABLE), written by the master process only."""
 from __future__ import annotations
 
 import os
@@ -22,6 +22,11 @@ class TensorboardWriter:
         for k, v in values.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 self.writer.add_scalar(f"{prefix}{k}", v, step)
+
+    def add_figure(self, tag: str, figure, step: int = 0) -> None:
+        """A matplotlib figure as an image (closed afterwards)."""
+        if self.writer is not None:
+            self.writer.add_figure(tag, figure, step, close=True)
 
     def close(self) -> None:
         if self.writer is not None:

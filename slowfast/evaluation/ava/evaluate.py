@@ -99,12 +99,13 @@ scored by the same IoU formula and reported.
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
 from . import metrics
 from .frame_order import _simulate_frames, official_frame_order
+from .resample import Matches
 from slowfast.formats.ava_boxes import BoxRows, read_boxes_csv
 from slowfast.formats.ava_csv import read_exclusions
 from slowfast.formats.ava_gt import duplicate_rows, duplicates_phrase, rows_of_videos, videos_phrase
@@ -146,6 +147,7 @@ class AvaResult:
     version: str
     warnings: Dict[str, int] = field(default_factory=dict)
     messages: List[str] = field(default_factory=list)
+    matches: Optional[Matches] = field(default=None, repr=False)  # evaluate(keep_matches=True): for resampling
 
     def __getitem__(self, name):
         return getattr(self, name)
@@ -331,7 +333,7 @@ def _prepare_detections(det, det_key, in_map, excluded_key, gt_frames, listed_ke
 
 
 def evaluate(labelmap, groundtruth, detections, exclusions=None, version="2019",
-             skip_bad_rows=False, iou_threshold=0.5, only_detected_videos=False) -> AvaResult:
+             skip_bad_rows=False, iou_threshold=0.5, only_detected_videos=False, keep_matches=False) -> AvaResult:
     """Frame-level AVA mAP as the official scorer of ``version`` computes it.
 
     labelmap/groundtruth/detections/exclusions: paths, or already-read
@@ -340,6 +342,8 @@ def evaluate(labelmap, groundtruth, detections, exclusions=None, version="2019",
     Duplicate ground-truth rows are counted once; ground-truth rows of videos
     without detections are counted (official) unless ``only_detected_videos``;
     both are reported in the warnings (module docstring, "Ground-truth files").
+    ``keep_matches``: also keep the scored detections' per-class arrays (``result.matches``,
+    :class:`.resample.Matches`: bootstrap intervals and precision-recall curves without re-reading).
     """
     version = str(version)
     if version not in RULES:
@@ -368,11 +372,11 @@ def evaluate(labelmap, groundtruth, detections, exclusions=None, version="2019",
     if len(det) == 0:
         notes.add("empty_detections", 1, "%s: no detections; every class with ground truth has AP 0" % det.path)
     return _score(lm, gt, det, gt_rows, gt_key, det_rows, det_key, pos, frame_rank,
-                  len(names), version, notes, iou_threshold)
+                  len(names), version, notes, iou_threshold, names if keep_matches else None)
 
 
 def _score(lm, gt, det, gt_rows, gt_key, det_rows, det_key, pos, frame_rank,
-           num_keys, version, notes, iou_threshold) -> AvaResult:
+           num_keys, version, notes, iou_threshold, key_names=None) -> AvaResult:
     """Matches and computes per-class AP and the mean (rules 7, 10-12)."""
     class_ids = np.unique(lm.ids)
     gt_cls = np.searchsorted(class_ids, gt.action[gt_rows])
@@ -397,6 +401,8 @@ def _score(lm, gt, det, gt_rows, gt_key, det_rows, det_key, pos, frame_rank,
               "%d classes have no ground truth: AP is NaN and left out of the mean (%s)"
               % (len(missing), ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")))
     per_id = {i: float(ap_by_id[i - 1]) for i in lm.ids.tolist()}
+    matches = None if key_names is None else Matches.build(
+        class_ids, lm, key_names, det_cls, scores, tp, det_key[det_rows], gt_cls, gt_key[gt_rows])
     return AvaResult(
         mAP=mean_ap,
         per_class={n: per_id[i] for i, n in zip(lm.ids.tolist(), lm.names)},
@@ -405,4 +411,5 @@ def _score(lm, gt, det, gt_rows, gt_key, det_rows, det_key, pos, frame_rank,
         version=version,
         warnings=notes.counts,
         messages=notes.messages,
+        matches=matches,
     )
