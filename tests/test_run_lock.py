@@ -126,3 +126,42 @@ def test_only_the_master_takes_the_lock(monkeypatch, tmp_path):
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert not isinstance(cli.run_lock_for(cfg), RunLock)
+
+
+def test_many_runs_racing_for_one_stale_lock_leave_exactly_one_holder(tmp_path):
+    """The gap of the O_EXCL + remove design: two runs that both read a stale record could both win (each
+    removing the other's fresh lock). Eight processes released at once onto a stale lock, on a slow file
+    system: one holds it, seven are refused."""
+    out = tmp_path / "out"
+    write_lock(out, socket.gethostname(), dead_pid())
+    go = tmp_path / "go"
+    code = ("import os, sys, time\nfrom slowfast.utils import run_lock\n"
+            "from slowfast.utils.run_lock import RunLock, RunLockedError\n"
+            "read = run_lock._read\n"  # a slow file system: reading the record takes a while, widening the race
+            "run_lock._read = lambda path: (read(path), time.sleep(0.3))[0]\n"
+            f"while not os.path.exists({str(go)!r}):\n    time.sleep(0.001)\n"
+            f"lock = RunLock({str(out)!r})\n"
+            "try:\n    lock.acquire()\nexcept RunLockedError:\n    print('refused', flush=True); sys.exit(0)\n"
+            "print('held', flush=True)\ntime.sleep(3)\nlock.release()\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              stderr=subprocess.DEVNULL) for _ in range(8)]
+    time.sleep(2.0)  # all started and polling
+    go.write_text("")
+    outcomes = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert sorted(outcomes) == ["held"] + ["refused"] * 7, outcomes
+    assert not os.path.exists(out / LOCK_NAME)
+
+
+def test_a_killed_holder_frees_the_lock_at_once(tmp_path):
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom slowfast.utils.run_lock import RunLock\n"
+                               f"RunLock({str(out)!r}).acquire()\nprint('held', flush=True)\ntime.sleep(60)\n"],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(RunLockedError):
+        RunLock(str(out)).acquire()
+    holder.kill()
+    holder.wait()
+    lock = RunLock(str(out))
+    lock.acquire()  # the record names a dead pid and nobody holds the flock: taken over
+    lock.release()
