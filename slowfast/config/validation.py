@@ -260,6 +260,14 @@ def _check_demo(cfg: CfgNode, fail) -> None:
             fail(f"{key} must be in [0, 1], got {_get(cfg, key)}")
 
 
+def _check_first_hour(cfg: CfgNode, fail) -> None:
+    """TRAIN.CHECKPOINT_KEEP and DEMO.DISPLAY_SIZE: counts that cannot be negative."""
+    for key in ("TRAIN.CHECKPOINT_KEEP", "DEMO.DISPLAY_SIZE"):
+        if _get(cfg, key) < 0:
+            fail(f"{key} must be >= 0 (0 = {'keep all' if key.startswith('TRAIN') else 'the input size'}), "
+                 f"got {_get(cfg, key)}")
+
+
 # The groups' checks, in the order they run (one per line: add yours at the end).
 _CHECKS = (
     _check_numbers,
@@ -271,4 +279,5 @@ _CHECKS = (
     _check_solver,
     _check_detection,
     _check_demo,
+    _check_first_hour,
 )

@@ -24,6 +24,7 @@ from slowfast.engine.common import device_for, to_device
 from slowfast.evaluation.ava import evaluate, read_labelmap, write_detections_csv
 from slowfast.models.optimize import inference_model
 from slowfast.utils import distributed as du
+from slowfast.utils.progress import Progress
 
 logger = logging.getLogger(__name__)
 DETECTIONS_NAME = "detections.csv"
@@ -43,15 +44,21 @@ def model_inputs(inputs, extra: dict, device: torch.device) -> tuple:
 
 
 @torch.no_grad()
-def predict_view(cfg, model, split: str, scale: int, flip: bool) -> tuple[dict, list]:
+def predict_view(cfg, model, split: str, scale: int, flip: bool, progress: Progress | None = None,
+                 num_views: int = 1) -> tuple[dict, list]:
     """({(video_idx, timestamp, x1, y1, x2, y2): scores (num_classes,)}, video names) for one test view,
-    over this process's shard of the key frames. Boxes are the original normalised proposals."""
+    over this process's shard of the key frames. Boxes are the original normalised proposals. `progress`
+    counts the batches of all `num_views` views (its total is set from the first view's loader)."""
     device = device_for(cfg)
     dataset = build_dataset(cfg.TEST.DATASET, cfg, split, test_scale=scale, test_flip=flip)
     loader = build_loader(cfg, split, dataset=dataset)
+    if progress is not None and progress.total == 0:
+        progress.total = len(loader) * num_views
     model.eval()
     out = {}
     for inputs, _, _, extra in loader:
+        if progress is not None:
+            progress.step()
         if len(extra["boxes"]) == 0:
             continue
         scores = model(*model_inputs(inputs, extra, device)).float().cpu().numpy()
@@ -72,8 +79,9 @@ def run_ava_inference(cfg, model, split: str = "test", write: bool = True) -> di
     model = inference_model(cfg, model)  # TEST.OPTIMIZE_MODEL: BN folded, channels_last_3d (same scores)
     sums: dict = {}
     video_names = None
+    progress = Progress(f"AVA {split}", 0, "batches", logger, period=5.0)
     for scale, flip in views:
-        preds, video_names = predict_view(cfg, model, split, scale, flip)
+        preds, video_names = predict_view(cfg, model, split, scale, flip, progress, len(views))
         for k, s in preds.items():
             _accumulate(sums, k, s.astype(np.float64), 1)
     parts = du.all_gather_objects(sums)
