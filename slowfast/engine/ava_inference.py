@@ -28,6 +28,7 @@ from slowfast.utils.progress import Progress
 
 logger = logging.getLogger(__name__)
 DETECTIONS_NAME = "detections.csv"
+EXCLUDED_NOTE = "excluded key frames found"  # the evaluator's note on rows it dropped for AVA.EXCLUSION_FILE
 
 
 def test_views(cfg) -> list[tuple[int, bool]]:
@@ -125,8 +126,8 @@ def _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, o
     excl = annotation_path(cfg, cfg.AVA.EXCLUSION_FILE) if cfg.AVA.EVAL_VERSION != "2020" else None
     result = evaluate(labelmap_path, gt, det_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION)
     floor = evaluate(labelmap_path, gt, rand_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION)
-    for line in result.messages:
-        logger.warning("AVA evaluation: %s", line)
+    for line in result.messages:  # rows on excluded key frames are dropped by design: the official scorer logs it as info
+        (logger.info if EXCLUDED_NOTE in line else logger.warning)("AVA evaluation: %s", line)
     logger.info("AVA %s: mAP %.4f (random scores: %.4f) over %d boxes, %d view(s)", split, result.mAP, floor.mAP,
                 len(keys), num_views)
     if np.isnan(result.mAP):  # JSON has no NaN: null, with the reason
