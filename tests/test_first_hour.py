@@ -91,3 +91,24 @@ def test_checkpoint_keep_deletes_only_older_checkpoints_this_run_wrote(tmp_path)
     assert prune_checkpoints(str(tmp_path), 0, paths) == []  # 0: keep all
     assert prune_checkpoints(str(tmp_path), 1, paths[2:3]) == [paths[2]]  # never the foreign epoch 1
     assert [os.path.exists(p) for p in paths] == [True, False, False, True]
+
+
+def test_ava_rows_dropped_on_excluded_key_frames_are_info_not_warnings(tmp_path, monkeypatch, caplog):
+    """make demo-ava's synthetic val split lists one excluded key frame (as AVA does); the evaluator drops the
+    ground truth and detections there, by design: the official scorer logs that as info, so do we. Other
+    evaluation notes stay warnings."""
+    import logging
+    from types import SimpleNamespace
+
+    from slowfast.config import load_config
+    from slowfast.engine import ava_inference
+
+    notes = ["gt.csv: 1 excluded key frames found (3 rows dropped)",
+             "det.csv: 1 excluded key frames found (20 rows dropped)", "det.csv: 2 rows of unknown videos"]
+    fake = SimpleNamespace(mAP=0.5, per_class={1: 0.5}, messages=notes)
+    monkeypatch.setattr(ava_inference, "evaluate", lambda *a, **k: fake)
+    cfg = load_config("configs/Synthetic/AVA_SLOWFAST_TINY.yaml", ["OUTPUT_DIR", str(tmp_path)])
+    with caplog.at_level(logging.INFO, logger="slowfast.engine.ava_inference"):
+        ava_inference._evaluate(cfg, "test", [], [], np.zeros((0, 80)), [1], "labelmap", str(tmp_path), 1, True)
+    levels = {r.getMessage().split(": ", 1)[1]: r.levelno for r in caplog.records if "AVA evaluation" in r.getMessage()}
+    assert levels == {notes[0]: logging.INFO, notes[1]: logging.INFO, notes[2]: logging.WARNING}
