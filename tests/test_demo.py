@@ -317,6 +317,8 @@ def test_progress_lines_give_done_total_and_the_time_left():
     (AVA_TINY, ["DEMO.STRIDE_SEC", "0.5"], "whole number of seconds"),
     (KINETICS_TINY, ["DEMO.DETECTOR", "yolo"], "DEMO.DETECTOR is 'yolo'"),
     (KINETICS_TINY, ["DEMO.ACTION_THRESH", "1.5"], "DEMO.ACTION_THRESH must be in [0, 1]"),
+    (KINETICS_TINY, ["DEMO.DISPLAY_SIZE", "-1"], "DEMO.DISPLAY_SIZE must be >= 0"),
+    (KINETICS_TINY, ["TRAIN.CHECKPOINT_KEEP", "-2"], "TRAIN.CHECKPOINT_KEEP must be >= 0"),
 ])
 def test_demo_keys_are_validated_when_the_config_loads(base, opts, message):
     from slowfast.config import ConfigError
