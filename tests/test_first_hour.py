@@ -112,3 +112,13 @@ def test_ava_rows_dropped_on_excluded_key_frames_are_info_not_warnings(tmp_path,
         ava_inference._evaluate(cfg, "test", [], [], np.zeros((0, 80)), [1], "labelmap", str(tmp_path), 1, True)
     levels = {r.getMessage().split(": ", 1)[1]: r.levelno for r in caplog.records if "AVA evaluation" in r.getMessage()}
     assert levels == {notes[0]: logging.INFO, notes[1]: logging.INFO, notes[2]: logging.WARNING}
+
+
+def test_the_summary_headline_is_top1_for_classification_and_map_with_its_floor_for_detection():
+    from slowfast.apps.run_summary import headline
+
+    assert headline({"top1_acc": 95.83, "top5_acc": 100.0, "num_videos": 96}) == \
+        "test top-1 95.8 % (top-5 100.0 %) over 96 videos"
+    assert headline({"mAP": 0.6512, "random_mAP": 0.229, "num_boxes": 126}) == \
+        "test mAP 0.651 (random scores: 0.229) over 126 boxes"
+    assert "undefined" in headline({"mAP": None, "random_mAP": None, "num_boxes": 0})
