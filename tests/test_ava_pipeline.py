@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from slowfast.config import load_config
-from slowfast.datasets.build import build_dataset
+from slowfast.datasets.build import build_dataset, build_loader
 from slowfast.datasets.synthetic_ava import make_ava_synthetic
 from slowfast.evaluation.ava import evaluate
 from slowfast.models.heads import ResNetRoIHead
@@ -100,8 +100,9 @@ def test_train_test_writes_a_detection_csv_that_the_evaluator_scores_identically
     assert rows and len(rows[0].split(",")) == 8
 
 
-def test_plusplus_views_average_scores_per_box(ava_root, tmp_path):
-    """Two scales x two flips: every proposal still gets exactly one score per class in the CSV."""
+def test_plusplus_views_average_scores_per_box(ava_root, tmp_path, caplog):
+    """Two scales x two flips: every proposal still gets exactly one score per class in the CSV; one progress
+    count (with ETA) runs over the batches of all four views."""
     from slowfast.engine.ava_inference import run_ava_inference, test_views
     from slowfast.models import build_model
 
@@ -109,9 +110,12 @@ def test_plusplus_views_average_scores_per_box(ava_root, tmp_path):
     assert test_views(cfg) == [(48, False), (48, True), (60, False), (60, True)]
     torch.manual_seed(0)
     model = build_model(cfg)
-    res = run_ava_inference(cfg, model, split="test", write=True)
+    with caplog.at_level("INFO", logger="slowfast.engine.ava_inference"):
+        res = run_ava_inference(cfg, model, split="test", write=True)
     n_boxes = build_dataset("ava", cfg, "test").num_boxes
     assert res["views"] == 4 and res["num_boxes"] == n_boxes
+    n_batches = 4 * len(build_loader(cfg, "test", dataset=build_dataset("ava", cfg, "test")))
+    assert f"AVA test {n_batches}/{n_batches} batches (100%)" in caplog.text and "ETA" in caplog.text
     rows = np.loadtxt(tmp_path / "detections.csv", delimiter=",", usecols=(6,), dtype=int)
     assert len(rows) == n_boxes * len(set(rows.tolist()))
 

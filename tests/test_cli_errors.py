@@ -24,6 +24,7 @@ def test_the_pre_flight_check_refuses_the_bad_label_first(tmp_path, capsys):
     assert main(bad_label_run(tmp_path)) == 2
     err = capsys.readouterr().err
     assert "train.csv:3" in err and "label 12" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "checkpoints").exists()  # the check leaves no empty checkpoint folder behind
 
 
 def skip_preflight(monkeypatch):
@@ -41,7 +42,8 @@ def test_a_data_format_error_is_one_line_and_the_traceback_goes_to_the_log(tmp_p
     err = capsys.readouterr().err
     assert err.splitlines()[0] == (f"error: {tmp_path / 'train.csv'} line 3: label 12 is outside 0..3 "
                                    "(MODEL.NUM_CLASSES 4)")
-    assert "Traceback" not in err and "--debug" in err
+    assert "Traceback" not in err and "--debug or SLOWFAST_DEBUG=1 to print the traceback here" in err
+    assert f"the traceback is in {tmp_path / 'out' / 'log.txt'}" in err
     log = open(tmp_path / "out" / "log.txt").read()
     assert "Traceback" in log and "DatasetFormatError" in log
 

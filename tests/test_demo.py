@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import av
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -12,6 +13,7 @@ import torch
 from demo_fixtures import (AVA_TINY, FPS, HEIGHT, KINETICS_TINY, WIDTH, config_with_checkpoint, decode,
                            textured_frames, write_video)
 from slowfast.apps.cli_tools import demo_main
+from slowfast.visualization import demo_video as dv
 from slowfast.apps.demo import DemoError, run_demo
 from slowfast.apps.video_clips import VideoClips, plan_clips
 from slowfast.config import load_config
@@ -28,13 +30,14 @@ NUM_FRAMES = 80  # 3.2 s at 25 fps
 def kin(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo_kin")
     video = write_video(tmp / "clip.mp4", textured_frames(NUM_FRAMES))
-    return tmp, video, config_with_checkpoint(tmp, KINETICS_TINY)
+    return tmp, video, config_with_checkpoint(tmp, KINETICS_TINY, "DEMO.DISPLAY_SIZE", "0")  # output = input size
 
 
 @pytest.fixture(scope="module")
 def ava_cfg(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo_ava")
-    return tmp, config_with_checkpoint(tmp, AVA_TINY, "DEMO.ACTION_THRESH", "0.0", "DEMO.TOP_K", "1")
+    return tmp, config_with_checkpoint(tmp, AVA_TINY, "DEMO.ACTION_THRESH", "0.0", "DEMO.TOP_K", "1",
+                                       "DEMO.DISPLAY_SIZE", "0")
 
 
 # --------------------------------------------------------------------------- clips
@@ -119,7 +122,33 @@ def test_demo_cli_prints_where_the_labelled_video_is(kin, capsys):
     code = demo_main(["--cfg", KINETICS_TINY, "--input", video, "--output", out, "OUTPUT_DIR", str(tmp),
                       "TEST.CHECKPOINT_FILE_PATH", cfg.TEST.CHECKPOINT_FILE_PATH, "DEMO.CROP", "full"])
     assert code == 0 and os.path.isfile(out)
-    assert f"labelled video: {os.path.abspath(out)}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"labelled video: {os.path.abspath(out)}" in printed and printed.count("labelled video:") == 1
+
+
+def test_a_32_px_video_is_labelled_at_480_px_with_the_whole_label_inside_the_frame(kin):
+    """DEMO.DISPLAY_SIZE (default 480): a 32x32 input (make demo's) comes out 480x480, the input's pixels
+    scaled up as sharp squares, and the label panel (top-k names and scores) ends inside the frame. At the
+    input's size (DISPLAY_SIZE 0) the same text is wider than the frame and is cut."""
+    tmp, _, cfg = kin
+    frames = textured_frames(30, height=32, width=32)
+    video = write_video(tmp / "small.mp4", frames)
+    cfg = cfg.clone()
+    cfg.defrost()
+    cfg.DEMO.DISPLAY_SIZE = 480
+    out = str(tmp / "small_out.mp4")
+    summary = run_demo(cfg, video, out)
+    decoded, pts_out, _, _ = decode(out)
+    assert decoded.shape == (30, 480, 480, 3) and (summary["output_width"], summary["output_height"]) == (480, 480)
+    assert pts_out == decode(video)[1]
+    lines = dv.format_scores([tuple(p) for p in summary["clips"][0]["top_k"]])
+    widths = [cv2.getTextSize(line, dv.FONT, *dv.text_scale(480, 480))[0][0] for line in lines]
+    assert max(widths) + 4 < 480 / 2  # the panel takes less than half the width
+    assert max(cv2.getTextSize(line, dv.FONT, *dv.text_scale(32, 32))[0][0] for line in lines) > 32  # cut at 32 px
+    # The panel is the black block top-left; the right half of its rows shows the (scaled-up) input.
+    input_right = cv2.resize(decode(video)[0][0], (480, 480), interpolation=cv2.INTER_NEAREST)[5:20, 300:]
+    assert decoded[0, 5:20, :max(widths)].mean() < decoded[0, 5:20, 300:].mean()
+    assert np.abs(decoded[0, 5:20, 300:].astype(int) - input_right.astype(int)).mean() < 6
 
 
 # --------------------------------------------------------------------------- AVA demo
@@ -170,7 +199,8 @@ def test_ava_demo_with_an_untrained_torchvision_detector(ava_cfg, tmp_path):
     video = write_video(tmp_path / "walk.mp4", textured_frames(20))  # 0.8 s: key second 0
     opts = ["DEMO.DETECTOR", "torchvision", "DEMO.DETECTOR_MODEL", "fasterrcnn_mobilenet_v3_large_320_fpn",
             "DEMO.DETECTOR_WEIGHTS", weights, "DEMO.DETECTOR_THRESH", "0.5",
-            "TEST.CHECKPOINT_FILE_PATH", cfg.TEST.CHECKPOINT_FILE_PATH, "OUTPUT_DIR", str(tmp_path)]
+            "TEST.CHECKPOINT_FILE_PATH", cfg.TEST.CHECKPOINT_FILE_PATH, "OUTPUT_DIR", str(tmp_path),
+            "DEMO.DISPLAY_SIZE", "0"]
     cfg = load_config(AVA_TINY, opts + ["DEMO.ACTION_THRESH", "0.0", "DATA.GENERATE_SYNTHETIC", "False"])
     summary = run_demo(cfg, video, str(tmp_path / "walk_out.mp4"), csv_path=str(tmp_path / "walk.csv"))
     assert [e["second"] for e in summary["key_frames"]] == [0]
@@ -287,6 +317,8 @@ def test_progress_lines_give_done_total_and_the_time_left():
     (AVA_TINY, ["DEMO.STRIDE_SEC", "0.5"], "whole number of seconds"),
     (KINETICS_TINY, ["DEMO.DETECTOR", "yolo"], "DEMO.DETECTOR is 'yolo'"),
     (KINETICS_TINY, ["DEMO.ACTION_THRESH", "1.5"], "DEMO.ACTION_THRESH must be in [0, 1]"),
+    (KINETICS_TINY, ["DEMO.DISPLAY_SIZE", "-1"], "DEMO.DISPLAY_SIZE must be >= 0"),
+    (KINETICS_TINY, ["TRAIN.CHECKPOINT_KEEP", "-2"], "TRAIN.CHECKPOINT_KEEP must be >= 0"),
 ])
 def test_demo_keys_are_validated_when_the_config_loads(base, opts, message):
     from slowfast.config import ConfigError

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from slowfast.data_prep.kinetics import clip_file_name, prepare_kinetics
+from slowfast.data_prep.kinetics import summary_text, clip_file_name, prepare_kinetics
 from slowfast.data_prep.video_io import run_parallel
 from slowfast.datasets.decoder import sample_clip
 from slowfast.datasets.kinetics import read_video_list
@@ -61,7 +61,8 @@ def test_tree_gives_split_csvs_with_official_class_ids(prepared):
     assert sorted((os.path.basename(p), label) for p, label in train) == [("a25.mp4", 1), ("a30.mp4", 1), ("b30.mp4", 0)]
     assert [(os.path.basename(p), label) for p, label in val] == [("c25.mp4", 0)]
     assert all(os.path.isfile(p) for p, _ in train + val)
-    assert not os.path.exists(out / "test.csv")  # no test videos, no test split
+    # no test videos: test.csv lists the val videos (the run's test step tests val), and the summary says so
+    assert (out / "test.csv").read_text() == (out / "val.csv").read_text() and summary["test_csv_from"] == "val"
     assert summary["videos"] == {"train": 3, "val": 1, "test": 0} and summary["classes"] == 2
 
 
@@ -72,6 +73,8 @@ def test_corrupt_and_missing_videos_are_reported_and_left_out(prepared):
     assert set(reasons) == {"corrupt.mp4", "missing.mp4"} and summary["bad_videos"] == 2
     assert reasons["missing.mp4"].startswith("missing (broken link")
     assert "cannot open" in reasons["corrupt.mp4"]
+    text = summary_text(summary)  # what tools/prepare_kinetics.py prints last: readable, not a dict
+    assert "corrupt.mp4: cannot open" in text and str(out / "bad_videos.txt") in text and "{" not in text
     listed = (out / "train.csv").read_text()
     assert "corrupt" not in listed and "missing" not in listed
 
@@ -110,7 +113,7 @@ def test_official_annotation_csvs_find_the_downloaded_clips(tmp_path):
     (tmp_path / "kinetics_test.csv").write_text("youtube_id,time_start,time_end,split\nyt_ddddddd,3,13,test\n")
     out = tmp_path / "out"
     cmd = [sys.executable, "tools/prepare_kinetics.py", "--annotations", str(tmp_path / "kinetics_train.csv"),
-           str(tmp_path / "kinetics_test.csv"), "--src", str(clips), "--out", str(out), "--workers", "1"]
+           str(tmp_path / "kinetics_test.csv"), "--src", str(clips), "--out", str(out), "--workers", "1", "--json"]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])

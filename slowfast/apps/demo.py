@@ -200,14 +200,17 @@ def detection_painter(entries: List[dict], top_k: int) -> Callable[[np.ndarray, 
 # --------------------------------------------------------------------------- output video
 
 
-def render(input_path: str, output_path: str, paint: Callable[[np.ndarray, float], None], num_frames: int) -> int:
+def render(input_path: str, output_path: str, paint: Callable[[np.ndarray, float], None], num_frames: int,
+           display_size: int = 0) -> int:
     """Copy every frame of ``input_path`` to ``output_path`` (H.264, same timestamps) after ``paint``
-    has drawn on it; returns the number of frames written."""
+    has drawn on it; frames whose short side is below ``display_size`` (DEMO.DISPLAY_SIZE) are scaled up
+    to it first, so labels are drawn at that size. Returns the number of frames written."""
     time_base, rate = dv.stream_timing(input_path)
     progress = Progress("demo: writing", num_frames, "frames", logger)
     writer = None
     try:
         for seconds, pts, frame in dv.read_frames(input_path):
+            frame = dv.to_display(frame, display_size)
             if writer is None:
                 writer = dv.VideoWriter(output_path, frame.shape[1], frame.shape[0], rate, time_base)
             paint(frame, seconds)
@@ -264,8 +267,9 @@ def run_demo(cfg, input_path: str, output_path: str, json_path: Optional[str] = 
         entries = classify_video(cfg, model, device, input_path, names)
         summary["clips"] = entries
         paint = classification_painter(entries)
-    summary["num_frames"] = render(input_path, output_path, paint, info.num_frames)
+    summary["num_frames"] = render(input_path, output_path, paint, info.num_frames, cfg.DEMO.DISPLAY_SIZE)
+    summary["output_height"], summary["output_width"] = dv.display_shape(summary["height"], summary["width"],
+                                                                         cfg.DEMO.DISPLAY_SIZE)
     if json_path:
         write_json_atomic(json_path, summary)
-    logger.info("labelled video: %s", os.path.abspath(output_path))
-    return summary
+    return summary  # tools/demo.py prints where the labelled video is

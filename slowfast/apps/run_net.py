@@ -21,12 +21,14 @@ training / testing start to its end; a second run into an OUTPUT_DIR that a live
 import contextlib
 import os
 import sys
+import time
 import traceback
 import warnings
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 from slowfast.apps.cli import DEBUG_ENV, config_parser, parse_with_overrides, user_error_line  # noqa: E402
+from slowfast.apps.run_summary import run_summary  # noqa: E402
 from slowfast.config import load_config  # noqa: E402
 from slowfast.data_prep.check import run_preflight  # noqa: E402
 from slowfast.datasets.prepare import prepare_data  # noqa: E402
@@ -90,7 +92,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
-    cfg = None
+    cfg, start = None, time.monotonic()
     try:
         cfg = load_config(args.cfg_file, args.opts)
         setup_logging()
@@ -106,6 +108,7 @@ def main(argv=None) -> int:
                 launch_job(cfg, train, args.init_method)
             if cfg.TEST.ENABLE:
                 launch_job(cfg, test, args.init_method)
+        print(run_summary(cfg, time.monotonic() - start), flush=True)  # where the outputs are, the headline metric
     except Exception as e:  # noqa: BLE001 - sorted into input errors (one line) and bugs (re-raised)
         line = user_error_line(e)
         if line is None or debug:
@@ -114,7 +117,7 @@ def main(argv=None) -> int:
             print(line, file=sys.stderr)
             return 2
         logged = _append_traceback_to_log(cfg.OUTPUT_DIR if cfg is not None else None, e)
-        where = "the traceback is in OUTPUT_DIR/log.txt; " if logged else ""
-        print(f"{line}\n  ({where}run with --debug or {DEBUG_ENV}=1 to see it here)", file=sys.stderr)
+        where = f"the traceback is in {os.path.join(cfg.OUTPUT_DIR, 'log.txt')}; " if logged else ""
+        print(f"{line}\n  ({where}run with --debug or {DEBUG_ENV}=1 to print the traceback here)", file=sys.stderr)
         return 2
     return 0

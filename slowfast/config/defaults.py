@@ -50,6 +50,8 @@ _C.TRAIN.BATCH_SIZE = 64
 _C.TRAIN.EVAL_PERIOD = 10
 # Save a checkpoint every this many epochs.
 _C.TRAIN.CHECKPOINT_PERIOD = 10
+# Keep only the last this many checkpoints in OUTPUT_DIR/checkpoints (0 = keep all); only ones this run wrote are deleted.
+_C.TRAIN.CHECKPOINT_KEEP = 0
 # Resume from the latest checkpoint in OUTPUT_DIR/checkpoints if one exists.
 _C.TRAIN.AUTO_RESUME = True
 # Checkpoint to initialise from (e.g. a Kinetics model for AVA fine-tuning); "" = none.
@@ -425,6 +427,8 @@ _C.DEMO.DETECTOR_WEIGHTS = "DEFAULT"
 _C.DEMO.DETECTOR_THRESH = 0.9
 # Detection: draw (and keep in the JSON) the actions of a box whose score is above this.
 _C.DEMO.ACTION_THRESH = 0.5
+# Short side in pixels of the labelled output video (frames, text and boxes drawn at that size; the model input is unchanged); 0 = the input's size.
+_C.DEMO.DISPLAY_SIZE = 480
 
 
 def get_cfg() -> CfgNode:

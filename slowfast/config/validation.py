@@ -269,6 +269,14 @@ def _check_bootstrap_and_figures(cfg: CfgNode, fail) -> None:
         fail(f"TENSORBOARD.CONFUSION_MATRIX.FIGSIZE must be two sizes > 0 (inches: width, height), got {list(size)}")
 
 
+def _check_first_hour(cfg: CfgNode, fail) -> None:
+    """TRAIN.CHECKPOINT_KEEP and DEMO.DISPLAY_SIZE: counts that cannot be negative."""
+    for key in ("TRAIN.CHECKPOINT_KEEP", "DEMO.DISPLAY_SIZE"):
+        if _get(cfg, key) < 0:
+            fail(f"{key} must be >= 0 (0 = {'keep all' if key.startswith('TRAIN') else 'the input size'}), "
+                 f"got {_get(cfg, key)}")
+
+
 # The groups' checks, in the order they run (one per line: add yours at the end).
 _CHECKS = (
     _check_numbers,
@@ -281,4 +289,5 @@ _CHECKS = (
     _check_detection,
     _check_demo,
     _check_bootstrap_and_figures,
+    _check_first_hour,
 )

@@ -91,15 +91,20 @@ def check_dataset(cfg, splits: Sequence[str], decode: bool = False, cheap: bool 
 
 
 def check_output_dir(cfg) -> List[Problem]:
-    """OUTPUT_DIR (and OUTPUT_DIR/checkpoints when training) can be created and written to."""
+    """OUTPUT_DIR (and OUTPUT_DIR/checkpoints when training) can be created and written to. A checkpoint
+    folder made only for this check is removed again (training creates it when it saves), so a run that
+    stops before then leaves no empty OUTPUT_DIR/checkpoints behind."""
     folders = [cfg.OUTPUT_DIR] + ([checkpoint_dir(cfg.OUTPUT_DIR)] if cfg.TRAIN.ENABLE else [])
     out = []
     for folder in folders:
+        made = not os.path.isdir(folder) and folder != cfg.OUTPUT_DIR
         try:
             os.makedirs(folder, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".write_test_", dir=folder)
             os.close(fd)
             os.remove(tmp)
+            if made:
+                os.rmdir(folder)
         except OSError as err:
             out.append(Problem(folder, None, "output_dir", f"cannot write here ({err.strerror or err}); set OUTPUT_DIR "
                                "to a writable folder"))

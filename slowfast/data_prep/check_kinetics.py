@@ -61,6 +61,21 @@ def check_kinetics(cfg, splits: Sequence[str], decode: bool = False, cheap: bool
         except (ValueError, TypeError) as err:
             out.append(Problem(names, None, "parse", f"not a JSON name -> id object ({err})"))
     for split in splits:
-        out += check_kinetics_csv(os.path.join(root, f"{split}.csv"), num_classes, cfg.DATA.PATH_LABEL_SEPARATOR,
-                                  cfg.DATA.PATH_PREFIX, files=not cheap, decode=decode and not cheap)
+        found = check_kinetics_csv(os.path.join(root, f"{split}.csv"), num_classes, cfg.DATA.PATH_LABEL_SEPARATOR,
+                                   cfg.DATA.PATH_PREFIX, files=not cheap, decode=decode and not cheap)
+        out += [_with_hint(p, split) for p in found]
     return out
+
+
+_SPLIT_HINTS = {
+    "test": "the test step (TEST.ENABLE) tests this split: tools/prepare_kinetics.py writes it (the val videos when "
+            "there is no test folder), or copy val.csv to test.csv, or set TEST.ENABLE False",
+    "val": "validation during training reads it: add SRC/val/ and prepare again, or set TRAIN.EVAL_PERIOD 0",
+}
+
+
+def _with_hint(problem: Problem, split: str) -> Problem:
+    """A missing split file's problem with what reads that split and how to do without it."""
+    if problem.kind != "missing_file" or split not in _SPLIT_HINTS:
+        return problem
+    return Problem(problem.file, problem.line, problem.kind, f"{problem.message}; {_SPLIT_HINTS[split]}")

@@ -13,7 +13,9 @@ Input, either:
 Output in ``OUT``:
 
 * ``{train,val,test}.csv``: ``path label`` lines (space-separated; paths relative to ``OUT``, which is
-  how the loader reads them, or absolute with ``absolute_paths``); a split without videos gets no file;
+  how the loader reads them, or absolute with ``absolute_paths``); a split without videos gets no file,
+  except that without test videos ``test.csv`` lists the val videos (the run's test step then tests
+  val, as PySlowFast does on Kinetics, whose test labels are not public; the summary says so);
 * ``classnames.json``: ``{class name: id}``, ids in sorted order of the official names (the official
   class lists are alphabetical; folder names are read with ``_`` as a space, which is how the crawler
   turns the names into folders).  Pass an existing ``classnames.json`` to keep its ids;
@@ -234,17 +236,45 @@ def prepare_kinetics(out: str, src: Optional[str] = None, annotations: Sequence[
         else:
             rows[clip.split].append((_csv_path(path, out, absolute_paths), ids[clip.label]))
 
-    for split, lines in rows.items():
+    test_from = "test" if rows["test"] else "val" if rows["val"] else None
+    for split, lines in {**rows, "test": rows[test_from] if test_from else []}.items():
         if lines:
             write_text_atomic(os.path.join(out, f"{split}.csv"), "".join(f"{p} {label}\n" for p, label in lines))
+    if test_from == "val":
+        logger.info("no test videos: %s lists the val videos, so the run's test step tests the val split "
+                    "(Kinetics' own test labels are not public; PySlowFast tests on val too)", os.path.join(out, "test.csv"))
     write_json_atomic(os.path.join(out, "classnames.json"), ids)
     write_report(os.path.join(out, "bad_videos.txt"),
                  "videos left out of the CSVs: path<TAB>reason", bad)
     summary = {"videos": {s: len(v) for s, v in rows.items()}, "bad_videos": len(bad), "classes": len(ids),
-               "resized": done["resized"], "resumed": done["resumed"], "out": os.path.abspath(out)}
+               "resized": done["resized"], "resumed": done["resumed"], "out": os.path.abspath(out),
+               "test_csv_from": test_from}
     write_json_atomic(os.path.join(out, "prepare_kinetics.json"), summary)
-    logger.info("Kinetics preparation: %s", summary)
     return summary
+
+
+def summary_text(summary: dict, bad_shown: int = 10) -> str:
+    """The readable end of ``tools/prepare_kinetics.py``: videos per split, classes, the bad videos (the first
+    ``bad_shown`` with their reasons) and where bad_videos.txt and the JSON summary are."""
+    out = summary["out"]
+    per_split = ", ".join(f"{s} {n}" for s, n in summary["videos"].items())
+    lines = [f"prepared {out}: {per_split} videos, {summary['classes']} classes"
+             + (f" ({summary['resized']} re-encoded, {summary['resumed']} already done)"
+                if summary["resized"] or summary["resumed"] else "")]
+    if summary.get("test_csv_from") == "val":
+        lines.append("  test.csv lists the val videos (no test split in the source)")
+    report = os.path.join(out, "bad_videos.txt")
+    if summary["bad_videos"]:
+        lines.append(f"  {summary['bad_videos']} video(s) left out of the CSVs, listed with reasons in {report}:")
+        with open(report, encoding="utf-8") as f:
+            rows = [ln.rstrip("\n").split("\t", 1) for ln in f if ln.strip() and not ln.startswith("#")]
+        lines += [f"    {path}: {why[0] if why else ''}" for path, *why in rows[:bad_shown]]
+        if len(rows) > bad_shown:
+            lines.append(f"    ... and {len(rows) - bad_shown} more")
+    else:
+        lines.append(f"  no bad videos ({report} is empty)")
+    lines.append(f"  summary as JSON: {os.path.join(out, 'prepare_kinetics.json')} (--json prints it)")
+    return "\n".join(lines)
 
 
 def safe_name(name: str) -> str:
@@ -294,7 +324,8 @@ def refuse_kinetics_overwrites(args) -> None:
 
 
 def main(argv=None) -> int:
-    """``tools/prepare_kinetics.py``: see the module docstring; prints the summary as JSON last."""
+    """``tools/prepare_kinetics.py``: see the module docstring; prints a readable summary last (``--json``: the
+    summary as one JSON line)."""
     import argparse
 
     from slowfast.utils.logging import setup_logging
@@ -311,6 +342,7 @@ def main(argv=None) -> int:
     p.add_argument("--crf", type=int, default=18, help="libx264 quality of the copies (lower = better)")
     p.add_argument("--classnames", help="existing classnames.json whose ids to keep (e.g. preparing val after train)")
     p.add_argument("--full-decode", action="store_true", help="decode every frame when checking (slow)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON line instead of text")
     args = p.parse_args(argv)
     if not args.src and not args.annotations:
         p.error("give --src (a SPLIT/CLASS/ tree) or --annotations with --src/--clips")
@@ -324,5 +356,5 @@ def main(argv=None) -> int:
     except (OSError, ValueError) as err:
         print(f"prepare_kinetics: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(summary, sort_keys=True))
+    print(json.dumps(summary, sort_keys=True) if args.json else summary_text(summary))
     return 0

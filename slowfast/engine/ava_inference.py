@@ -25,9 +25,11 @@ from slowfast.engine.test_analysis import add_map_interval
 from slowfast.evaluation.ava import evaluate, read_labelmap, write_detections_csv
 from slowfast.models.optimize import inference_model
 from slowfast.utils import distributed as du
+from slowfast.utils.progress import Progress
 
 logger = logging.getLogger(__name__)
 DETECTIONS_NAME = "detections.csv"
+EXCLUDED_NOTE = "excluded key frames found"  # the evaluator's note on rows it dropped for AVA.EXCLUSION_FILE
 
 
 def test_views(cfg) -> list[tuple[int, bool]]:
@@ -44,18 +46,24 @@ def model_inputs(inputs, extra: dict, device: torch.device) -> tuple:
 
 
 @torch.no_grad()
-def predict_view(cfg, model, split: str, scale: int, flip: bool) -> tuple[dict, list, int]:
+def predict_view(cfg, model, split: str, scale: int, flip: bool, progress: Progress | None = None,
+                 num_views: int = 1) -> tuple[dict, list, int]:
     """({(video_idx, timestamp, x1, y1, x2, y2): scores (num_classes,)}, video names, frame files replaced)
     for one test view, over this process's shard of the key frames. Boxes are the original normalised
-    proposals; a missing or unreadable frame file was replaced by the nearest readable frame of its clip."""
+    proposals; a missing or unreadable frame file was replaced by the nearest readable frame of its clip.
+    `progress` counts the batches of all `num_views` views (its total is set from the first view's loader)."""
     device = device_for(cfg)
     dataset = build_dataset(cfg.TEST.DATASET, cfg, split, test_scale=scale, test_flip=flip)
     loader = build_loader(cfg, split, dataset=dataset)
+    if progress is not None and progress.total == 0:
+        progress.total = len(loader) * num_views
     model.eval()
     out = {}
     replaced = 0
     for inputs, _, _, extra in loader:
         replaced += extra.get("replaced_frames", 0)
+        if progress is not None:
+            progress.step()
         if len(extra["boxes"]) == 0:
             continue
         scores = model(*model_inputs(inputs, extra, device)).float().cpu().numpy()
@@ -77,8 +85,9 @@ def run_ava_inference(cfg, model, split: str = "test", write: bool = True) -> di
     sums: dict = {}
     video_names = None
     replaced = 0
+    progress = Progress(f"AVA {split}", 0, "batches", logger, period=5.0)
     for scale, flip in views:
-        preds, video_names, view_replaced = predict_view(cfg, model, split, scale, flip)
+        preds, video_names, view_replaced = predict_view(cfg, model, split, scale, flip, progress, len(views))
         replaced += view_replaced
         for k, s in preds.items():
             _accumulate(sums, k, s.astype(np.float64), 1)
@@ -129,8 +138,8 @@ def _evaluate(cfg, split, keys, video_names, scores, class_ids, labelmap_path, o
     excl = annotation_path(cfg, cfg.AVA.EXCLUSION_FILE) if cfg.AVA.EVAL_VERSION != "2020" else None
     result = evaluate(labelmap_path, gt, det_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION, keep_matches=keep)
     floor = evaluate(labelmap_path, gt, rand_path, exclusions=excl, version=cfg.AVA.EVAL_VERSION)
-    for line in result.messages:
-        logger.warning("AVA evaluation: %s", line)
+    for line in result.messages:  # rows on excluded key frames are dropped by design: the official scorer logs it as info
+        (logger.info if EXCLUDED_NOTE in line else logger.warning)("AVA evaluation: %s", line)
     logger.info("AVA %s: mAP %.4f (random scores: %.4f) over %d boxes, %d view(s)", split, result.mAP, floor.mAP,
                 len(keys), num_views)
     if np.isnan(result.mAP):  # JSON has no NaN: null, with the reason

@@ -26,9 +26,11 @@ from slowfast.models.optimize import inference_model
 from slowfast.utils import distributed as du
 from slowfast.utils.complexity import count_flops
 from slowfast.utils.meters import topk_errors
+from slowfast.utils.progress import Progress
 
 logger = logging.getLogger("slowfast.engine.test")  # the test's log lines keep the name they had in engine/test.py
 SCORES_NAME = "test_scores.npz"
+PROGRESS_PERIOD_SEC = 5.0  # seconds between progress lines (count, rate, ETA) of the test and validation loops
 
 
 @torch.no_grad()
@@ -38,6 +40,7 @@ def val_topk_errors(cfg, model, loader) -> dict:
     model.eval()
     device = device_for(cfg)
     n, top1_wrong, top5_wrong = 0, 0.0, 0.0
+    progress = Progress("val", len(loader), "batches", logger, period=PROGRESS_PERIOD_SEC)
     for inputs, labels, _, extra in loader:
         keep = ~extra["failed"]
         preds = model(to_device(inputs, device)).float().cpu()[keep]
@@ -46,6 +49,7 @@ def val_topk_errors(cfg, model, loader) -> dict:
         top1_wrong += t1 * len(labels) / 100
         top5_wrong += t5 * len(labels) / 100
         n += len(labels)
+        progress.step()
     n, top1_wrong, top5_wrong = du.all_reduce_mean([n, top1_wrong, top5_wrong], device)
     return {"top1_err": 100 * top1_wrong / max(n, 1e-9), "top5_err": 100 * top5_wrong / max(n, 1e-9)}
 
@@ -59,12 +63,11 @@ def run_classification_test(cfg, model) -> dict:
     dataset = loader.dataset
     agg = VideoAggregator(dataset.num_videos, cfg.MODEL.NUM_CLASSES, cfg.DATA.ENSEMBLE_METHOD)
     net = inference_model(cfg, model)  # TEST.OPTIMIZE_MODEL: BN folded, channels_last_3d (same scores)
-    n_batches = len(loader)
-    for i, (inputs, labels, index, extra) in enumerate(loader):
+    progress = Progress("test", len(loader), "batches", logger, period=PROGRESS_PERIOD_SEC)
+    for inputs, labels, index, extra in loader:
         scores = net(to_device(inputs, device)).float().cpu()
         agg.add(index.numpy(), scores.numpy(), labels.numpy(), extra["failed"].numpy())
-        if (i + 1) % cfg.LOG_PERIOD == 0 or i + 1 == n_batches:
-            logger.info("test iter %d/%d", i + 1, n_batches)
+        progress.step()
     parts = du.all_gather_objects(agg)
     if not du.is_master():
         return {}

@@ -40,6 +40,7 @@ def test(cfg) -> dict:
     results = task.test(model)
     if du.is_master():
         results["checkpoint"] = ckpt
-        log_json_stats({"_type": "test", **{k: v for k, v in results.items() if _is_stat(v)}}, logger)
+        log_json_stats({"_type": "test", **{k: v for k, v in results.items() if _is_stat(v)}}, logger,
+                       readable=False)  # the task logged its readable result line
         write_json_atomic(os.path.join(cfg.OUTPUT_DIR, "results.json"), results)
     return results

@@ -182,6 +182,7 @@ def train(cfg) -> None:
     tb = TensorboardWriter(cfg, enabled=cfg.TENSORBOARD.ENABLE and du.is_master())
     logger.info("training from epoch %d to %d, %d iterations per epoch, %d process(es)", start_epoch + 1,
                 cfg.SOLVER.MAX_EPOCH, len(train_loader), du.get_world_size())
+    written = []  # checkpoints this run saved: the only ones TRAIN.CHECKPOINT_KEEP may delete
     for epoch in range(start_epoch, cfg.SOLVER.MAX_EPOCH):
         seed_epoch(cfg, train_loader, epoch)
         train_epoch(cfg, task, step_model, train_loader, optimizer, scaler, meter, epoch, tb)
@@ -192,6 +193,8 @@ def train(cfg) -> None:
             path = cu.save_checkpoint(cu.checkpoint_path(cfg.OUTPUT_DIR, epoch + 1), model, optimizer, epoch + 1,
                                       cfg, scaler if scaler.is_enabled() else None)
             logger.info("saved %s", path)
+            written.append(path)
+            cu.prune_checkpoints(cfg.OUTPUT_DIR, cfg.TRAIN.CHECKPOINT_KEEP, written)
         du.barrier()
         if eval_due:
             eval_epoch(task, model, val_loader, epoch, tb)

@@ -113,6 +113,26 @@ class VideoWriter:
         return False
 
 
+def display_shape(height: int, width: int, display_size: int) -> Tuple[int, int]:
+    """``(height, width)`` of the drawing canvas for a ``height x width`` frame: scaled up, aspect kept, so
+    that its short side is at least ``display_size`` (DEMO.DISPLAY_SIZE); larger frames and ``display_size``
+    0 keep their size."""
+    short = min(height, width)
+    if display_size <= 0 or short >= display_size:
+        return height, width
+    factor = display_size / short
+    return max(display_size, int(round(height * factor))), max(display_size, int(round(width * factor)))
+
+
+def to_display(frame: np.ndarray, display_size: int) -> np.ndarray:
+    """``frame`` scaled up to :func:`display_shape` (nearest neighbour: the input's pixels stay sharp
+    squares); the frame itself when no scaling is needed."""
+    height, width = display_shape(frame.shape[0], frame.shape[1], display_size)
+    if (height, width) == frame.shape[:2]:
+        return frame
+    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_NEAREST)
+
+
 def text_scale(height: int, width: int) -> Tuple[float, int]:
     """Font scale and stroke thickness readable on a ``height x width`` frame (about 1/25 of the short side)."""
     short = min(height, width)
