@@ -53,6 +53,7 @@ class TrainMeter:
         self.top1 = ScalarMeter(self.window)
         self.top5 = ScalarMeter(self.window)
         self.iter_time = ScalarMeter(self.window)
+        self.grad_norm = ScalarMeter(self.window)
         self.lr = 0.0
         self.samples = 0
         self.iters = 0
@@ -60,7 +61,7 @@ class TrainMeter:
         self._tic = time.perf_counter()
 
     def update(self, loss: float, lr: float, batch: int, top1: float | None = None, top5: float | None = None,
-               replaced: int = 0) -> None:
+               replaced: int = 0, grad_norm: float | None = None) -> None:
         now = time.perf_counter()
         self.iter_time.add(now - self._tic)
         self._tic = now
@@ -72,6 +73,8 @@ class TrainMeter:
         self.samples += batch
         self.iters += 1
         self.replaced_videos += replaced
+        if grad_norm is not None:  # optimizer steps only (TRAIN.GRAD_ACCUM_STEPS)
+            self.grad_norm.add(grad_norm)
 
     def eta_seconds(self, epoch: int, it: int) -> float:
         remaining = (self.max_epoch - epoch) * self.epoch_iters - (it + 1)
@@ -92,6 +95,8 @@ class TrainMeter:
         }
         if self.top1.count:
             stats.update(top1_err=self.top1.median(), top5_err=self.top5.median())
+        if self.grad_norm.count:  # total L2 norm of the gradients before clipping, median of the recent steps
+            stats["grad_norm"] = self.grad_norm.median()
         return stats
 
     def epoch_stats(self, epoch: int) -> dict:
@@ -99,6 +104,8 @@ class TrainMeter:
                  "lr": self.lr, "replaced_videos": self.replaced_videos}
         if self.top1.count:
             stats.update(top1_err=self.top1.global_avg(), top5_err=self.top5.global_avg())
+        if self.grad_norm.count:
+            stats["grad_norm"] = self.grad_norm.global_avg()
         return stats
 
 
@@ -107,5 +114,9 @@ def progress_line(stats: dict) -> str:
     parts = [f"epoch {stats['epoch']}", f"iter {stats['iter']}", f"loss {stats['loss']:.4f}", f"lr {stats['lr']:.5g}"]
     if "top1_err" in stats:
         parts += [f"top1_err {stats['top1_err']:.1f}", f"top5_err {stats['top5_err']:.1f}"]
+    if "grad_norm" in stats:
+        parts.append(f"grad_norm {stats['grad_norm']:.3g}")
+    if "peak_mem_gib" in stats or "max_rss_gib" in stats:
+        parts.append(f"mem {stats.get('peak_mem_gib', stats.get('max_rss_gib')):.2f} GiB")
     parts += [f"{stats['clips_per_s']:.1f} clips/s", f"eta {stats['eta']}"]
     return " | ".join(parts)
