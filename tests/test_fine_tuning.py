@@ -171,3 +171,56 @@ def test_clipping_bounds_the_gradients_and_grad_norm_is_measured_before(key, lim
         assert float(torch.nn.utils.get_total_norm(grads)) == pytest.approx(limit, rel=1e-4)
     else:
         assert max(float(g.abs().max()) for g in grads) <= limit
+
+
+def saved_activation_bytes(model, xs, y) -> int:
+    """Bytes of the tensors autograd keeps for the backward pass (distinct storages), summed over the step."""
+    seen, total = set(), [0]
+
+    def pack(t):
+        key = t.untyped_storage().data_ptr()
+        if key not in seen:
+            seen.add(key)
+            total[0] += t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = F.cross_entropy(model(xs), y)
+    loss.backward()
+    return total[0]
+
+
+def test_activation_checkpointing_keeps_less_than_half_the_activations_for_backward():
+    xs, y = batch(4)
+    plain = saved_activation_bytes(tiny_model(tiny_cfg()), xs, y)
+    ckpt = saved_activation_bytes(tiny_model(tiny_cfg("MODEL.ACT_CHECKPOINT", "True")), xs, y)
+    print(f"\nactivations kept for backward, 4 clips: {plain / 2**20:.2f} MiB plain, {ckpt / 2**20:.2f} MiB with "
+          f"MODEL.ACT_CHECKPOINT ({ckpt / plain:.1%})")
+    assert ckpt < plain / 2, (ckpt, plain)
+
+
+# ------------------------------------------------------------------------------------- end to end
+def test_a_training_run_with_every_control_logs_grad_norm_and_memory(tmp_path):
+    import json
+
+    from slowfast.apps.run_net import main
+    from slowfast.datasets.synthetic import make_kinetics_synthetic
+
+    data = str(tmp_path / "data")
+    make_kinetics_synthetic(data, num_classes=4, num_train=8, num_val=4, num_test=4, size=32, num_frames=24, seed=0,
+                            num_workers=1)
+    out = tmp_path / "out"
+    assert main(["--cfg", TINY, "DATA.PATH_TO_DATA_DIR", data, "DATA.GENERATE_SYNTHETIC", "False", "OUTPUT_DIR",
+                 str(out), "DATA.NUM_FRAMES", "8", "TRAIN.BATCH_SIZE", "2", "TEST.ENABLE", "False",
+                 "TRAIN.EVAL_PERIOD", "0", "SOLVER.MAX_EPOCH", "1", "LOG_PERIOD", "1", "LOG_MODEL_INFO", "False",
+                 "DATA_LOADER.NUM_WORKERS", "0", "MODEL.FROZEN_STAGES", "1", "MODEL.ACT_CHECKPOINT", "True",
+                 "TRAIN.GRAD_ACCUM_STEPS", "3", "SOLVER.CLIP_GRAD_L2NORM", "1.0", "SOLVER.HEAD_LR_MULT", "5.0"]) == 0
+    log = (out / "log.txt").read_text()
+    assert "MODEL.FROZEN_STAGES 1: frozen s1 " in log and "MODEL.ACT_CHECKPOINT" in log
+    stats = [json.loads(line.split("json_stats: ", 1)[1]) for line in log.splitlines() if "json_stats: " in line]
+    iters = [s for s in stats if s["_type"] == "train_iter"]
+    # 4 iterations in groups of 3 (+ a last group of 1): steps after iterations 3 and 4
+    assert [("grad_norm" in s) for s in iters] == [False, False, True, True]
+    assert all(s["grad_norm"] > 0 and s["max_rss_gib"] > 0 for s in iters[2:])
+    epoch = [s for s in stats if s["_type"] == "train_epoch"][0]
+    assert epoch["grad_norm"] > 0
