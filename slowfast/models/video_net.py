@@ -184,8 +184,9 @@ class VideoNet(nn.Module):
     def forward_features(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         """Backbone only: list of per-pathway res5 features `B x C_p x T_p x H' x W'`."""
         xs = self.normalize_inputs(xs)
-        for _, module in self.stages():
-            xs = run_checkpointed(module, xs) if self.act_checkpoint and self.training else module(xs)
+        for name, module in self.stages():  # MODEL.ACT_CHECKPOINT: trained stages recompute in backward
+            recompute = self.act_checkpoint and self.training and name not in self.frozen_modules
+            xs = run_checkpointed(module, xs) if recompute else module(xs)
         return xs
 
     def forward(self, xs: list[torch.Tensor], boxes: torch.Tensor | None = None) -> torch.Tensor:
