@@ -181,7 +181,8 @@ from slowfast.config import load_config
 from slowfast.models import build_model
 from slowfast.models.build import prepare_for_training
 
-cfg = load_config("configs/Synthetic/SLOWFAST_TINY.yaml", ["DATA.NUM_FRAMES", "16", "MODEL.ACT_CHECKPOINT", sys.argv[1]])
+cfg = load_config("configs/Synthetic/SLOWFAST_TINY.yaml",
+                  ["DATA.NUM_FRAMES", "16", "MODEL.ACT_CHECKPOINT", sys.argv[1]])
 torch.manual_seed(0)
 model = build_model(cfg, device="cpu")
 prepare_for_training(cfg, model)

@@ -22,7 +22,8 @@ def _is_norm(module: nn.Module) -> bool:
 HEAD_PREFIX = "head."
 
 
-def param_groups(model: nn.Module, weight_decay: float, bn_weight_decay: float, head_lr_mult: float = 1.0) -> list[dict]:
+def param_groups(model: nn.Module, weight_decay: float, bn_weight_decay: float,
+                 head_lr_mult: float = 1.0) -> list[dict]:
     """Split trainable parameters into [non-BN (weight_decay), BN (bn_weight_decay)] groups; with
     `head_lr_mult` != 1, the head's parameters form further groups "head_non_bn" / "head_bn" with that
     `lr_scale` (the others have lr_scale 1)."""
