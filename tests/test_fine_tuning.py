@@ -131,12 +131,12 @@ def test_bad_training_control_values_are_one_line_naming_the_key(opts, key):
 
 # ---------------------------------------------------------------------------------------- memory
 def test_accumulating_k_micro_batches_updates_like_one_batch_of_k_times_b():
-    """Frozen BN (eval mode) and no dropout: two groups of 4 micro-batches of 2 clips vs 2 batches of 8."""
+    """Frozen BN (eval mode) and no dropout: two groups of 4 micro-batches of 1 clip vs 2 batches of 4."""
     cfg_acc, cfg_one = tiny_cfg("TRAIN.GRAD_ACCUM_STEPS", "4"), tiny_cfg()
     a, b = tiny_model(cfg_acc), tiny_model(cfg_one)
     freeze_bn(a), freeze_bn(b)
-    big = [batch(8, seed=s) for s in range(2)]
-    micro = [([x[i:i + 2] for x in xs], y[i:i + 2]) for xs, y in big for i in range(0, 8, 2)]
+    big = [batch(4, seed=s) for s in range(2)]
+    micro = [([x[i:i + 1] for x in xs], y[i:i + 1]) for xs, y in big for i in range(4)]
     _, norms = train_steps(cfg_acc, a, micro, k=4)
     train_steps(cfg_one, b, big)
     assert [n is not None for n in norms] == [False, False, False, True] * 2  # one optimizer step per group
@@ -187,8 +187,8 @@ torch.manual_seed(0)
 model = build_model(cfg, device="cpu")
 prepare_for_training(cfg, model)
 model.train()
-xs = [torch.randn(8, 3, 4, 64, 64), torch.randn(8, 3, 16, 64, 64)]
-y = torch.zeros(8, dtype=torch.long)
+xs = [torch.randn(4, 3, 4, 64, 64), torch.randn(4, 3, 16, 64, 64)]
+y = torch.zeros(4, dtype=torch.long)
 
 
 def status(key):
@@ -222,7 +222,7 @@ def step_peak_rss(act_checkpoint: bool) -> int:
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="peak RSS reset needs Linux /proc")
 def test_activation_checkpointing_lowers_the_peak_memory_of_a_training_step():
     plain, ckpt = step_peak_rss(False), step_peak_rss(True)
-    print(f"\npeak RSS of a training step above the memory before it (8 clips, 16 frames, 64 px): {plain / 2**20:.1f} "
+    print(f"\npeak RSS of a training step above the memory before it (4 clips, 16 frames, 64 px): {plain / 2**20:.1f} "
           f"MiB plain, {ckpt / 2**20:.1f} MiB with MODEL.ACT_CHECKPOINT ({ckpt / plain:.0%})")
     assert ckpt < 0.75 * plain, (ckpt, plain)
 
