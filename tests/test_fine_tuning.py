@@ -252,3 +252,15 @@ def test_a_training_run_with_every_control_logs_grad_norm_and_memory(tmp_path):
     assert all(s["grad_norm"] > 0 and s["max_rss_gib"] > 0 for s in iters[2:])
     epoch = [s for s in stats if s["_type"] == "train_epoch"][0]
     assert epoch["grad_norm"] > 0
+
+
+def test_stats_lines_carry_the_median_grad_norm_of_the_optimizer_steps_and_the_memory():
+    from slowfast.utils.meters import TrainMeter, progress_line
+
+    meter = TrainMeter(epoch_iters=4, max_epoch=1, window=4)
+    for it, norm in enumerate([None, 3.0, None, 5.0]):  # accumulation: a norm on optimizer steps only
+        meter.update(1.0, 0.1, 2, grad_norm=norm)
+    stats = {**meter.iter_stats(0, 3), "max_rss_gib": 0.5}
+    assert stats["grad_norm"] == 3.0 and meter.epoch_stats(0)["grad_norm"] == 4.0  # median (lower), mean
+    line = progress_line(stats)
+    assert "grad_norm 3" in line and "mem 0.50 GiB" in line
