@@ -181,6 +181,17 @@ def _differing_keys(report: dict[str, list]) -> list[str]:
     return report["missing"] + report["unexpected"] + [m[0] for m in report["mismatched"]]
 
 
+CLASSIFIER_WEIGHT = HEAD_PREFIX + "projection.weight"
+
+
+def class_count_change(report: dict[str, list]) -> tuple[int, int] | None:
+    """(checkpoint classes, model classes) when the classifier's shape differs between them, else None."""
+    for key, ckpt_shape, model_shape in report["mismatched"]:
+        if key == CLASSIFIER_WEIGHT and ckpt_shape[1:] == model_shape[1:]:
+            return ckpt_shape[0], model_shape[0]
+    return None
+
+
 def load_state(
     model: nn.Module,
     ckpt_state: dict,
@@ -208,6 +219,10 @@ def load_state(
             raise CheckpointError(
                 table + f"\nset TRAIN.CHECKPOINT_PARTIAL_LOAD True to load the matching keys only{hint}"
             )
+        changed = class_count_change(report)
+        if changed:
+            logger.info("classifier re-initialised: the checkpoint's head has %d classes, this model %d "
+                        "(MODEL.NUM_CLASSES); %s keeps its initial weights", *changed, CLASSIFIER_WEIGHT)
         if head_only:
             logger.warning("partial load for fine-tuning: the checkpoint's classifier head is dropped and the "
                            "model's head keeps its initial values:\n%s", table)

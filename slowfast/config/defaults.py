@@ -70,6 +70,8 @@ _C.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE = False
 _C.TRAIN.CHECKPOINT_IGNORE_CFG_MISMATCH = False
 # Mixed precision on CUDA: bfloat16 autocast where the GPU supports it, else float16 + GradScaler.
 _C.TRAIN.MIXED_PRECISION = False
+# Gradient accumulation: k >= 1 loader batches (micro-batches), each loss scaled by 1/k, then one optimizer step (BN sees micro-batches).
+_C.TRAIN.GRAD_ACCUM_STEPS = 1
 
 # ---------------------------------------------------------------------------------------------
 # Testing
@@ -164,6 +166,12 @@ _C.MODEL.HEAD_POOLING = "train_crop"
 _C.MODEL.MEMORY_FORMAT = "auto"
 # Train through torch.compile(model) (slow first iterations; checkpoints keep the plain key names).
 _C.MODEL.COMPILE = False
+# Fine-tuning: freeze the stem and the first N-1 residual stages (0 = none, 1 = s1, 2 = s1+s2, ..., 5 = whole backbone); frozen BNs stay in eval mode.
+_C.MODEL.FROZEN_STAGES = 0
+# Linear probe (PySlowFast): features detached before the head, so only the head trains (BN statistics still update unless frozen).
+_C.MODEL.DETACH_FINAL_FC = False
+# Activation checkpointing (PySlowFast): recompute each backbone stage in the backward pass instead of storing its activations.
+_C.MODEL.ACT_CHECKPOINT = False
 
 # ---------------------------------------------------------------------------------------------
 # SlowFast
@@ -353,6 +361,12 @@ _C.SOLVER.WARMUP_EPOCHS = 0.0
 _C.SOLVER.WARMUP_START_LR = 0.01
 # Optimizer: "sgd" or "adamw".
 _C.SOLVER.OPTIMIZING_METHOD = "sgd"
+# Learning-rate multiplier of the head's parameters (head.*) through the whole schedule (fine-tuning: e.g. 10).
+_C.SOLVER.HEAD_LR_MULT = 1.0
+# Clip every gradient element to [-v, v] before the step (PySlowFast); None or 0 = off.
+_C.SOLVER.CLIP_GRAD_VAL = None
+# Clip the gradients' total L2 norm to this value before the step (PySlowFast); None or 0 = off.
+_C.SOLVER.CLIP_GRAD_L2NORM = None
 
 # ---------------------------------------------------------------------------------------------
 # Data loader

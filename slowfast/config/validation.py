@@ -277,6 +277,22 @@ def _check_first_hour(cfg: CfgNode, fail) -> None:
                  f"got {_get(cfg, key)}")
 
 
+def _check_fine_tuning(cfg: CfgNode, fail) -> None:
+    """MODEL.FROZEN_STAGES, SOLVER.HEAD_LR_MULT, TRAIN.GRAD_ACCUM_STEPS, SOLVER.CLIP_GRAD_*: ranges."""
+    n = cfg.MODEL.FROZEN_STAGES
+    if not isinstance(n, int) or not 0 <= n <= 5:
+        fail(f"MODEL.FROZEN_STAGES is {n!r}; the model has 5 stages (s1 = stem, s2..s5 = res2..res5): choose 0..5")
+    if not cfg.SOLVER.HEAD_LR_MULT > 0:
+        fail(f"SOLVER.HEAD_LR_MULT must be > 0, got {cfg.SOLVER.HEAD_LR_MULT}")
+    if not isinstance(cfg.TRAIN.GRAD_ACCUM_STEPS, int) or cfg.TRAIN.GRAD_ACCUM_STEPS < 1:
+        fail(f"TRAIN.GRAD_ACCUM_STEPS must be an integer >= 1 (1 = no accumulation), got {cfg.TRAIN.GRAD_ACCUM_STEPS!r}")
+    for key in ("SOLVER.CLIP_GRAD_VAL", "SOLVER.CLIP_GRAD_L2NORM"):
+        value = _get(cfg, key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value) or value < 0):
+            fail(f"{key} must be None (off) or a number >= 0 (0 = off), got {value!r}")
+
+
 # The groups' checks, in the order they run (one per line: add yours at the end).
 _CHECKS = (
     _check_numbers,
@@ -290,4 +306,5 @@ _CHECKS = (
     _check_demo,
     _check_bootstrap_and_figures,
     _check_first_hour,
+    _check_fine_tuning,
 )

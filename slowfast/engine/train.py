@@ -22,8 +22,10 @@ from slowfast.config.validation import world_size
 from slowfast.datasets.build import build_loader, shuffle_loader
 from slowfast.engine import acceleration as accel
 from slowfast.engine.common import device_for, load_weights_for_training, setup_run
+from slowfast.engine.optim_step import OptimizerStep
 from slowfast.engine.tasks import Task, build_task
 from slowfast.models import build_model
+from slowfast.models.build import prepare_for_training
 from slowfast.models.norm import aggregate_sub_bn_stats, is_batch_norm
 from slowfast.solver import build_optimizer, lr_at, set_lr
 from slowfast.utils import distributed as du
@@ -76,9 +78,10 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
     device = device_for(cfg)
     meter.reset()
     n_iters = len(loader)
+    stepper = OptimizerStep(cfg, optimizer, scaler, n_iters)  # TRAIN.GRAD_ACCUM_STEPS, SOLVER.CLIP_GRAD_*
     for it, (inputs, labels, _, extra) in enumerate(loader):
         data_ready = time.perf_counter()  # the wait for this batch (dt_data) ends here
-        lr = lr_at(cfg, epoch + it / n_iters)
+        lr = lr_at(cfg, epoch + stepper.group_start(it) / n_iters)
         set_lr(optimizer, lr)
         labels = labels.to(device, non_blocking=True)
         with accel.autocast(cfg, device):  # TRAIN.MIXED_PRECISION: bf16 / fp16 on CUDA
@@ -87,14 +90,11 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
         if not math.isfinite(loss.item()):
             raise FloatingPointError(f"loss is {loss.item()} at epoch {epoch + 1}, iteration {it + 1}; lowering "
                                      "SOLVER.BASE_LR or enabling warm-up usually helps")
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        grad_norm = stepper.backward(loss, it)
 
         loss_v, top1, top5 = task.train_metrics(preds, labels, loss, device)
         meter.update(loss_v, lr, labels.shape[0], top1, top5, replaced=extra.get("retries", 0),
-                     data_ready=data_ready)
+                     data_ready=data_ready, grad_norm=grad_norm)
         task.check_replaced(meter.replaced_videos, epoch)
         if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == n_iters:
             stats = {**meter.iter_stats(epoch, it, world_size(cfg)), **accel.peak_memory_stats(device)}
@@ -158,6 +158,8 @@ def train(cfg) -> None:
     accel.keep_freed_memory()  # large activations reuse freed heap instead of fresh zero-filled pages
     device = device_for(cfg)
     model = build_model(cfg, device=device)
+    for note in prepare_for_training(cfg, model):  # MODEL.FROZEN_STAGES, DETACH_FINAL_FC, ACT_CHECKPOINT
+        logger.info(note)
     accel.configure_backends(device)  # cudnn.benchmark on CUDA
     if du.is_master() and cfg.LOG_MODEL_INFO:
         from slowfast.models.inputs import dummy_inputs

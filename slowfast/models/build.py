@@ -7,6 +7,7 @@ from fvcore.common.registry import Registry
 
 from slowfast.config.validation import stage_depths
 from slowfast.models.conv import apply_memory_format, preferred_memory_format
+from slowfast.models.freeze import detach_final_fc, freeze_stages
 from slowfast.models.init import init_weights
 from slowfast.models.video_net import DetectionSpec, VideoNet, VideoNetSpec
 
@@ -171,3 +172,21 @@ def build_model(cfg, device: torch.device | str | None = None) -> nn.Module:
     model = model.to(device)
     apply_memory_format(model, memory_format_for(cfg, device), device)
     return model
+
+
+def prepare_for_training(cfg, model: nn.Module) -> list[str]:
+    """The training-only model controls: MODEL.FROZEN_STAGES, MODEL.DETACH_FINAL_FC, MODEL.ACT_CHECKPOINT
+    (`slowfast.models.freeze`, `slowfast.models.act_checkpoint`). Call before building the optimizer (frozen
+    parameters are left out of it). Returns one log line per control that is on."""
+    notes = []
+    if cfg.MODEL.FROZEN_STAGES:
+        names = freeze_stages(model, cfg.MODEL.FROZEN_STAGES)
+        notes.append(f"MODEL.FROZEN_STAGES {cfg.MODEL.FROZEN_STAGES}: frozen {', '.join(names)} "
+                     "(requires_grad False, BN statistics kept)")
+    if cfg.MODEL.DETACH_FINAL_FC:
+        n = detach_final_fc(model)
+        notes.append(f"MODEL.DETACH_FINAL_FC: linear probe, {n} head parameters train")
+    if cfg.MODEL.ACT_CHECKPOINT:
+        model.act_checkpoint = True
+        notes.append("MODEL.ACT_CHECKPOINT: backbone stages recomputed in the backward pass")
+    return notes

@@ -13,9 +13,10 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 
+from slowfast.models.act_checkpoint import run_checkpointed
 from slowfast.models.fusion import FuseFastToSlow
 from slowfast.models.heads import ResNetBasicHead, ResNetRoIHead
-from slowfast.models.norm import get_norm, relu_factory
+from slowfast.models.norm import get_norm, is_batch_norm, relu_factory
 from slowfast.models.resnet import ResStage, StageSpec, TRANSFORMS
 from slowfast.models.stem import VideoStem
 from slowfast.utils.pixels import normalize_pixels
@@ -87,6 +88,10 @@ class VideoNet(nn.Module):
     def __init__(self, spec: VideoNetSpec):
         super().__init__()
         self.spec = spec
+        # Training controls, set by `slowfast.models.build.prepare_for_training` (all off by default).
+        self.frozen_modules: tuple[str, ...] = ()  # MODEL.FROZEN_STAGES: their BNs stay in eval mode
+        self.detach_features = False  # MODEL.DETACH_FINAL_FC
+        self.act_checkpoint = False  # MODEL.ACT_CHECKPOINT
         npath = spec.num_pathways
         ratios = list(spec.pathway_width_ratio or ([1.0, 1.0 / spec.beta_inv] if npath == 2 else [1.0]))
         width = spec.num_groups * spec.width_per_group
@@ -155,6 +160,15 @@ class VideoNet(nn.Module):
             names.append(f"s{s}")
         return [(n, getattr(self, n)) for n in names]
 
+    def train(self, mode: bool = True) -> "VideoNet":
+        """nn.Module.train, except that the BN layers of frozen stages (`frozen_modules`) stay in eval mode."""
+        super().train(mode)
+        for name in self.frozen_modules if mode else ():
+            for m in getattr(self, name).modules():
+                if is_batch_norm(m):
+                    m.eval()
+        return self
+
     def normalize_inputs(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         """uint8 pathways -> float `(x / 255 - pixel_mean) / pixel_std` (the loader's own formula, so the
         same floats); float pathways unchanged."""
@@ -170,12 +184,15 @@ class VideoNet(nn.Module):
     def forward_features(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         """Backbone only: list of per-pathway res5 features `B x C_p x T_p x H' x W'`."""
         xs = self.normalize_inputs(xs)
-        for _, module in self.stages():
-            xs = module(xs)
+        for name, module in self.stages():  # MODEL.ACT_CHECKPOINT: trained stages recompute in backward
+            recompute = self.act_checkpoint and self.training and name not in self.frozen_modules
+            xs = run_checkpointed(module, xs) if recompute else module(xs)
         return xs
 
     def forward(self, xs: list[torch.Tensor], boxes: torch.Tensor | None = None) -> torch.Tensor:
         feats = self.forward_features(xs)
+        if self.detach_features:
+            feats = [f.detach() for f in feats]
         if self.is_detection:
             if boxes is None:
                 raise ValueError("a detection model needs boxes: forward(inputs, boxes) with boxes N x 5")

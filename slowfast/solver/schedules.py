@@ -39,5 +39,6 @@ def lr_at(cfg, epoch: float) -> float:
 
 
 def set_lr(optimizer, lr: float) -> None:
+    """Every group's lr = `lr` x the group's `lr_scale` (1 when absent; SOLVER.HEAD_LR_MULT for the head)."""
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)

@@ -59,6 +59,7 @@ class TrainMeter:
         self.iter_time = ScalarMeter(self.window)
         self.data_time = ScalarMeter(self.window)
         self.net_time = ScalarMeter(self.window)
+        self.grad_norm = ScalarMeter(self.window)
         self.lr = 0.0
         self.samples = 0
         self.iters = 0
@@ -66,9 +67,10 @@ class TrainMeter:
         self._tic = time.perf_counter()
 
     def update(self, loss: float, lr: float, batch: int, top1: float | None = None, top5: float | None = None,
-               replaced: int = 0, data_ready: float | None = None) -> None:
+               replaced: int = 0, data_ready: float | None = None, grad_norm: float | None = None) -> None:
         """`data_ready`: the `time.perf_counter()` at which the iteration's batch arrived from the loader
-        (splits the iteration time into `dt_data` and `dt_net`; None: not measured)."""
+        (splits the iteration time into `dt_data` and `dt_net`; None: not measured). `grad_norm`: the
+        gradient's L2 norm before clipping (None: no optimizer step this iteration)."""
         now = time.perf_counter()
         self.iter_time.add(now - self._tic)
         if data_ready is not None:
@@ -83,6 +85,8 @@ class TrainMeter:
         self.samples += batch
         self.iters += 1
         self.replaced_videos += replaced
+        if grad_norm is not None:  # optimizer steps only (TRAIN.GRAD_ACCUM_STEPS)
+            self.grad_norm.add(grad_norm)
 
     def eta_seconds(self, epoch: int, it: int) -> float:
         remaining = (self.max_epoch - epoch) * self.epoch_iters - (it + 1)
@@ -104,6 +108,8 @@ class TrainMeter:
         }
         if self.top1.count:
             stats.update(top1_err=self.top1.median(), top5_err=self.top5.median())
+        if self.grad_norm.count:  # total L2 norm of the gradients before clipping, median of the recent steps
+            stats["grad_norm"] = self.grad_norm.median()
         return stats
 
     def _times(self, summary) -> dict:
@@ -118,6 +124,8 @@ class TrainMeter:
                  "lr": self.lr, "replaced_videos": self.replaced_videos, **self._times(ScalarMeter.global_avg)}
         if self.top1.count:
             stats.update(top1_err=self.top1.global_avg(), top5_err=self.top5.global_avg())
+        if self.grad_norm.count:
+            stats["grad_norm"] = self.grad_norm.global_avg()
         return stats
 
 
@@ -128,5 +136,9 @@ def progress_line(stats: dict) -> str:
         parts += [f"top1_err {stats['top1_err']:.1f}", f"top5_err {stats['top5_err']:.1f}"]
     if stats.get("dt_data") is not None and stats.get("dt"):
         parts.append(f"data wait {100 * stats['dt_data'] / stats['dt']:.0f}%")  # above ~30 %: input-bound
+    if "grad_norm" in stats:
+        parts.append(f"grad_norm {stats['grad_norm']:.3g}")
+    if "peak_mem_gib" in stats or "max_rss_gib" in stats:
+        parts.append(f"mem {stats.get('peak_mem_gib', stats.get('max_rss_gib')):.2f} GiB")
     parts += [f"{stats['clips_per_s']:.1f} clips/s", f"eta {stats['eta']}"]
     return " | ".join(parts)
