@@ -365,6 +365,19 @@ _C.TENSORBOARD = CfgNode()
 _C.TENSORBOARD.ENABLE = False
 # TensorBoard folder ("" = OUTPUT_DIR/runs).
 _C.TENSORBOARD.LOG_DIR = ""
+# Model visualization (PySlowFast's keys; tools/visualize.py gradcam runs Grad-CAM whatever ENABLE says).
+_C.TENSORBOARD.MODEL_VIS = CfgNode()
+# Kept for PySlowFast configs: turns model visualization on there (tools/visualize.py does not need it).
+_C.TENSORBOARD.MODEL_VIS.ENABLE = False
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM = CfgNode()
+# Kept for PySlowFast configs: turns Grad-CAM on there (tools/visualize.py gradcam does not need it).
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM.ENABLE = False
+# Grad-CAM layer per pathway, "/" or "." spelling ("s5/pathway0_res0"); [] = last block of s5 of each pathway.
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM.LAYER_LIST = []
+# Grad-CAM of the labelled class (--input CSV rows' labels) instead of the predicted one.
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM.USE_TRUE_LABEL = False
+# Matplotlib colormap name of the Grad-CAM overlays.
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM.COLORMAP = "viridis"
 
 # ---------------------------------------------------------------------------------------------
 # Run

@@ -260,6 +260,22 @@ def _check_demo(cfg: CfgNode, fail) -> None:
             fail(f"{key} must be in [0, 1], got {_get(cfg, key)}")
 
 
+def _matplotlib_colormaps():
+    import matplotlib  # noqa: PLC0415 - imported only for a colormap other than the default
+
+    return matplotlib.colormaps
+
+
+def _check_model_vis(cfg: CfgNode, fail) -> None:
+    """TENSORBOARD.MODEL_VIS.GRAD_CAM: a known matplotlib colormap, layer names as strings."""
+    gc = cfg.TENSORBOARD.MODEL_VIS.GRAD_CAM
+    if gc.COLORMAP != "viridis" and gc.COLORMAP not in _matplotlib_colormaps():
+        fail(f"TENSORBOARD.MODEL_VIS.GRAD_CAM.COLORMAP is {gc.COLORMAP!r}, not a matplotlib colormap "
+             "(e.g. viridis, jet, inferno, magma)")
+    if not all(isinstance(n, str) and n for n in gc.LAYER_LIST):
+        fail(f"TENSORBOARD.MODEL_VIS.GRAD_CAM.LAYER_LIST must be layer names like 's5/pathway0_res0', got {gc.LAYER_LIST}")
+
+
 # The groups' checks, in the order they run (one per line: add yours at the end).
 _CHECKS = (
     _check_numbers,
@@ -271,4 +287,5 @@ _CHECKS = (
     _check_solver,
     _check_detection,
     _check_demo,
+    _check_model_vis,
 )
