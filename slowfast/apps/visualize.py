@@ -61,7 +61,8 @@ def load_plain_model(cfg):
 
 def build_gradcam(cfg, model, device) -> GradCam:
     try:
-        return GradCam(model, cfg.TENSORBOARD.MODEL_VIS.GRAD_CAM.LAYER_LIST, amp_dtype(cfg, device))
+        return GradCam(model, cfg.TENSORBOARD.MODEL_VIS.GRAD_CAM.LAYER_LIST, amp_dtype(cfg, device),
+                       cfg.TENSORBOARD.MODEL_VIS.GRAD_CAM.WEIGHTING)
     except LayerNameError as e:
         raise VisualizeError(str(e)) from None
 
@@ -187,10 +188,9 @@ def detect_one_second(cfg, gc: GradCam, device, clips: VideoClips, sec: int, box
     return entries
 
 
-def detection_gradcam(cfg, gc: GradCam, device, path: str, boxes_path: str, forced: Optional[int],
+def detection_gradcam(cfg, gc: GradCam, device, path: str, boxes_path: str, keys: dict, forced: Optional[int],
                       names: List[str], out_dir: str) -> List[dict]:
     stem = os.path.splitext(os.path.basename(path))[0]
-    keys = boxes_from_csv(boxes_path, stem, cfg.AVA.DETECTION_SCORE_THRESH)
     entries: List[dict] = []
     with VideoClips(path, cfg) as clips:
         seconds = [s for s in keys if s <= clips.info.duration]
@@ -220,13 +220,27 @@ def run_gradcam(cfg, input_path: str, out_dir: str, class_name: Optional[str] = 
             raise VisualizeError(f"{flag} file not found: {p}")
     names, label_source = class_names_for(cfg, detection)
     forced = class_index(names, class_name)
+    if detection:  # the video's rows of the boxes CSV (says which videos it lists when none is this one)
+        stem = os.path.splitext(os.path.basename(input_path))[0]
+        keys = boxes_from_csv(boxes_path, stem, cfg.AVA.DETECTION_SCORE_THRESH)
     model, checkpoint, device = load_plain_model(cfg)
     gc = build_gradcam(cfg, model, device)
     os.makedirs(out_dir, exist_ok=True)
     summary = dict(checkpoint=checkpoint, label_file=label_source, layers=pathway_titles(gc),
                    colormap=cfg.TENSORBOARD.MODEL_VIS.GRAD_CAM.COLORMAP)
+    try:
+        _explain(cfg, gc, device, summary, detection, input_path, boxes_path, keys if detection else {}, forced, names,
+                 out_dir)
+    except LayerNameError as e:  # a layer whose output is not one pathway's feature map
+        raise VisualizeError(str(e)) from None
+    write_json_atomic(os.path.join(out_dir, "gradcam.json"), summary)
+    return summary
+
+
+def _explain(cfg, gc, device, summary, detection, input_path, boxes_path, keys, forced, names, out_dir) -> None:
     if detection:
-        summary["boxes"] = detection_gradcam(cfg, gc, device, input_path, boxes_path, forced, names, out_dir)
+        summary["boxes"] = detection_gradcam(cfg, gc, device, input_path, boxes_path, keys, forced, names,
+                                             out_dir)
     else:
         videos = video_list(cfg, input_path)
         progress = Progress("gradcam", len(videos), "videos", logger)
@@ -234,8 +248,6 @@ def run_gradcam(cfg, input_path: str, out_dir: str, class_name: Optional[str] = 
         for path, label in videos:
             summary["videos"].append(classify_one(cfg, gc, device, path, label, forced, names, out_dir))
             progress.step()
-    write_json_atomic(os.path.join(out_dir, "gradcam.json"), summary)
-    return summary
 
 
 def gradcam_main(argv=None) -> int:

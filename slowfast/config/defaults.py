@@ -378,6 +378,8 @@ _C.TENSORBOARD.MODEL_VIS.GRAD_CAM.LAYER_LIST = []
 _C.TENSORBOARD.MODEL_VIS.GRAD_CAM.USE_TRUE_LABEL = False
 # Matplotlib colormap name of the Grad-CAM overlays.
 _C.TENSORBOARD.MODEL_VIS.GRAD_CAM.COLORMAP = "viridis"
+# Channel weights: "channel_mean" (Grad-CAM), "per_position" (gradient x activation), "auto" (per_position for AVA boxes).
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM.WEIGHTING = "auto"
 
 # ---------------------------------------------------------------------------------------------
 # Run

@@ -9,7 +9,8 @@ an all-zero map stays zero).
 
 Detection models (AVA): the model is called with the boxes, so a box's score comes through the RoI head
 with that box only, and its map shows what that box's action score is computed from (:meth:`GradCam.maps`
-with ``boxes``, one map per box and target).
+with ``boxes``, one map per box and target). There the map is, by default, ``relu(sum_c dy/dA_c * A_c)`` at
+each position instead (see :data:`WEIGHTINGS`): with per-channel mean weights every box would get the same map.
 
 Layer names are module names of the model (``model.named_modules()``), written with ``.`` or with
 PySlowFast's ``/`` (``s5/pathway0_res0``); :func:`resolve_layers` names the valid ones when a name is
@@ -23,6 +24,15 @@ from typing import Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+# How the gradient weighs the layer's channels: "channel_mean" (Grad-CAM: one weight per channel, the gradient's
+# mean over positions), "per_position" (gradient times activation at each position, summed over channels:
+# HiResCAM, Draelos & Carin 2020), "auto": channel_mean for clips, per_position for boxes. Why boxes need
+# per_position: the RoI head max-pools each box's RoIAlign output, so the gradient reaching a channel is the
+# projection weight spread by bilinear weights that sum to one, and its mean over positions is the same for every
+# box: channel-mean maps cannot tell two boxes apart (tests/test_gradcam.py shows it).
+WEIGHTINGS = ("auto", "channel_mean", "per_position")
 
 
 class LayerNameError(ValueError):
@@ -78,8 +88,12 @@ class GradCam:
     None: the model's own precision). The model is put in eval mode; its parameters get no gradients.
     """
 
-    def __init__(self, model: nn.Module, layers: Sequence[str] = (), autocast_dtype: Optional[torch.dtype] = None):
+    def __init__(self, model: nn.Module, layers: Sequence[str] = (), autocast_dtype: Optional[torch.dtype] = None,
+                 weighting: str = "auto"):
+        if weighting not in WEIGHTINGS:
+            raise ValueError(f"GradCam: weighting {weighting!r}, choose one of {list(WEIGHTINGS)}")
         self.model = model.eval()
+        self.weighting = weighting
         self.layers = resolve_layers(model, layers)
         self.autocast_dtype = autocast_dtype
         self._acts: Dict[str, torch.Tensor] = {}
@@ -92,9 +106,11 @@ class GradCam:
 
         def keep(name):
             def hook(_module, _inputs, output):
-                if not torch.is_tensor(output):
-                    raise LayerNameError(f"layer {name.replace('.', '/')!r} returns {type(output).__name__}, not one "
-                                         f"tensor; choose a pathway layer: {', '.join(pathway_layer_names(self.model))}")
+                if not torch.is_tensor(output) or output.dim() != 5:
+                    what = f"a {output.dim()}-D tensor" if torch.is_tensor(output) else type(output).__name__
+                    raise LayerNameError(f"layer {name.replace('.', '/')!r} returns {what}, not one pathway's "
+                                         f"B x C x T x H x W features; this model's pathway layers are: "
+                                         f"{', '.join(pathway_layer_names(self.model))}")
                 self._acts[name] = output
             return hook
 
@@ -144,13 +160,16 @@ class GradCam:
             for r in rows.tolist():  # one backward pass per row: each box / clip gets its own gradients
                 grads = torch.autograd.grad(logits[r, index[r]], acts, retain_graph=True, allow_unused=True)
                 grads_per_row.append([torch.zeros_like(a) if g is None else g for a, g in zip(acts, grads)])
+            per_position = self.weighting == "per_position" or (self.weighting == "auto" and boxes is not None)
             for k, act in enumerate(acts):
                 cams = []
                 for r in rows.tolist():
                     b = int(boxes[r, 0]) if boxes is not None else r
-                    grad = grads_per_row[r][k][b].float()
-                    weights = grad.mean(dim=(1, 2, 3))  # C
-                    cams.append(F.relu(torch.einsum("c,cthw->thw", weights, act[b].detach().float())))
+                    grad, a = grads_per_row[r][k][b].float(), act[b].detach().float()
+                    if per_position:  # sum_c dy/dA_c(x) A_c(x)
+                        cams.append(F.relu((grad * a).sum(dim=0)))
+                    else:  # sum_c mean_x(dy/dA_c) A_c(x)
+                        cams.append(F.relu(torch.einsum("c,cthw->thw", grad.mean(dim=(1, 2, 3)), a)))
                 out.append(_upsample(torch.stack(cams), size))
         return out, scores
 
