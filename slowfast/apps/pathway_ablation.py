@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 
 
 def run_ablation(cfg, variants: Sequence[str] = VARIANTS, split: str = "test") -> dict:
-    """``{checkpoint, classes: {id: name}, variants: {variant: {mAP, per_class: {id: AP}}}}`` on ``split``."""
+    """``{checkpoint, split, classes: {id: name}, variants: {variant: {title, mAP, per_class: {name: AP}}}}`` on
+    ``split`` (AP None for a class without ground truth there)."""
     if not build_task(cfg).is_detection:
         raise DemoError("ablate needs an AVA (detection) config: DETECTION.ENABLE True")
     if cfg.MODEL.ARCH != "slowfast":
@@ -47,7 +48,8 @@ def run_ablation(cfg, variants: Sequence[str] = VARIANTS, split: str = "test") -
     for variant in variants:
         with ablated(model, variant):
             result = run_ava_inference(run_cfg, model, split, write=False)
-        out[variant] = dict(title=TITLES[variant], mAP=result["mAP"], per_class=result["per_class"])
+        per_class = {k: None if v is None or math.isnan(v) else v for k, v in result["per_class"].items()}
+        out[variant] = dict(title=TITLES[variant], mAP=result["mAP"], per_class=per_class)  # None: no ground truth
         logger.info("ablate: %s: mAP %s", TITLES[variant], result["mAP"])
         progress.step()
     return dict(checkpoint=checkpoint, split=split, classes={str(k): v for k, v in names.items()}, variants=out)
@@ -61,8 +63,7 @@ def format_table(report: dict) -> str:
     """AP per class (rows) and variant (columns; after the full model, the change from it in brackets)."""
     variants = list(report["variants"])
     ids = list(next(iter(report["variants"].values()))["per_class"])
-    width = max([len("class")] + [len(f"{i} {report['classes'].get(i, '')}") for i in ids] + [3])
-    width = min(width, 40)
+    width = min(max([len("class")] + [len(i) for i in ids]), 40)
     head = f"{'class':<{width}}" + "".join(f" | {report['variants'][v]['title']:>20}" for v in variants)
     lines = [head, "-" * len(head)]
 
@@ -75,8 +76,7 @@ def format_table(report: dict) -> str:
         return row
 
     for i in ids:
-        name = f"{i} {report['classes'].get(i, '')}"[:width]
-        lines.append(f"{name:<{width}}" + cells(lambda v, i=i: report["variants"][v]["per_class"].get(i)))
+        lines.append(f"{i[:width]:<{width}}" + cells(lambda v, i=i: report["variants"][v]["per_class"].get(i)))
     lines.append("-" * len(head))
     lines.append(f"{'mAP':<{width}}" + cells(lambda v: report["variants"][v]["mAP"]))
     return "\n".join(lines)
@@ -98,7 +98,7 @@ def plot(report: dict, path: str) -> str:
         ax.bar([x + (k - (len(variants) - 1) / 2) * step for x in range(len(ids))], values, step,
                label=report["variants"][v]["title"])
     ax.set_xticks(range(len(ids)))
-    ax.set_xticklabels([report["classes"].get(i, i)[:14] for i in ids], rotation=45, ha="right", fontsize=7)
+    ax.set_xticklabels([i[:18] for i in ids], rotation=45, ha="right", fontsize=7)
     ax.set_ylabel("AP")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7, ncol=len(variants))

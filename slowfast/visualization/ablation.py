@@ -10,7 +10,7 @@
 - ``no_slow``: the Slow pathway's input is zero.
 
 The hooks sit on the modules, so they work on the model that inference runs (``optimize_for_inference``
-keeps the modules' names and classes; register on the model that is called).
+wraps a copy whose modules keep their names under ``model.``; enter ``ablated`` with the model that is called).
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def ablated(model: nn.Module, variant: str) -> Iterator[nn.Module]:
     handles = []
     if variant != "full":
         fusions = fusion_modules(model)
-        stem = dict(model.named_modules()).get("s1")
+        stem = next((m for name, m in model.named_modules() if name.split(".")[-1] == "s1"), None)  # "model.s1" too
         if stem is None or not fusions:
             raise ValueError("pathway ablation needs a two-pathway SlowFast model (MODEL.ARCH slowfast): this model "
                              "has no 's1' stem with lateral connections 's*_fuse'")
