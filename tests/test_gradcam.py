@@ -194,3 +194,22 @@ def test_ava_cli_writes_a_picture_per_box_with_a_map_per_class(ava, capsys):
     assert [(r["second"], r["box_index"]) for r in rows] == [(1, 0), (1, 0), (1, 1), (1, 1)]  # key second 9 > 2 s
     assert len({r["target"] for r in rows[:2]}) == 2 and all(len(r["mass_in_box"]) == 2 for r in rows)
     assert sorted(os.listdir(out)) == ["gradcam.json", "vid_1.mp4", "vid_1_box0.png", "vid_1_box1.png"]
+
+
+def test_bf16_autocast_maps_agree_with_float32_and_scores_with_the_optimised_model(trained):
+    """bfloat16 autocast (TRAIN.MIXED_PRECISION on CUDA; here on CPU) gives nearly the float32 maps, and the plain
+    model's scores are those of the inference model the test loop runs (TEST.OPTIMIZE_MODEL)."""
+    from slowfast.models.optimize import inference_model
+
+    _, cfg, videos = trained
+    model, _, _ = load_plain_model(cfg)
+    with VideoClips(videos[0][0], cfg, num_clips=1) as clips:
+        batch = [x[None] for x in clips.inputs(0)]
+    layers = cfg.TENSORBOARD.MODEL_VIS.GRAD_CAM.LAYER_LIST
+    fp32, scores = GradCam(model, layers).maps(batch, [videos[0][1]])
+    bf16, _ = GradCam(model, layers, autocast_dtype=torch.bfloat16).maps(batch, [videos[0][1]])
+    for a, b in zip(fp32, bf16):
+        assert b.dtype == torch.float32 and torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1] > 0.9
+    with torch.no_grad():
+        assert torch.allclose(inference_model(cfg, model)(batch).float(), scores, atol=1e-4)
+    assert all(p.requires_grad for p in model.parameters())  # gradients were turned off only while computing
