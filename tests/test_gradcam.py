@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from demo_fixtures import AVA_TINY, KINETICS_TINY, config_with_checkpoint, write_video
+from demo_fixtures import AVA_TINY, KINETICS_TINY, config_with_checkpoint, decode, write_video
 from slowfast.apps.video_clips import VideoClips
 from slowfast.apps.visualize import load_plain_model, main, run_gradcam, shown_frames
 from slowfast.config import load_config
@@ -87,7 +87,6 @@ def test_cli_writes_a_strip_an_overlay_video_and_json_for_a_labelled_csv(trained
     for entry in summary["videos"]:
         with open(entry["png"], "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-        from demo_fixtures import decode
         frames = decode(entry["mp4"])[0]
         assert len(frames) == 16 and frames.shape[2] > 3 * frames.shape[1] // 2  # input + 2 pathways side by side
     assert "Grad-CAM of 2 videos" in capsys.readouterr().out

@@ -26,6 +26,7 @@ import logging
 import os
 from typing import List, Optional, Tuple
 
+import cv2
 import numpy as np
 import torch
 
@@ -93,7 +94,8 @@ def shown_frames(cfg, inputs: List[torch.Tensor]) -> np.ndarray:
 
 
 def pathway_titles(gc: GradCam) -> List[str]:
-    return [f"{name.replace('.', '/')}" for name in gc.layers]
+    """The layers in PySlowFast's slash spelling (``s5/pathway0_res0``)."""
+    return [name.replace(".", "/") for name in gc.layers]
 
 
 # --------------------------------------------------------------------------- classification
@@ -150,8 +152,6 @@ def detect_one_second(cfg, gc: GradCam, device, clips: VideoClips, sec: int, box
             ([forced] if forced is not None else torch.argsort(scores[b], descending=True)[:cfg.DEMO.TOP_K].tolist())]
     maps, _ = gc.maps(batch, [c for _, c in rows], px[[b for b, _ in rows]].to(device))
     height, width = inputs[0].shape[-2:]
-    import cv2  # noqa: PLC0415
-
     shown = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames.numpy()])
     cmap, titles = cfg.TENSORBOARD.MODEL_VIS.GRAD_CAM.COLORMAP, pathway_titles(gc)
     entries, per_box = [], {}
