@@ -123,6 +123,8 @@ def test_bad_layer_class_or_boxes_are_one_line_errors(trained, tmp_path, capsys)
     err = _one_line_error(capsys, "gradcam", "--cfg", KINETICS_TINY, "--input", video, "--out", str(tmp_path / "e"),
                           *opts, "TENSORBOARD.MODEL_VIS.GRAD_CAM.LAYER_LIST", '["head"]')
     assert "layer 'head' returns a 2-D tensor" in err and "s5/pathway0_res0" in err
+    err = _one_line_error(capsys, "gradcam", "--cfg", KINETICS_TINY, "--input", video, "--out", str(tmp), *opts)
+    assert "--out folder" in err and "holds the --input" in err  # outputs never land on the inputs
     with pytest.raises(LayerNameError, match="pathway layers are"):
         resolve_layers(load_plain_model(cfg)[0], ["s9"])
 
