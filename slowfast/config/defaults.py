@@ -369,6 +369,7 @@ _C.TENSORBOARD.LOG_DIR = ""
 _C.TENSORBOARD.MODEL_VIS = CfgNode()
 # Kept for PySlowFast configs: turns model visualization on there (tools/visualize.py does not need it).
 _C.TENSORBOARD.MODEL_VIS.ENABLE = False
+# Grad-CAM maps per pathway (and per AVA box): tools/visualize.py gradcam, GETTING_STARTED.md "Looking inside a model".
 _C.TENSORBOARD.MODEL_VIS.GRAD_CAM = CfgNode()
 # Kept for PySlowFast configs: turns Grad-CAM on there (tools/visualize.py gradcam does not need it).
 _C.TENSORBOARD.MODEL_VIS.GRAD_CAM.ENABLE = False

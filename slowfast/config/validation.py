@@ -30,7 +30,6 @@ def all_keys(node: CfgNode, prefix: str = "") -> list[str]:
 # ----------------------------------------------------------------------------------------------
 STAGE_DEPTHS = {18: (2, 2, 2, 2), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 _CHOICES = {
-    "TENSORBOARD.MODEL_VIS.GRAD_CAM.WEIGHTING": ("auto", "channel_mean", "per_position"),
     "MODEL.ARCH": ("slowfast", "slow", "fast", "c2d", "i3d"),
     "MODEL.MODEL_NAME": ("SlowFast", "ResNet"),
     "MODEL.LOSS_FUNC": ("cross_entropy", "bce", "soft_cross_entropy"),
@@ -53,6 +52,7 @@ _CHOICES = {
     "DEMO.CROP": ("center", "full"),
     "DEMO.DETECTOR": ("", "torchvision"),
     "AVA.PREPROCESS": ("pyslowfast", "exact"),
+    "TENSORBOARD.MODEL_VIS.GRAD_CAM.WEIGHTING": ("auto", "channel_mean", "per_position"),
 }
 
 
