@@ -392,6 +392,22 @@ _C.TENSORBOARD.CONFUSION_MATRIX = CfgNode()
 _C.TENSORBOARD.CONFUSION_MATRIX.ENABLE = False
 # Figure size (inches, width height) of the confusion matrix, in TensorBoard and in confusion.png.
 _C.TENSORBOARD.CONFUSION_MATRIX.FIGSIZE = [8, 8]
+# Model visualization (PySlowFast's keys; tools/visualize.py gradcam runs Grad-CAM whatever ENABLE says).
+_C.TENSORBOARD.MODEL_VIS = CfgNode()
+# Kept for PySlowFast configs: turns model visualization on there (tools/visualize.py does not need it).
+_C.TENSORBOARD.MODEL_VIS.ENABLE = False
+# Grad-CAM maps per pathway (and per AVA box): tools/visualize.py gradcam, GETTING_STARTED.md "Looking inside a model".
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM = CfgNode()
+# Kept for PySlowFast configs: turns Grad-CAM on there (tools/visualize.py gradcam does not need it).
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM.ENABLE = False
+# Grad-CAM layer per pathway, "/" or "." spelling ("s5/pathway0_res0"); [] = last block of s5 of each pathway.
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM.LAYER_LIST = []
+# Grad-CAM of the labelled class (--input CSV rows' labels) instead of the predicted one.
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM.USE_TRUE_LABEL = False
+# Matplotlib colormap name of the Grad-CAM overlays.
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM.COLORMAP = "viridis"
+# Channel weights: "channel_mean" (Grad-CAM), "per_position" (gradient x activation), "auto" (per_position for AVA boxes).
+_C.TENSORBOARD.MODEL_VIS.GRAD_CAM.WEIGHTING = "auto"
 
 # ---------------------------------------------------------------------------------------------
 # Run

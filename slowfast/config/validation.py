@@ -52,6 +52,7 @@ _CHOICES = {
     "DEMO.CROP": ("center", "full"),
     "DEMO.DETECTOR": ("", "torchvision"),
     "AVA.PREPROCESS": ("pyslowfast", "exact"),
+    "TENSORBOARD.MODEL_VIS.GRAD_CAM.WEIGHTING": ("auto", "channel_mean", "per_position"),
 }
 
 
@@ -293,6 +294,22 @@ def _check_fine_tuning(cfg: CfgNode, fail) -> None:
             fail(f"{key} must be None (off) or a number >= 0 (0 = off), got {value!r}")
 
 
+def _matplotlib_colormaps():
+    import matplotlib  # noqa: PLC0415 - imported only for a colormap other than the default
+
+    return matplotlib.colormaps
+
+
+def _check_model_vis(cfg: CfgNode, fail) -> None:
+    """TENSORBOARD.MODEL_VIS.GRAD_CAM: a known matplotlib colormap, layer names as strings."""
+    gc = cfg.TENSORBOARD.MODEL_VIS.GRAD_CAM
+    if gc.COLORMAP != "viridis" and gc.COLORMAP not in _matplotlib_colormaps():
+        fail(f"TENSORBOARD.MODEL_VIS.GRAD_CAM.COLORMAP is {gc.COLORMAP!r}, not a matplotlib colormap "
+             "(e.g. viridis, jet, inferno, magma)")
+    if not all(isinstance(n, str) and n for n in gc.LAYER_LIST):
+        fail(f"TENSORBOARD.MODEL_VIS.GRAD_CAM.LAYER_LIST must be layer names like 's5/pathway0_res0', got {gc.LAYER_LIST}")
+
+
 # The groups' checks, in the order they run (one per line: add yours at the end).
 _CHECKS = (
     _check_numbers,
@@ -307,4 +324,5 @@ _CHECKS = (
     _check_bootstrap_and_figures,
     _check_first_hour,
     _check_fine_tuning,
+    _check_model_vis,
 )
