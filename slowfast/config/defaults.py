@@ -91,6 +91,10 @@ _C.TEST.NUM_SPATIAL_CROPS = 3
 _C.TEST.SAVE_RESULTS_PATH = ""
 # Test with slowfast.models.optimize_for_inference (BN folded into convs, channels_last_3d); same scores.
 _C.TEST.OPTIMIZE_MODEL = True
+# Inference precision of the test loops, demo, feature extraction, benchmarks: fp32 | bf16 (CUDA, CPUs with AVX512-BF16/AMX) | fp16 (CUDA).
+_C.TEST.PRECISION = "fp32"
+# What runs the test loops, demo and feature extraction: torch | onnxruntime | openvino (an ONNX export; pip install -e .[deploy]).
+_C.TEST.RUNTIME = "torch"
 
 # ---------------------------------------------------------------------------------------------
 # ResNet backbone

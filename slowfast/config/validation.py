@@ -52,6 +52,8 @@ _CHOICES = {
     "DEMO.CROP": ("center", "full"),
     "DEMO.DETECTOR": ("", "torchvision"),
     "AVA.PREPROCESS": ("pyslowfast", "exact"),
+    "TEST.PRECISION": ("fp32", "bf16", "fp16"),
+    "TEST.RUNTIME": ("torch", "onnxruntime", "openvino"),
 }
 
 
@@ -260,6 +262,13 @@ def _check_demo(cfg: CfgNode, fail) -> None:
             fail(f"{key} must be in [0, 1], got {_get(cfg, key)}")
 
 
+def _check_test_runtime(cfg: CfgNode, fail) -> None:
+    """TEST.RUNTIME / TEST.PRECISION: exported runtimes run the float32 export (their own precision hints aside)."""
+    if cfg.TEST.RUNTIME != "torch" and cfg.TEST.PRECISION != "fp32":
+        fail(f"TEST.PRECISION {cfg.TEST.PRECISION} applies to TEST.RUNTIME torch only (the {cfg.TEST.RUNTIME} "
+             "runtime runs the float32 export); set TEST.PRECISION fp32 or TEST.RUNTIME torch")
+
+
 # The groups' checks, in the order they run (one per line: add yours at the end).
 _CHECKS = (
     _check_numbers,
@@ -271,4 +280,5 @@ _CHECKS = (
     _check_solver,
     _check_detection,
     _check_demo,
+    _check_test_runtime,
 )
