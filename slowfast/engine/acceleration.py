@@ -16,6 +16,8 @@ import sys
 import torch
 import torch.nn as nn
 
+from slowfast.deploy.precision import resolve_precision
+
 logger = logging.getLogger(__name__)
 
 
@@ -36,6 +38,12 @@ def autocast(cfg, device: torch.device):
     """The autocast context of a training or evaluation step (a no-op without mixed precision)."""
     dtype = amp_dtype(cfg, device)
     return torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def test_dtype(cfg, device: torch.device) -> torch.dtype | None:
+    """Autocast dtype of TEST.PRECISION on `device` (None = float32); a ConfigError naming the key where the
+    device cannot run it (bf16 on a CPU without bfloat16 units, fp16 on CPU). See slowfast.deploy.precision."""
+    return resolve_precision(cfg.TEST.PRECISION, device, "TEST.PRECISION")
 
 
 def configure_backends(device: torch.device) -> None:

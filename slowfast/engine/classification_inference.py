@@ -20,7 +20,7 @@ from slowfast.engine.common import device_for, to_device
 from slowfast.evaluation.classification import VideoAggregator
 from slowfast.evaluation.ensemble import VideoScores, write_video_scores
 from slowfast.models.inputs import dummy_inputs
-from slowfast.models.optimize import inference_model
+from slowfast.engine.runtime import runtime_model
 from slowfast.utils import distributed as du
 from slowfast.utils.complexity import count_flops
 from slowfast.utils.meters import topk_errors
@@ -56,7 +56,7 @@ def run_classification_test(cfg, model) -> dict:
     loader = build_loader(cfg, "test")
     dataset = loader.dataset
     agg = VideoAggregator(dataset.num_videos, cfg.MODEL.NUM_CLASSES, cfg.DATA.ENSEMBLE_METHOD)
-    net = inference_model(cfg, model)  # TEST.OPTIMIZE_MODEL: BN folded, channels_last_3d (same scores)
+    net = runtime_model(cfg, model)  # TEST.OPTIMIZE_MODEL (BN folded, channels_last_3d), TEST.PRECISION, TEST.RUNTIME
     n_batches = len(loader)
     for i, (inputs, labels, index, extra) in enumerate(loader):
         scores = net(to_device(inputs, device)).float().cpu()
