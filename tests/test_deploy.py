@@ -15,6 +15,7 @@ from slowfast.models.inputs import dummy_inputs
 
 KINETICS_TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
 AVA_TINY = "configs/Synthetic/AVA_SLOWFAST_TINY.yaml"
+AVA_SMALL = ["DATA.TEST_CROP_SIZE", "32", "DATA.NUM_FRAMES", "4"]
 SLOW_ONLY = ["MODEL.ARCH", "slow", "MODEL.MODEL_NAME", "ResNet", "DATA.INPUT_CHANNEL_NUM", "[3]",
              "RESNET.NUM_BLOCK_TEMP_KERNEL", "[[1], [1], [1], [1]]", "RESNET.SPATIAL_STRIDES", "[[1], [2], [2], [2]]",
              "RESNET.SPATIAL_DILATIONS", "[[1], [1], [1], [1]]", "NONLOCAL.LOCATION", "[[[]], [[]], [[]], [[]]]",
@@ -67,7 +68,7 @@ def test_onnx_classifier_gives_the_pytorch_scores_at_batch_sizes_1_and_2(tmp_pat
 
 @needs_ort
 def test_onnx_detector_takes_any_number_of_boxes_including_none_and_gives_the_pytorch_scores(tmp_path):
-    cfg, model = tiny_model(AVA_TINY)
+    cfg, model = tiny_model(AVA_TINY, *AVA_SMALL)
     net = optimize_for_inference(model)
     size = cfg.DATA.TEST_CROP_SIZE
     path = export_model(net, random_inputs(cfg, 1), random_boxes(1, 1, size), str(tmp_path / "det.onnx"), "onnx")
@@ -85,13 +86,13 @@ def test_onnx_detector_takes_any_number_of_boxes_including_none_and_gives_the_py
     # Moving one box changes its scores in both: the boxes really are an input of the exported graph.
     xs, boxes = random_inputs(cfg, 1), random_boxes(2, 1, size)
     moved = boxes.clone()
-    moved[0, 1:] = torch.tensor([30.0, 30.0, 58.0, 58.0])
+    moved[0, 1:] = torch.tensor([16.0, 16.0, 30.0, 30.0])
     a, b = run(xs, boxes), run(xs, moved)
     assert (a[0] - b[0]).abs().max() > 1e-4 and torch.allclose(a[1], b[1], atol=1e-6)
 
 
 def test_torch_export_program_gives_the_pytorch_scores_for_a_dynamic_batch_and_box_count(tmp_path):
-    cfg, model = tiny_model(AVA_TINY)
+    cfg, model = tiny_model(AVA_TINY, *AVA_SMALL)
     net = optimize_for_inference(model)
     size = cfg.DATA.TEST_CROP_SIZE
     path = export_model(net, random_inputs(cfg, 2), random_boxes(2, 2, size), str(tmp_path / "det.pt2"),
