@@ -11,7 +11,7 @@ num_classes`), the eval-mode scores (softmax / sigmoid applied). The batch size 
 from __future__ import annotations
 
 import copy
-import os
+import io
 import warnings
 
 import torch
@@ -19,6 +19,7 @@ import torch.nn as nn
 
 from slowfast.models.conv import Conv3dAs2d
 from slowfast.models.optimize import InferenceModel, optimize_for_inference
+from slowfast.utils.io import atomic_write
 
 ONNX_OPSET = 17
 
@@ -71,8 +72,8 @@ def example_tensors(xs, boxes=None) -> tuple:
     return tuple(out)
 
 
-def export_onnx(model: nn.Module, xs, boxes, path: str) -> str:
-    """Write `model` (a VideoNet or its optimize_for_inference copy) as ONNX to `path`, traced at the
+def export_onnx(model: nn.Module, xs, boxes, path) -> str:
+    """Write `model` (a VideoNet or its optimize_for_inference copy) as ONNX to `path` (or a buffer), traced at the
     shapes of the example inputs `xs` (pathway list) and `boxes` (None for classification)."""
     adapter = prepare_for_export(model)
     names = input_names(adapter)
@@ -87,7 +88,7 @@ def export_onnx(model: nn.Module, xs, boxes, path: str) -> str:
     return path
 
 
-def export_program(model: nn.Module, xs, boxes, path: str) -> str:
+def export_program(model: nn.Module, xs, boxes, path) -> str:
     """Write `model` as a torch.export program (`torch.export.save`, a `.pt2` file) to `path`, with a
     dynamic batch size (and number of boxes). The example batch (and box count) must be at least 2."""
     adapter = prepare_for_export(model)
@@ -106,6 +107,8 @@ FORMATS = {"onnx": export_onnx, "torch_export": export_program}
 
 
 def export_model(model: nn.Module, xs, boxes, path: str, fmt: str) -> str:
-    """Export in format `fmt` (onnx | torch_export) to `path` (folders created)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    return FORMATS[fmt](model, xs, boxes, path)
+    """Export in format `fmt` (onnx | torch_export) to `path`, written atomically (folders created)."""
+    buffer = io.BytesIO()
+    FORMATS[fmt](model, xs, boxes, buffer)
+    atomic_write(path, lambda f: f.write(buffer.getvalue()))
+    return path
