@@ -66,7 +66,7 @@ _C.TRAIN.CHECKPOINT_PARTIAL_LOAD = False
 _C.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE = False
 # Load a checkpoint whose stored config differs on an architecture key (e.g. SLOWFAST.ALPHA) with a warning, not an error.
 _C.TRAIN.CHECKPOINT_IGNORE_CFG_MISMATCH = False
-# Mixed precision on CUDA: bfloat16 autocast where the GPU supports it, else float16 + GradScaler.
+# Mixed precision: on CUDA bfloat16 autocast where the GPU supports it, else float16 + GradScaler; on CPUs with AVX512-BF16/AMX bfloat16.
 _C.TRAIN.MIXED_PRECISION = False
 
 # ---------------------------------------------------------------------------------------------
