@@ -43,11 +43,12 @@ class ExportedModel(nn.Module):
     """An exported model run by `runtime`; call it as the PyTorch model: `(xs, boxes=None) -> scores`.
     Inputs may live on any device (they are copied to CPU memory); the scores are float32 on CPU."""
 
-    def __init__(self, path: str, runtime: str = "onnxruntime", threads: int | None = None):
+    def __init__(self, path: str, runtime: str = "onnxruntime", threads: int | None = None,
+                 precision_hint: str = "fp32"):
         super().__init__()
         if runtime not in RUNTIMES:
             raise ConfigError(f"runtime {runtime!r} is not one of {list(RUNTIMES)}")
-        self.path, self.runtime = path, runtime
+        self.path, self.runtime, self.precision_hint = path, runtime, precision_hint
         self._run = getattr(self, f"_load_{runtime}")(path, threads)
 
     def _load_onnxruntime(self, path: str, threads: int | None):
@@ -62,7 +63,10 @@ class ExportedModel(nn.Module):
     def _load_openvino(self, path: str, threads: int | None):
         ov = require("openvino", "TEST.RUNTIME openvino")
         core = ov.Core()
-        config = {"INFERENCE_NUM_THREADS": threads} if threads else {}
+        # OpenVINO's own precision choice: f32 unless asked (its bf16 keeps its own float32 islands).
+        config = {"INFERENCE_PRECISION_HINT": "bf16" if self.precision_hint == "bf16" else "f32"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
         compiled = core.compile_model(core.read_model(path), "CPU", config)
         self.input_names = [i.get_any_name() for i in compiled.inputs]
         return lambda feeds: compiled(dict(zip(self.input_names, feeds)))[compiled.outputs[0]]
