@@ -127,3 +127,15 @@ def test_bf16_mixed_precision_training_step_on_a_bf16_cpu_gives_the_fp32_loss_an
     assert out["True"][0] == pytest.approx(out["False"][0], rel=1e-2)
     cosine = torch.nn.functional.cosine_similarity(out["True"][1], out["False"][1], dim=0)
     assert cosine > 0.99 and not torch.equal(out["True"][1], out["False"][1])
+
+
+def test_run_net_refuses_a_precision_the_cpu_lacks_before_touching_data_or_training(tmp_path, capsys, monkeypatch):
+    from slowfast.apps.run_net import main
+
+    monkeypatch.setattr(precision, "cpu_has_bf16_units", lambda: False)
+    absent = tmp_path / "no_data_here"
+    assert main(["--cfg", KINETICS_TINY, "TEST.PRECISION", "bf16", "OUTPUT_DIR", str(tmp_path / "out"),
+                 "DATA.PATH_TO_DATA_DIR", str(absent)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("config error: TEST.PRECISION bf16: this CPU has no bfloat16 units")
+    assert not absent.exists()  # refused before the synthetic data would have been generated
