@@ -141,3 +141,23 @@ def test_run_net_test_with_onnxruntime_writes_the_torch_runtimes_scores(tmp_path
         scores[runtime] = np.load(out / "test_scores.npz")["scores"]
     assert scores["torch"].shape == (4, 4)
     np.testing.assert_allclose(scores["onnxruntime"], scores["torch"], atol=1e-4, rtol=0)
+
+
+@needs_ort
+def test_ava_demo_with_onnxruntime_writes_the_torch_runtimes_detections(tmp_path):
+    from demo_fixtures import config_with_checkpoint, write_video
+    from slowfast.apps.demo import run_demo
+    from slowfast.formats.ava_boxes import read_boxes_csv
+
+    video = write_video(tmp_path / "vid.mp4", np.random.default_rng(0).integers(0, 255, (60, 61, 97, 3), np.uint8))
+    (tmp_path / "boxes.csv").write_text("vid,1,0.1,0.2,0.5,0.9,,0.95\nvid,2,0.5,0.1,0.9,0.6,,0.99\n"
+                                        "vid,2,0.2,0.3,0.6,0.7,,0.99\n")
+    scores = {}
+    for runtime in ("torch", "onnxruntime"):
+        cfg = config_with_checkpoint(tmp_path / runtime, AVA_TINY, "TEST.RUNTIME", runtime, "DATA.NUM_FRAMES", "4",
+                                     "DEMO.ACTION_THRESH", "0.0")
+        det = str(tmp_path / f"{runtime}.csv")
+        run_demo(cfg, video, str(tmp_path / f"{runtime}.mp4"), None, det, str(tmp_path / "boxes.csv"))
+        scores[runtime] = np.asarray(read_boxes_csv(det, allowed_columns=(8,)).score)
+    assert len(scores["torch"]) == 3 * 80
+    np.testing.assert_allclose(scores["onnxruntime"], scores["torch"], atol=1e-4, rtol=0)
