@@ -161,3 +161,19 @@ def test_ava_demo_with_onnxruntime_writes_the_torch_runtimes_detections(tmp_path
         scores[runtime] = np.asarray(read_boxes_csv(det, allowed_columns=(8,)).score)
     assert len(scores["torch"]) == 3 * 80
     np.testing.assert_allclose(scores["onnxruntime"], scores["torch"], atol=1e-4, rtol=0)
+
+
+@pytest.mark.skipif(not all(__import__("importlib").util.find_spec(m) for m in ("onnx", "openvino")),
+                    reason="onnx / openvino not installed (pip install -e .[deploy,openvino])")
+def test_openvino_runs_the_onnx_detector_with_the_pytorch_scores(tmp_path):
+    cfg, model = tiny_model(AVA_TINY, *AVA_SMALL)
+    net = optimize_for_inference(model)
+    path = export_model(net, random_inputs(cfg, 1), random_boxes(1, 1, 32), str(tmp_path / "det.onnx"), "onnx")
+    run = ExportedModel(path, "openvino")
+    assert run.is_detection
+    for batch, n in ((1, 0), (2, 3)):
+        xs, boxes = random_inputs(cfg, batch, seed=n), random_boxes(n, batch, 32, seed=n)
+        with torch.no_grad():
+            ref = net(xs, boxes)
+        got = run(xs, boxes)
+        assert got.shape == ref.shape and torch.allclose(got, ref, atol=1e-4, rtol=0)

@@ -68,8 +68,13 @@ class ExportedModel(nn.Module):
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         compiled = core.compile_model(core.read_model(path), "CPU", config)
-        self.input_names = [i.get_any_name() for i in compiled.inputs]
-        return lambda feeds: compiled(dict(zip(self.input_names, feeds)))[compiled.outputs[0]]
+        # An input may carry several tensor names (OpenVINO merges `boxes` with the exporter's cast of it).
+        ours = [sorted(n for n in i.get_names() if n == "boxes" or n.startswith("pathway")) for i in compiled.inputs]
+        self.input_names = [names[0] if names else i.get_any_name() for names, i in zip(ours, compiled.inputs)]
+        ports = list(compiled.inputs)
+        # OpenVINO's CPU plugin refuses a RoI batch of zero boxes: answered without running (no scores).
+        self.empty_scores = int(compiled.outputs[0].get_partial_shape()[1].get_length())
+        return lambda feeds: compiled(dict(zip(ports, feeds)))[compiled.outputs[0]]
 
     def _load_torch_export(self, path: str, threads: int | None):
         module = torch.export.load(path).module()
@@ -81,6 +86,8 @@ class ExportedModel(nn.Module):
         return self.input_names is not None and "boxes" in self.input_names
 
     def forward(self, xs, boxes: torch.Tensor | None = None) -> torch.Tensor:
+        if boxes is not None and len(boxes) == 0 and getattr(self, "empty_scores", None):
+            return torch.zeros(0, self.empty_scores)
         feeds = [np.ascontiguousarray(x.detach().float().cpu().numpy()) for x in xs]
         if boxes is not None:
             feeds.append(np.ascontiguousarray(boxes.detach().float().cpu().numpy()))
