@@ -42,4 +42,6 @@ def test_benchmark_model_prints_one_json_row_per_precision_and_runtime(tmp_path,
         assert "pip install onnxruntime" in ort["skipped"]
     if not importlib.util.find_spec("openvino"):
         assert "pip install openvino" in by[("fp32", "openvino")]["skipped"]
+    elif importlib.util.find_spec("onnx"):
+        assert by[("fp32", "openvino")]["clips_s"] > 0 and by[("fp32", "openvino")]["max_abs_diff"] < 1e-4
     assert json.loads(out[-1])["cpu"]["level"] in ("amx", "avx512_bf16", "avx512", "avx2", "baseline")
