@@ -177,3 +177,15 @@ def test_openvino_runs_the_onnx_detector_with_the_pytorch_scores(tmp_path):
             ref = net(xs, boxes)
         got = run(xs, boxes)
         assert got.shape == ref.shape and torch.allclose(got, ref, atol=1e-4, rtol=0)
+
+
+def test_feature_extraction_with_an_exported_runtime_is_one_line_asking_for_torch(tmp_path):
+    from demo_fixtures import config_with_checkpoint, textured_frames, write_video
+    from slowfast.apps.demo import DemoError
+    from slowfast.apps.features import extract_video_features
+
+    video = write_video(tmp_path / "v.mp4", textured_frames(30))
+    cfg = config_with_checkpoint(tmp_path, KINETICS_TINY, "TEST.RUNTIME", "onnxruntime")
+    with pytest.raises(DemoError, match="extract_features needs TEST.RUNTIME torch"):
+        extract_video_features(cfg, video, str(tmp_path / "feats"), 1, False)
+    assert not (tmp_path / "feats").exists()
