@@ -43,7 +43,7 @@ def autocast(cfg, device: torch.device):
     return torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None)
 
 
-def test_dtype(cfg, device: torch.device) -> torch.dtype | None:
+def inference_dtype(cfg, device: torch.device) -> torch.dtype | None:
     """Autocast dtype of TEST.PRECISION on `device` (None = float32); a ConfigError naming the key where the
     device cannot run it (bf16 on a CPU without bfloat16 units, fp16 on CPU). See slowfast.deploy.precision."""
     return resolve_precision(cfg.TEST.PRECISION, device, "TEST.PRECISION")

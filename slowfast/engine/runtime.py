@@ -19,7 +19,7 @@ import torch.nn as nn
 from slowfast.deploy.export import export_onnx
 from slowfast.deploy.precision import with_precision
 from slowfast.deploy.runtime import ExportedModel, require
-from slowfast.engine.acceleration import test_dtype
+from slowfast.engine.acceleration import inference_dtype
 from slowfast.engine.common import device_for
 from slowfast.models.optimize import inference_model, optimize_for_inference
 
@@ -61,4 +61,4 @@ def runtime_model(cfg, model: nn.Module) -> nn.Module:
     (a ConfigError, one line, for a precision the device lacks or a runtime that is not installed)."""
     if cfg.TEST.RUNTIME != "torch":
         return ExportedPerShape(model, cfg.TEST.RUNTIME)
-    return with_precision(inference_model(cfg, model), test_dtype(cfg, device_for(cfg)))
+    return with_precision(inference_model(cfg, model), inference_dtype(cfg, device_for(cfg)))
