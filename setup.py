@@ -2,8 +2,8 @@
 from setuptools import find_packages, setup
 
 
-def _requirements():
-    with open("requirements.txt") as f:
+def _requirements(name="requirements.txt"):
+    with open(name) as f:
         return [line.strip() for line in f if line.strip() and not line.startswith("#")]
 
 
@@ -16,4 +16,6 @@ setup(
     packages=find_packages(exclude=("tests", "tools", "configs")),
     package_data={"slowfast.datasets.class_names": ["*.txt", "*.pbtxt", "*.md"]},
     install_requires=_requirements(),
+    # Exported models and their runtimes (tools/export.py, TEST.RUNTIME): pip install -e .[deploy]
+    extras_require={"deploy": _requirements("requirements-deploy.txt"), "openvino": ["openvino"]},
 )

@@ -6,9 +6,10 @@ tests/test_architecture.py reads this table and fails on an import that runs bac
 
     floor 1  config utils                  config keys and loading; small helpers (io, logging, distributed,
                                            meters, progress, pixels, complexity)
-    floor 2  formats checkpoint models solver
+    floor 2  formats checkpoint models deploy solver
                                            on-disk formats (AVA CSVs / label maps / frame lists, Kinetics
-                                           CSVs, box IoU); checkpoint store; networks; optimizer + schedules
+                                           CSVs, box IoU); checkpoint store; networks; deployment (precision,
+                                           export, ONNX runtimes); optimizer + schedules
     floor 3  evaluation datasets           metrics and AVA mAP; decoding, sampling, transforms, datasets
     floor 4  visualization                 TensorBoard, figures, demo videos (the loops draw, so below them)
     floor 5  engine                        tasks, training and test loops, classification and AVA inference, launch

@@ -90,7 +90,10 @@ BENCHMARK_DOC = """Speed of a config on this machine: model inference / training
     python tools/benchmark.py --cfg configs/Kinetics/K400/SLOWFAST_8x8_R50.yaml --what model [--iters 5]
         [--batch 2] [--workers 1 2 4] [--video V.mp4] [--frames DIR] [--json] [KEY VALUE ...]
 
---what model|loader|train|clip|all (see slowfast/reports/benchmark.py for what each measures). Rates are
+--what model|loader|train|clip|all (see slowfast/reports/benchmark.py for what each measures); the CPU's
+instruction-set level is printed first; --what model also times bf16 / fp16 where the device has them and
+the ONNX export in onnxruntime / OpenVINO when installed (--json: one line per row: what, precision,
+runtime, clips_s, max_abs_diff; then one line of all numbers). Rates are
 clips/s with ratios to the unoptimised path (plain eval model, contiguous training weights); GFLOP/s
 from the fvcore FLOPs cached in docs/flops_cache.json. Nothing is asserted: these are measurements.
 """
@@ -123,7 +126,9 @@ def benchmark_main(argv=None) -> int:
             args.video, args.frames, tuple(args.model_parts))}
         for line in summary_lines(res):
             print(line)
-        if args.json:
+        if args.json:  # one line per precision / runtime row, then all numbers
+            for row in res.get("model", {}).get("runtimes", []):
+                print(json.dumps(row))
             print(json.dumps(res))
         return 0
 

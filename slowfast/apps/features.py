@@ -167,6 +167,8 @@ def extract_video_features(cfg, input_path: str, output_dir: str, num_clips: int
     refuse_overwriting_inputs({"--output": written}, {"--input": [input_path] + videos})
     if build_task(cfg).is_detection:
         raise DemoError("extract_features needs a classification config (per-clip features); DETECTION.ENABLE is True")
+    if cfg.TEST.RUNTIME != "torch":  # an exported model returns scores only, not the head's input
+        raise DemoError(f"extract_features needs TEST.RUNTIME torch (got {cfg.TEST.RUNTIME}: exported models return scores only)")
     plans, failed = _plans(cfg, videos, num_clips)
     model, checkpoint_path, device = load_eval_model(cfg)
     dim = feature_dim(model)

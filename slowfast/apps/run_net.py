@@ -33,6 +33,8 @@ from slowfast.config import load_config  # noqa: E402
 from slowfast.data_prep.check import run_preflight  # noqa: E402
 from slowfast.datasets.prepare import prepare_data  # noqa: E402
 from slowfast.engine.launch import check_devices, check_init_method, launch_job  # noqa: E402
+from slowfast.engine.acceleration import inference_dtype  # noqa: E402
+from slowfast.engine.common import device_for  # noqa: E402
 from slowfast.engine.test import test  # noqa: E402
 from slowfast.engine.train import train  # noqa: E402
 from slowfast.utils.io import write_text_atomic  # noqa: E402
@@ -97,6 +99,8 @@ def main(argv=None) -> int:
         cfg = load_config(args.cfg_file, args.opts)
         setup_logging()
         check_devices(cfg)
+        if cfg.TEST.ENABLE:  # TEST.PRECISION the device lacks: one line now, not after training
+            inference_dtype(cfg, device_for(cfg))
         check_init_method(cfg, args.init_method)
         prepare_data(cfg)
         cfg = run_preflight(cfg)  # fails at once on what would stop the run later (an unwritable OUTPUT_DIR too)

@@ -68,7 +68,7 @@ _C.TRAIN.CHECKPOINT_PARTIAL_LOAD = False
 _C.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE = False
 # Load a checkpoint whose stored config differs on an architecture key (e.g. SLOWFAST.ALPHA) with a warning, not an error.
 _C.TRAIN.CHECKPOINT_IGNORE_CFG_MISMATCH = False
-# Mixed precision on CUDA: bfloat16 autocast where the GPU supports it, else float16 + GradScaler.
+# Mixed precision: on CUDA bfloat16 autocast where the GPU supports it, else float16 + GradScaler; on CPUs with AVX512-BF16/AMX bfloat16.
 _C.TRAIN.MIXED_PRECISION = False
 # Gradient accumulation: k >= 1 loader batches (micro-batches), each loss scaled by 1/k, then one optimizer step (BN sees micro-batches).
 _C.TRAIN.GRAD_ACCUM_STEPS = 1
@@ -99,6 +99,10 @@ _C.TEST.OPTIMIZE_MODEL = True
 _C.TEST.BOOTSTRAP_SAMPLES = 1000
 # Seed of those resamples (fixed, so intervals are reproducible and two runs' resamples are the same videos).
 _C.TEST.BOOTSTRAP_SEED = 0
+# Inference precision of the test loops, demo, feature extraction, benchmarks: fp32 | bf16 (CUDA, CPUs with AVX512-BF16/AMX) | fp16 (CUDA).
+_C.TEST.PRECISION = "fp32"
+# What runs the test loops, demo and feature extraction: torch | onnxruntime | openvino (an ONNX export; pip install -e .[deploy]).
+_C.TEST.RUNTIME = "torch"
 
 # ---------------------------------------------------------------------------------------------
 # ResNet backbone

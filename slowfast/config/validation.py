@@ -53,6 +53,8 @@ _CHOICES = {
     "DEMO.DETECTOR": ("", "torchvision"),
     "AVA.PREPROCESS": ("pyslowfast", "exact"),
     "TENSORBOARD.MODEL_VIS.GRAD_CAM.WEIGHTING": ("auto", "channel_mean", "per_position"),
+    "TEST.PRECISION": ("fp32", "bf16", "fp16"),
+    "TEST.RUNTIME": ("torch", "onnxruntime", "openvino"),
 }
 
 
@@ -310,6 +312,13 @@ def _check_model_vis(cfg: CfgNode, fail) -> None:
         fail(f"TENSORBOARD.MODEL_VIS.GRAD_CAM.LAYER_LIST must be layer names like 's5/pathway0_res0', got {gc.LAYER_LIST}")
 
 
+def _check_test_runtime(cfg: CfgNode, fail) -> None:
+    """TEST.RUNTIME / TEST.PRECISION: exported runtimes run the float32 export (their own precision hints aside)."""
+    if cfg.TEST.RUNTIME != "torch" and cfg.TEST.PRECISION != "fp32":
+        fail(f"TEST.PRECISION {cfg.TEST.PRECISION} applies to TEST.RUNTIME torch only (the {cfg.TEST.RUNTIME} "
+             "runtime runs the float32 export); set TEST.PRECISION fp32 or TEST.RUNTIME torch")
+
+
 # The groups' checks, in the order they run (one per line: add yours at the end).
 _CHECKS = (
     _check_numbers,
@@ -325,4 +334,5 @@ _CHECKS = (
     _check_first_hour,
     _check_fine_tuning,
     _check_model_vis,
+    _check_test_runtime,
 )

@@ -1,5 +1,5 @@
 """Device-dependent speed settings of the training loop, chosen from the config and the device: mixed
-precision (TRAIN.MIXED_PRECISION), cuDNN autotuning, torch.compile (MODEL.COMPILE), the CPU allocator,
+precision (TRAIN.MIXED_PRECISION; TEST.PRECISION of the test loops, see slowfast.deploy.precision), cuDNN autotuning, torch.compile (MODEL.COMPILE), the CPU allocator,
 and peak-memory figures for the stats lines. (The model's memory format, MODEL.MEMORY_FORMAT, is set by
 `build_model`.)
 
@@ -16,14 +16,19 @@ import sys
 import torch
 import torch.nn as nn
 
+from slowfast.deploy.precision import cpu_has_bf16_units, resolve_precision
+
 logger = logging.getLogger(__name__)
 
 
 def amp_dtype(cfg, device: torch.device) -> torch.dtype | None:
-    """Autocast dtype for TRAIN.MIXED_PRECISION on CUDA: bfloat16 where the GPU supports it (no loss
-    scaling needed), else float16 (with a GradScaler). None = full precision (also always on CPU)."""
-    if not cfg.TRAIN.MIXED_PRECISION or device.type != "cuda":
+    """Autocast dtype for TRAIN.MIXED_PRECISION: on CUDA bfloat16 where the GPU supports it (no loss
+    scaling needed), else float16 (with a GradScaler); on a CPU with bfloat16 units (AVX512-BF16 / AMX)
+    bfloat16. None = full precision (also on other CPUs, where bfloat16 would be emulated: slower)."""
+    if not cfg.TRAIN.MIXED_PRECISION or device.type not in ("cuda", "cpu"):
         return None
+    if device.type == "cpu":
+        return torch.bfloat16 if cpu_has_bf16_units() else None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
@@ -36,6 +41,12 @@ def autocast(cfg, device: torch.device):
     """The autocast context of a training or evaluation step (a no-op without mixed precision)."""
     dtype = amp_dtype(cfg, device)
     return torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def inference_dtype(cfg, device: torch.device) -> torch.dtype | None:
+    """Autocast dtype of TEST.PRECISION on `device` (None = float32); a ConfigError naming the key where the
+    device cannot run it (bf16 on a CPU without bfloat16 units, fp16 on CPU). See slowfast.deploy.precision."""
+    return resolve_precision(cfg.TEST.PRECISION, device, "TEST.PRECISION")
 
 
 def configure_backends(device: torch.device) -> None:

@@ -23,7 +23,7 @@ from slowfast.datasets.build import build_dataset, build_loader
 from slowfast.engine.common import device_for, to_device
 from slowfast.engine.test_analysis import add_map_interval
 from slowfast.evaluation.ava import evaluate, read_labelmap, write_detections_csv
-from slowfast.models.optimize import inference_model
+from slowfast.engine.runtime import runtime_model
 from slowfast.utils import distributed as du
 from slowfast.utils.progress import Progress
 
@@ -81,7 +81,7 @@ def run_ava_inference(cfg, model, split: str = "test", write: bool = True) -> di
     detections_file; other processes return {}.
     """
     views = test_views(cfg)
-    model = inference_model(cfg, model)  # TEST.OPTIMIZE_MODEL: BN folded, channels_last_3d (same scores)
+    model = runtime_model(cfg, model)  # TEST.OPTIMIZE_MODEL (BN folded, channels_last_3d), TEST.PRECISION, TEST.RUNTIME
     sums: dict = {}
     video_names = None
     replaced = 0

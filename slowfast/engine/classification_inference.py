@@ -22,7 +22,7 @@ from slowfast.engine.test_analysis import add_classification_analysis
 from slowfast.evaluation.classification import VideoAggregator
 from slowfast.evaluation.ensemble import VideoScores, write_video_scores
 from slowfast.models.inputs import dummy_inputs
-from slowfast.models.optimize import inference_model
+from slowfast.engine.runtime import runtime_model
 from slowfast.utils import distributed as du
 from slowfast.utils.complexity import count_flops
 from slowfast.utils.meters import topk_errors
@@ -62,7 +62,7 @@ def run_classification_test(cfg, model) -> dict:
     loader = build_loader(cfg, "test")
     dataset = loader.dataset
     agg = VideoAggregator(dataset.num_videos, cfg.MODEL.NUM_CLASSES, cfg.DATA.ENSEMBLE_METHOD)
-    net = inference_model(cfg, model)  # TEST.OPTIMIZE_MODEL: BN folded, channels_last_3d (same scores)
+    net = runtime_model(cfg, model)  # TEST.OPTIMIZE_MODEL (BN folded, channels_last_3d), TEST.PRECISION, TEST.RUNTIME
     progress = Progress("test", len(loader), "batches", logger, period=PROGRESS_PERIOD_SEC)
     for inputs, labels, index, extra in loader:
         scores = net(to_device(inputs, device)).float().cpu()

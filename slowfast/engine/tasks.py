@@ -31,7 +31,8 @@ from slowfast.utils.meters import topk_errors
 
 def compute_loss(cfg, preds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """MODEL.LOSS_FUNC of `preds` against `labels`: class indices (cross_entropy), multi-hot or soft
-    targets (bce, soft_cross_entropy)."""
+    targets (bce, soft_cross_entropy). Computed in float32 (also on mixed-precision scores)."""
+    preds = preds.float()
     if cfg.MODEL.LOSS_FUNC == "cross_entropy":
         return F.cross_entropy(preds, labels)
     if cfg.MODEL.LOSS_FUNC == "bce":

@@ -25,10 +25,13 @@ def feature_dim(model: nn.Module) -> int:
 def _projection(model: nn.Module) -> nn.Linear:
     from slowfast.models.optimize import InferenceModel
 
+    while not isinstance(model, InferenceModel) and isinstance(getattr(model, "model", None), nn.Module):
+        model = model.model  # a wrapper such as slowfast.deploy's PrecisionModel: the model inside
     if isinstance(model, InferenceModel):  # optimize_for_inference's wrapper: the optimised copy inside
         model = model.model
     head = getattr(unwrap(model), "head", None)
     projection = getattr(head, "projection", None)
+    projection = getattr(projection, "inner", projection)  # kept in float32 under autocast: the layer inside
     if not isinstance(projection, nn.Linear):
         raise TypeError(f"extract_features: {type(unwrap(model)).__name__} has no head.projection linear layer")
     return projection

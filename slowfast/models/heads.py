@@ -138,12 +138,15 @@ class ResNetRoIHead(nn.Module):
         self.act = _ACTS[act]()
 
     def forward(self, xs: list[torch.Tensor], boxes: torch.Tensor) -> torch.Tensor:
-        boxes = boxes.to(dtype=xs[0].dtype)
+        # Box coordinates and RoIAlign in float32 at least, also under autocast (bf16 would round pixels).
+        boxes = boxes.to(dtype=torch.promote_types(xs[0].dtype, torch.float32))
         pooled, maps = [], []
         for p, x in enumerate(xs):
             fmap = getattr(self, f"s{p}_tpool")(x).squeeze(2)  # B x C x H x W
             maps.append(fmap)
-            rois = roi_align(fmap, boxes, (self.resolution, self.resolution), self.spatial_scale, 0, self.aligned)
+            with torch.autocast(device_type=fmap.device.type, enabled=False):
+                rois = roi_align(fmap.to(boxes.dtype), boxes, (self.resolution, self.resolution), self.spatial_scale,
+                                 0, self.aligned)
             pooled.append(getattr(self, f"s{p}_spool")(rois).flatten(1))  # N x C
         x = torch.cat(pooled, dim=1)
         if hasattr(self, "context"):

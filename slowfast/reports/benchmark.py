@@ -3,6 +3,7 @@
 `run_benchmark(cfg, what, ...)` returns a JSON-able dict; tools/benchmark.py is its command line.
 
 - model: inference clips/s of the model in eval mode and of `optimize_for_inference` (ratio = speed-up),
+  per precision (TEST.PRECISION) and exported runtime (`slowfast.reports.benchmark_deploy`),
   training-step clips/s (forward + backward + SGD on random inputs of the training shape) with contiguous
   weights and with the training loop's memory format; achieved GFLOP/s from fvcore's forward FLOPs
   (a training step counted as 3x the forward, the usual backward = 2x forward estimate). FLOPs come from
@@ -35,6 +36,7 @@ from slowfast.engine.tasks import build_task
 from slowfast.models import build_model, optimize_for_inference
 from slowfast.models.build import memory_format_for
 from slowfast.reports.benchmark_data import bench_clip, bench_loader, video_dataset_cfg
+from slowfast.reports.benchmark_deploy import bench_runtimes, cpu_isa, runtime_lines
 
 WHATS = ("model", "loader", "train", "clip")
 FLOPS_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -142,7 +144,7 @@ def bench_train_step(cfg, iters: int, batch: int, size: int, gflops: float) -> d
     return out
 
 
-MODEL_PARTS = ("inference", "train_step")
+MODEL_PARTS = ("inference", "train_step", "runtimes")  # runtimes: precisions and exported runtimes
 
 
 def bench_model(cfg, iters: int, batch: int | None = None, flops_cache: str | None = FLOPS_CACHE,
@@ -156,6 +158,8 @@ def bench_model(cfg, iters: int, batch: int | None = None, flops_cache: str | No
         out["inference"] = bench_inference(cfg, iters, per_process, test_size, g_test)
     if "train_step" in parts:
         out["train_step"] = bench_train_step(cfg, iters, per_process, train_size, g_train)
+    if "runtimes" in parts:
+        out["runtimes"] = bench_runtimes(cfg, iters, per_process, test_size, device_for(cfg), _rate, _random_batch)
     return out
 
 
@@ -198,7 +202,7 @@ def run_benchmark(cfg, what: str = "all", iters: int = 5, batch: int | None = No
         raise ValueError(f"--what {what!r}: choose one of {list(WHATS) + ['all']}")
     device = device_for(cfg)
     out = {"device": str(device), "torch_threads": torch.get_num_threads(),
-           "keep_freed_memory": accel.keep_freed_memory()}
+           "keep_freed_memory": accel.keep_freed_memory(), "cpu": cpu_isa()}
     accel.configure_backends(device)
     if what in ("clip", "all"):
         out["clip"] = bench_clip(cfg, max(iters, 10), video, frames)
@@ -223,6 +227,9 @@ def run_benchmark(cfg, what: str = "all", iters: int = 5, batch: int | None = No
 def summary_lines(res: dict) -> list[str]:
     """Human-readable lines of a run_benchmark result."""
     lines = []
+    if "cpu" in res:
+        c = res["cpu"]
+        lines.append(f"cpu: {c['level']} (torch kernels {c['torch_capability']}, bf16 units: {'yes' if c['bf16_units'] else 'no'})")
     if "loader" in res:
         ld = res["loader"]
         lines.append(f"loader: one process {ld['single_process']['clips_per_s']:.2f} clips/s (1 thread)")
@@ -255,6 +262,7 @@ def summary_lines(res: dict) -> list[str]:
                      f"{st['default']['clips_per_s']:.3f} clips/s {st['default']['memory_format']} "
                      f"(x{st['speedup']:.2f}), "
                      f"{st['default']['gflop_per_s']:.3g} GFLOP/s")
+    lines += runtime_lines(res.get("model", {}).get("runtimes", []))
     if "train" in res:
         lines.append(f"training loop: {res['train']['clips_per_s']:.3f} clips/s end to end "
                      f"({res['train']['workers']} worker(s))")
