@@ -121,7 +121,7 @@ def test_ava_rows_dropped_on_excluded_key_frames_are_info_not_warnings(tmp_path,
 
     notes = ["gt.csv: 1 excluded key frames found (3 rows dropped)",
              "det.csv: 1 excluded key frames found (20 rows dropped)", "det.csv: 2 rows of unknown videos"]
-    fake = SimpleNamespace(mAP=0.5, per_class={1: 0.5}, messages=notes)
+    fake = SimpleNamespace(mAP=0.5, per_class={1: 0.5}, messages=notes, matches=None)
     monkeypatch.setattr(ava_inference, "evaluate", lambda *a, **k: fake)
     cfg = load_config("configs/Synthetic/AVA_SLOWFAST_TINY.yaml", ["OUTPUT_DIR", str(tmp_path)])
     with caplog.at_level(logging.INFO, logger="slowfast.engine.ava_inference"):
