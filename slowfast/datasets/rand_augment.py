@@ -8,8 +8,9 @@ operations with the same magnitudes and signs:
 - the geometric operations (Rotate up to 30 degrees, ShearX/Y up to 0.3, TranslateX/YRel up to 45 % of the
   side; the uncovered area grey 128) and Sharpness transform every frame with the same matrix / kernel;
 - the colour operations whose effect depends on image statistics (AutoContrast's range, Equalize's
-  histogram, Contrast's mean grey) take them over the whole clip, not per frame: the clip is treated as
-  one tall image `C x (T*H) x W`. So a clip of T identical frames gives T identical frames.
+  histogram, Contrast's mean grey) take them over the whole clip, not per frame (AutoContrast and Contrast
+  see the clip as one tall image `C x (T*H) x W`; Equalize maps each channel by the clip's cumulative
+  histogram). So a clip of T identical frames gives T identical frames, each what the frame alone gives.
 Operations (`inc1`: the "increasing" variants, where a larger magnitude is always a stronger change):
 AutoContrast, Equalize, Invert, Rotate, Posterize, Solarize, SolarizeAdd, Color, Contrast, Brightness,
 Sharpness, ShearX, ShearY, TranslateXRel, TranslateYRel.
@@ -39,6 +40,22 @@ def _as_image(clip: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) ->
     return fn(tall).reshape(c, t, h, w).permute(1, 0, 2, 3)
 
 
+def _equalize(clip: torch.Tensor) -> torch.Tensor:
+    """Histogram equalisation per channel over the whole clip: value v -> round(255 (cdf(v) - cdf_min) /
+    (n - cdf_min)), the cdf counted over all T frames (so repeating the frames changes nothing)."""
+    out = torch.empty_like(clip)
+    for c in range(clip.shape[1]):
+        values = clip[:, c].reshape(-1).long()
+        cdf = torch.bincount(values, minlength=256).cumsum(0).double()
+        low = cdf[values.min()]
+        if cdf[-1] == low:  # one grey level: nothing to spread
+            out[:, c] = clip[:, c]
+            continue
+        lut = ((cdf - low) / (cdf[-1] - low) * 255.0).round().clamp(0, 255).to(torch.uint8)
+        out[:, c] = lut[clip[:, c].long()]
+    return out
+
+
 def _solarize_add(clip: torch.Tensor, add: float) -> torch.Tensor:
     shifted = (clip.to(torch.int16) + int(add)).clamp_(0, 255).to(torch.uint8)
     return torch.where(clip < 128, shifted, clip)
@@ -56,7 +73,7 @@ def apply_op(clip: torch.Tensor, name: str, level: float, sign: float = 1.0, inc
     if name == "AutoContrast":
         return _as_image(clip, F.autocontrast)
     if name == "Equalize":
-        return _as_image(clip, F.equalize)
+        return _equalize(clip)
     if name == "Invert":
         return F.invert(clip)
     if name == "Rotate":
