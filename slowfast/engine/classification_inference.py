@@ -6,6 +6,9 @@ their average error, FLOPs per view x views.
 The test writes (master process) OUTPUT_DIR/test_scores.npz (or TEST.SAVE_RESULTS_PATH): per-video
 scores for ensembling, arrays `videos` (str, CSV paths as written), `labels` (int64), `scores`
 (float32, N x C, view-combined softmax), `num_views` (int64, views that were decoded).
+
+Multi-label (DATA.MULTI_LABEL): validation and test report mAP over classes instead
+(`evaluation.multilabel`: the AP rules, `random_mAP`); the scores file then has labels -1.
 """
 from __future__ import annotations
 
