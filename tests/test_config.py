@@ -146,8 +146,9 @@ def test_the_ava_ensemble_manifest_lists_seven_loadable_members():
     assert {tuple(c.DATA.TRAIN_JITTER_SCALES) for c in cfgs} == {(256, 340), (256, 360)}
 
 
-def test_unsupported_multi_label_is_rejected_not_ignored():
-    with pytest.raises(ConfigError, match=r"DATA\.MULTI_LABEL True is not supported"):
+def test_multi_label_without_bce_and_sigmoid_is_rejected_not_ignored():
+    # DATA.MULTI_LABEL is supported since issue 21 (tests/test_multilabel.py), with the BCE loss and sigmoid scores
+    with pytest.raises(ConfigError, match=r"DATA\.MULTI_LABEL True needs MODEL\.LOSS_FUNC bce and MODEL\.HEAD_ACT sigmoid"):
         load_config(None, ["DATA.MULTI_LABEL", "True"])
 
 

@@ -154,7 +154,7 @@ _C.MODEL.ARCH = "slowfast"
 _C.MODEL.MODEL_NAME = "SlowFast"
 # Number of output classes (400/600/700 for Kinetics, 80 for AVA); 0 = from the dataset's classnames.json / label map.
 _C.MODEL.NUM_CLASSES = 400
-# Loss: "cross_entropy" (classification) or "bce" (multi-label detection).
+# Loss: "cross_entropy" (classification), "bce" (multi-label: detection, DATA.MULTI_LABEL) or "soft_cross_entropy" (mixup).
 _C.MODEL.LOSS_FUNC = "cross_entropy"
 # Dropout rate before the classifier.
 _C.MODEL.DROPOUT_RATE = 0.5
@@ -226,7 +226,7 @@ _C.DATA.DECODING_BACKEND = "pyav"
 _C.DATA.REVERSE_INPUT_CHANNEL = False
 # How the test views of one video are combined: "sum" (PySlowFast's TestMeter), "mean" (sum / decoded views) or "max".
 _C.DATA.ENSEMBLE_METHOD = "sum"
-# Multi-label video classification (PySlowFast key, e.g. Charades); not supported yet: must stay False.
+# Multi-label classification (Charades-style CSV rows "path id,id,..."; MODEL.LOSS_FUNC bce, test metric mAP).
 _C.DATA.MULTI_LABEL = False
 # Generate the built-in synthetic dataset into DATA.PATH_TO_DATA_DIR when it holds none.
 _C.DATA.GENERATE_SYNTHETIC = False
@@ -463,6 +463,35 @@ _C.DEMO.DETECTOR_THRESH = 0.9
 _C.DEMO.ACTION_THRESH = 0.5
 # Short side in pixels of the labelled output video (frames, text and boxes drawn at that size; the model input is unchanged); 0 = the input's size.
 _C.DEMO.DISPLAY_SIZE = 480
+
+
+# ---------------------------------------------------------------------------------------------
+# Mixup / CutMix and label smoothing on training batches (PySlowFast's keys; classification only)
+# ---------------------------------------------------------------------------------------------
+_C.MIXUP = CfgNode()
+# Mix each training batch with itself reversed (on the device, every pathway and frame alike); soft-target loss.
+_C.MIXUP.ENABLE = False
+# Mixup's Beta(alpha, alpha) for the mixing weight; 0 = no mixup (CutMix only).
+_C.MIXUP.ALPHA = 0.8
+# CutMix's Beta(alpha, alpha) for the kept area; 0 = no CutMix (mixup only).
+_C.MIXUP.CUTMIX_ALPHA = 1.0
+# Probability that a batch is mixed at all (label smoothing applies either way).
+_C.MIXUP.PROB = 1.0
+# Probability of CutMix instead of mixup when both alphas are > 0.
+_C.MIXUP.SWITCH_PROB = 0.5
+# Label smoothing: targets are 1 - v + v/C for the class, v/C for the others.
+_C.MIXUP.LABEL_SMOOTH_VALUE = 0.1
+
+# ---------------------------------------------------------------------------------------------
+# Training-clip augmentation (PySlowFast's keys; Kinetics-format training split)
+# ---------------------------------------------------------------------------------------------
+_C.AUG = CfgNode()
+# RandAugment (AUG.AA_TYPE) on every training clip, the same ops and magnitudes on all its frames.
+_C.AUG.ENABLE = False
+# Clips cut from one decode of each training video, each augmented independently (the loader yields NUM_SAMPLE x more).
+_C.AUG.NUM_SAMPLE = 1
+# RandAugment policy "rand-m<magnitude 0..10>-n<ops>-mstd<magnitude std>-inc<0|1>" (timm's grammar; defaults n2, mstd0, inc0).
+_C.AUG.AA_TYPE = "rand-m9-mstd0.5-inc1"
 
 
 def get_cfg() -> CfgNode:

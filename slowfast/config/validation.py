@@ -11,6 +11,7 @@ from fvcore.common.config import CfgNode
 
 from slowfast.config.defaults import get_cfg
 from slowfast.config.errors import ConfigError
+from slowfast.config.rand_augment_spec import parse_aa_type
 
 
 def all_keys(node: CfgNode, prefix: str = "") -> list[str]:
@@ -188,9 +189,6 @@ def _check_data(cfg: CfgNode, fail) -> None:
         fail(f"DATA.TRAIN_CROP_SIZE = {cfg.DATA.TRAIN_CROP_SIZE} exceeds the smallest jitter scale {lo}")
     if len(cfg.DATA.MEAN) != 3 or len(cfg.DATA.STD) != 3 or min(cfg.DATA.STD) <= 0:
         fail("DATA.MEAN and DATA.STD need 3 values each, STD > 0")
-    if cfg.DATA.MULTI_LABEL:
-        fail("DATA.MULTI_LABEL True is not supported (multi-label video classification); for AVA use "
-             "DETECTION.ENABLE True with MODEL.LOSS_FUNC bce")
     if cfg.AVA.MAX_REPLACED_KEYFRAMES < -1 or cfg.DATA.MAX_DECODE_RETRIES < 0:
         fail("AVA.MAX_REPLACED_KEYFRAMES must be >= -1 (-1 = no limit) and DATA.MAX_DECODE_RETRIES >= 0")
 
@@ -319,6 +317,49 @@ def _check_test_runtime(cfg: CfgNode, fail) -> None:
              "runtime runs the float32 export); set TEST.PRECISION fp32 or TEST.RUNTIME torch")
 
 
+def _check_multi_label(cfg: CfgNode, fail) -> None:
+    """DATA.MULTI_LABEL: classification only, with sigmoid scores and the BCE loss."""
+    if not cfg.DATA.MULTI_LABEL:
+        return
+    if cfg.DETECTION.ENABLE:
+        fail("DATA.MULTI_LABEL True is for video classification (Charades-style CSVs); AVA detection is multi-label "
+             "already: set DATA.MULTI_LABEL False")
+    if cfg.MODEL.LOSS_FUNC != "bce" or cfg.MODEL.HEAD_ACT != "sigmoid":
+        fail(f"DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce and MODEL.HEAD_ACT sigmoid, got "
+             f"{cfg.MODEL.LOSS_FUNC} and {cfg.MODEL.HEAD_ACT}")
+
+
+def _check_mixup(cfg: CfgNode, fail) -> None:
+    """MIXUP: alphas, probabilities, smoothing; refused for detection (the rule: no mixing of AVA key frames)."""
+    m = cfg.MIXUP
+    if not m.ENABLE:
+        return
+    if cfg.DETECTION.ENABLE:
+        fail("MIXUP.ENABLE True is refused for detection (DETECTION.ENABLE True): mixing two key frames would mix "
+             "their person boxes' labels, so mixup and CutMix are classification only")
+    if m.ALPHA < 0 or m.CUTMIX_ALPHA < 0 or m.ALPHA == m.CUTMIX_ALPHA == 0:
+        fail(f"MIXUP.ALPHA and MIXUP.CUTMIX_ALPHA must be >= 0 and not both 0, got {m.ALPHA}, {m.CUTMIX_ALPHA}")
+    for key in ("MIXUP.PROB", "MIXUP.SWITCH_PROB"):
+        if not 0.0 <= _get(cfg, key) <= 1.0:
+            fail(f"{key} must be in [0, 1], got {_get(cfg, key)}")
+    if not 0.0 <= m.LABEL_SMOOTH_VALUE < 1.0:
+        fail(f"MIXUP.LABEL_SMOOTH_VALUE must be in [0, 1), got {m.LABEL_SMOOTH_VALUE}")
+
+
+def _check_aug(cfg: CfgNode, fail) -> None:
+    """AUG: RandAugment's policy string, repeated augmentation; Kinetics-format classification only."""
+    if cfg.AUG.NUM_SAMPLE < 1:
+        fail(f"AUG.NUM_SAMPLE must be >= 1, got {cfg.AUG.NUM_SAMPLE}")
+    if (cfg.AUG.ENABLE or cfg.AUG.NUM_SAMPLE > 1) and cfg.DETECTION.ENABLE:
+        fail("AUG.ENABLE and AUG.NUM_SAMPLE > 1 are for classification (Kinetics-format training); "
+             "DETECTION.ENABLE True has neither")
+    if cfg.AUG.ENABLE:
+        try:
+            parse_aa_type(cfg.AUG.AA_TYPE)
+        except ValueError as e:
+            fail(f"AUG.AA_TYPE {e}")
+
+
 # The groups' checks, in the order they run (one per line: add yours at the end).
 _CHECKS = (
     _check_numbers,
@@ -335,4 +376,7 @@ _CHECKS = (
     _check_fine_tuning,
     _check_model_vis,
     _check_test_runtime,
+    _check_multi_label,
+    _check_mixup,
+    _check_aug,
 )

@@ -7,12 +7,12 @@ import os
 from typing import Dict, List, Sequence
 
 from slowfast.data_prep.video_io import check_video
-from slowfast.formats.kinetics import check_label_range, read_video_list_rows, resolve_video_path
+from slowfast.formats.kinetics import check_label_range, read_multi_label_rows, read_video_list_rows, resolve_video_path
 from slowfast.formats.problems import Problem, missing_file
 
 
 def check_kinetics_csv(csv_path: str, num_classes: int, separator: str = " ", prefix: str = "",
-                       files: bool = True, decode: bool = False) -> List[Problem]:
+                       files: bool = True, decode: bool = False, multi_label: bool = False) -> List[Problem]:
     """Problems of one Kinetics split file (module docstring): the loader's row and label-range checks
     (:mod:`slowfast.datasets.validation`), collected, and repeated videos; ``files``: check the videos
     exist, ``decode``: and that every frame the container states decodes
@@ -23,8 +23,12 @@ def check_kinetics_csv(csv_path: str, num_classes: int, separator: str = " ", pr
     if missing:
         return [missing]
     out: List[Problem] = []
-    rows = read_video_list_rows(csv_path, separator, ValueError, out)
-    out += check_label_range([(r.line, r.label) for r in rows], num_classes, csv_path)
+    if multi_label:  # DATA.MULTI_LABEL: rows "path id,id,..."
+        rows = read_multi_label_rows(csv_path, separator, ValueError, out)
+        out += check_label_range([(r.line, label) for r in rows for label in r.labels], num_classes, csv_path)
+    else:
+        rows = read_video_list_rows(csv_path, separator, ValueError, out)
+        out += check_label_range([(r.line, r.label) for r in rows], num_classes, csv_path)
     first_line: Dict[str, int] = {}
     for number, path, _ in rows:
         if path in first_line:
@@ -62,7 +66,8 @@ def check_kinetics(cfg, splits: Sequence[str], decode: bool = False, cheap: bool
             out.append(Problem(names, None, "parse", f"not a JSON name -> id object ({err})"))
     for split in splits:
         found = check_kinetics_csv(os.path.join(root, f"{split}.csv"), num_classes, cfg.DATA.PATH_LABEL_SEPARATOR,
-                                   cfg.DATA.PATH_PREFIX, files=not cheap, decode=decode and not cheap)
+                                   cfg.DATA.PATH_PREFIX, files=not cheap, decode=decode and not cheap,
+                                   multi_label=cfg.DATA.MULTI_LABEL)
         out += [_with_hint(p, split) for p in found]
     return out
 

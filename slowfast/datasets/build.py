@@ -2,10 +2,15 @@
 
 A dataset item is `(inputs, labels, index, extra)`:
   inputs  list of per-pathway clips `C x T x H x W` (float, normalised)
-  labels  int class (classification) or `N x num_classes` multi-hot float (detection, one row per box)
+  labels  int class (classification), `num_classes` multi-hot float (DATA.MULTI_LABEL) or `N x num_classes`
+          multi-hot float (detection, one row per box)
   index   int, the item's index in the dataset (test loops aggregate views by it)
   extra   dict; detection items carry "boxes" (`N x 4` pixels of the clip), "ori_boxes" (`N x 4`
           normalised, as in the CSVs) and "metadata" (`N x 2` long: video index, timestamp)
+
+Repeated augmentation (AUG.NUM_SAMPLE = k > 1, training): a Kinetics item holds k views of one decode
+(`inputs` a list of k pathway lists, extra "num_samples" k); the collate function makes them k items with
+the same label and index, so a training batch of TRAIN.BATCH_SIZE videos holds k x TRAIN.BATCH_SIZE clips.
 """
 from __future__ import annotations
 
@@ -28,14 +33,27 @@ def build_dataset(name: str, cfg, split: str, **kwargs) -> torch.utils.data.Data
 
 def default_collate(batch):
     """Stack per-pathway clips and labels of classification items; extra carries per-item "failed"
-    flags (views that could not be decoded) and the number of replaced videos ("retries")."""
+    flags (views that could not be decoded) and the number of replaced videos ("retries"). Items with
+    k views (AUG.NUM_SAMPLE) count as k items; labels may be ints or multi-hot vectors (stacked)."""
+    batch = [one for item in batch for one in _views(item)]
     inputs, labels, index, extra = zip(*batch)
     inputs = [torch.stack([x[p] for x in inputs]) for p in range(len(inputs[0]))]
     out_extra = {
         "failed": torch.tensor([bool(e.get("failed", False)) for e in extra]),
         "retries": int(sum(e.get("retries", 0) for e in extra)),
     }
-    return inputs, torch.as_tensor(labels), torch.as_tensor(index), out_extra
+    labels = torch.stack(labels) if torch.is_tensor(labels[0]) else torch.as_tensor(labels)
+    return inputs, labels, torch.as_tensor(index), out_extra
+
+
+def _views(item) -> list:
+    """An item with k views (extra "num_samples", AUG.NUM_SAMPLE) as k single-view items (the replaced-video
+    count kept on the first)."""
+    inputs, label, index, extra = item
+    k = extra.get("num_samples", 1)
+    if k == 1:
+        return [item]
+    return [(inputs[i], label, index, {**extra, "retries": extra.get("retries", 0) if i == 0 else 0}) for i in range(k)]
 
 
 def detection_collate(batch):

@@ -19,6 +19,12 @@ Sampling (report, section 3), by default exactly PySlowFast's (`slowfast/dataset
   TEST_CROP_SIZE with 3 crops, DATA.TRAIN_JITTER_SCALES[0] with 1 centre crop, as PySlowFast);
   item i is view (i % views) of video (i // views), view v = clip v // crops, crop v % crops.
 
+Multi-label (DATA.MULTI_LABEL, Charades-style): rows `path id,id,...`; the label is a multi-hot float
+vector of MODEL.NUM_CLASSES. Training augmentation: AUG.ENABLE applies RandAugment (`rand_augment`) to the
+decoded frames of each training view, the same operations on every frame; AUG.NUM_SAMPLE = k > 1 cuts k
+training views (each with its own crop, flip and RandAugment draws) from one decode of the video, and
+the item carries the k views (`datasets.build` flattens them: the loader yields k times more clips).
+
 A video that cannot be decoded is logged with its path. In training it is replaced by another random
 video, at most DATA.MAX_DECODE_RETRIES times in a row (then an `UnreadableDataError` naming the last
 video stops the run: a one-line error from tools/run_net.py); the number of replacements travels with
@@ -37,11 +43,12 @@ from slowfast.config.validation import num_pathways
 from slowfast.datasets import transforms as T
 from slowfast.datasets.decoder import sample_clip, sample_clip_pyslowfast
 from slowfast.datasets.fast_train_clip import train_clip, train_crop_uint8
+from slowfast.datasets.rand_augment import RandAugment
 from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
 from slowfast.datasets.validation import UnreadableDataError
 from slowfast.datasets.video_container import VideoDecodeError
-from slowfast.formats.kinetics import check_label_range, read_video_list_rows, resolve_video_path
+from slowfast.formats.kinetics import check_label_range, read_multi_label_rows, read_video_list_rows, resolve_video_path
 from slowfast.formats.problems import raise_problems
 
 logger = logging.getLogger(__name__)
@@ -52,17 +59,23 @@ class DatasetFormatError(ValueError):
 
 
 def read_video_list(csv_path: str, separator: str = " ", prefix: str = "",
-                    num_classes: int | None = None) -> list[tuple[str, int]]:
+                    num_classes: int | None = None, multi_label: bool = False) -> list[tuple[str, int]]:
     """[(video path, label), ...] from a Kinetics CSV (UTF-8); raises DatasetFormatError naming file and
-    line, also for a label outside 0..num_classes-1 when `num_classes` is given."""
+    line, also for a label outside 0..num_classes-1 when `num_classes` is given. `multi_label`: rows
+    `path id,id,...`, and the labels are tuples of ids."""
     if not os.path.isfile(csv_path):
         raise FileNotFoundError(f"Kinetics split file not found: {csv_path}")
-    rows = read_video_list_rows(csv_path, separator, DatasetFormatError)
+    if multi_label:
+        rows = read_multi_label_rows(csv_path, separator, DatasetFormatError)
+        pairs = [(r.line, label) for r in rows for label in r.labels]
+    else:
+        rows = read_video_list_rows(csv_path, separator, DatasetFormatError)
+        pairs = [(r.line, r.label) for r in rows]
     if num_classes is not None:
-        raise_problems(check_label_range([(r.line, r.label) for r in rows], num_classes, csv_path), DatasetFormatError)
+        raise_problems(check_label_range(pairs, num_classes, csv_path), DatasetFormatError)
     if not rows:
         raise DatasetFormatError(f"{csv_path}: no videos listed")
-    return [(resolve_video_path(csv_path, r.path, prefix), r.label) for r in rows]
+    return [(resolve_video_path(csv_path, r.path, prefix), r.labels if multi_label else r.label) for r in rows]
 
 
 @DATASET_REGISTRY.register()
@@ -92,7 +105,12 @@ class Kinetics(torch.utils.data.Dataset):
         # Random views leave the dataset as uint8; the model normalises them (VideoNet.normalize_inputs).
         self.uint8_out = self.random_view and self.uint8_train and cfg.DATA.NORMALIZE_ON_DEVICE
         csv = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
-        self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX, cfg.MODEL.NUM_CLASSES)
+        self.multi_label, self.num_classes = cfg.DATA.MULTI_LABEL, cfg.MODEL.NUM_CLASSES
+        self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX, cfg.MODEL.NUM_CLASSES,
+                                      self.multi_label)
+        train = split == "train"
+        self.rand_augment = RandAugment(cfg.AUG.AA_TYPE) if train and cfg.AUG.ENABLE else None
+        self.num_samples = cfg.AUG.NUM_SAMPLE if train else 1  # views per decode (AUG.NUM_SAMPLE)
         if split == "test":
             self.num_clips, self.num_crops = cfg.TEST.NUM_ENSEMBLE_VIEWS, cfg.TEST.NUM_SPATIAL_CROPS
         else:
@@ -112,12 +130,26 @@ class Kinetics(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.videos) * self.views_per_video
 
-    def _clip(self, video_idx: int, view: int) -> torch.Tensor:
-        """Decode and transform one view of one video -> C x T x H x W normalised (uint8 when
-        DATA.NORMALIZE_ON_DEVICE applies: the model normalises it, VideoNet.normalize_inputs)."""
+    def _frames(self, video_idx: int, view: int) -> torch.Tensor:
+        """Decode the frames of one view (T x H x W x C uint8)."""
         path, _ = self.videos[video_idx]
         clip_idx = -1 if self.random_view else view // self.num_crops
-        frames = self.sample_clip(path, clip_idx, self.num_clips, self.num_frames, self.sampling_rate, self.target_fps)
+        return self.sample_clip(path, clip_idx, self.num_clips, self.num_frames, self.sampling_rate, self.target_fps)
+
+    def label(self, video_idx: int):
+        """The video's label: the class id, or (DATA.MULTI_LABEL) a multi-hot float vector."""
+        label = self.videos[video_idx][1]
+        if not self.multi_label:
+            return label
+        hot = torch.zeros(self.num_classes)
+        hot[list(label)] = 1.0
+        return hot
+
+    def _clip(self, frames: torch.Tensor, view: int) -> torch.Tensor:
+        """Transform decoded frames into one view -> C x T x H x W normalised (uint8 when
+        DATA.NORMALIZE_ON_DEVICE applies: the model normalises it, VideoNet.normalize_inputs)."""
+        if self.rand_augment is not None:
+            frames = self.rand_augment(frames)
         flip_prob = 0.5 if self.random_flip else 0.0
         if self.uint8_out:
             return train_crop_uint8(frames, self.jitter, self.train_crop, flip_prob, self.reverse_channels)
@@ -147,13 +179,14 @@ class Kinetics(torch.utils.data.Dataset):
         retries = 0
         while True:
             try:
-                clip = self._clip(video_idx, view)
+                frames = self._frames(video_idx, view)
+                clips = [self._clip(frames, view) for _ in range(self.num_samples)]
                 failed = False
                 break
             except VideoDecodeError as e:
                 logger.warning("skipping unreadable video (%s): %s", self.split, e)
                 if self.split != "train":
-                    clip, failed = self._blank(), True
+                    clips, failed = [self._blank()], True
                     break
                 retries += 1
                 if retries > self.max_retries:
@@ -161,6 +194,8 @@ class Kinetics(torch.utils.data.Dataset):
                         f"{retries} unreadable videos in a row (last: {e.path}: {e.reason}); check the dataset "
                         f"(DATA.MAX_DECODE_RETRIES = {self.max_retries})") from e
                 video_idx = int(torch.randint(len(self.videos), (1,)).item())
-        label = self.videos[video_idx][1]
-        inputs = pack_pathway_output(clip, self.alpha, self.num_pathways, self.slow_sampling)
-        return inputs, label, video_idx, {"failed": failed, "retries": retries}
+        views = [pack_pathway_output(c, self.alpha, self.num_pathways, self.slow_sampling) for c in clips]
+        extra = {"failed": failed, "retries": retries}
+        if self.num_samples == 1:
+            return views[0], self.label(video_idx), video_idx, extra
+        return views, self.label(video_idx), video_idx, {**extra, "num_samples": self.num_samples}

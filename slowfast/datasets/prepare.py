@@ -13,7 +13,13 @@ def prepare_data(cfg) -> None:
         return
     root = cfg.DATA.PATH_TO_DATA_DIR
     name = (cfg.TRAIN.DATASET if cfg.TRAIN.ENABLE else cfg.TEST.DATASET).lower()
-    if name == "kinetics":
+    if name == "kinetics" and cfg.DATA.MULTI_LABEL:  # one or two moving discs, labels = their motions
+        from slowfast.datasets.synthetic_multilabel import ensure_multilabel_synthetic
+
+        s = cfg.SYNTHETIC
+        ensure_multilabel_synthetic(root, num_classes=cfg.MODEL.NUM_CLASSES, num_train=s.NUM_TRAIN, num_val=s.NUM_VAL,
+                                    num_test=s.NUM_TEST, size=s.SIZE, num_frames=s.NUM_FRAMES, seed=cfg.RNG_SEED)
+    elif name == "kinetics":
         from slowfast.datasets.synthetic import ensure_kinetics_synthetic
 
         if not os.path.isfile(os.path.join(root, "train.csv")):

@@ -7,6 +7,9 @@ The test writes (master process) OUTPUT_DIR/test_scores.npz (or TEST.SAVE_RESULT
 scores for ensembling, arrays `videos` (str, CSV paths as written), `labels` (int64), `scores`
 (float32, N x C, view-combined softmax), `num_views` (int64, views that were decoded); and
 OUTPUT_DIR/confusion.png, with bootstrap intervals and per-class results (`engine.test_analysis`).
+
+Multi-label (DATA.MULTI_LABEL): validation and test report mAP over classes instead
+(`evaluation.multilabel`: the AP rules, `random_mAP`); the scores file then has labels -1.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from slowfast.engine.common import device_for, to_device
 from slowfast.engine.test_analysis import add_classification_analysis
 from slowfast.evaluation.classification import VideoAggregator
 from slowfast.evaluation.ensemble import VideoScores, write_video_scores
+from slowfast.evaluation.multilabel import MultiLabelAggregator, mean_average_precision
 from slowfast.models.inputs import dummy_inputs
 from slowfast.engine.runtime import runtime_model
 from slowfast.utils import distributed as du
@@ -55,13 +59,30 @@ def val_topk_errors(cfg, model, loader) -> dict:
 
 
 @torch.no_grad()
+def val_mean_ap(cfg, model, loader) -> dict:
+    """{"mAP"} (DATA.MULTI_LABEL; `evaluation.multilabel`'s rules) of one view per val clip over all
+    processes; clips that could not be decoded are left out."""
+    model.eval()
+    device = device_for(cfg)
+    scores, labels = [], []
+    for inputs, batch_labels, _, extra in loader:
+        keep = ~extra["failed"]
+        scores.append(model(to_device(inputs, device)).float().cpu()[keep].numpy())
+        labels.append(batch_labels[keep].numpy())
+    parts = du.all_gather_objects((np.concatenate(scores), np.concatenate(labels)))
+    m = mean_average_precision(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+    return {"mAP": None if np.isnan(m["mAP"]) else m["mAP"]}
+
+
+@torch.no_grad()
 def run_classification_test(cfg, model) -> dict:
     """Test every view of the test split; returns (master process) the results of `VideoAggregator`
     with num_classes, gflops_per_view and scores_file; other processes return {}."""
     device = device_for(cfg)
     loader = build_loader(cfg, "test")
     dataset = loader.dataset
-    agg = VideoAggregator(dataset.num_videos, cfg.MODEL.NUM_CLASSES, cfg.DATA.ENSEMBLE_METHOD)
+    multi = cfg.DATA.MULTI_LABEL  # multi-hot labels, mAP over classes (evaluation.multilabel)
+    agg = (MultiLabelAggregator if multi else VideoAggregator)(dataset.num_videos, cfg.MODEL.NUM_CLASSES, cfg.DATA.ENSEMBLE_METHOD)
     net = runtime_model(cfg, model)  # TEST.OPTIMIZE_MODEL (BN folded, channels_last_3d), TEST.PRECISION, TEST.RUNTIME
     progress = Progress("test", len(loader), "batches", logger, period=PROGRESS_PERIOD_SEC)
     for inputs, labels, index, extra in loader:
@@ -75,19 +96,24 @@ def run_classification_test(cfg, model) -> dict:
     for other in parts[1:]:
         total.merge(other)
     views = dataset.views_per_video
-    results = total.results(views)
+    results = total.results(views, seed=cfg.RNG_SEED) if multi else total.results(views)
     results["num_classes"] = cfg.MODEL.NUM_CLASSES
     results["gflops_per_view"] = round(count_flops(model, dummy_inputs(cfg, cfg.DATA.TEST_CROP_SIZE, device=device)), 4)
     scores_path = os.path.join(cfg.OUTPUT_DIR, cfg.TEST.SAVE_RESULTS_PATH or SCORES_NAME)
     tested = total.views > 0
     write_video_scores(scores_path, VideoScores(
         videos=np.asarray([dataset.videos[i][0] for i in np.flatnonzero(tested)], dtype=str),
-        labels=total.labels[tested], scores=total.video_scores()[tested], num_views=total.views[tested]))
+        labels=total.labels[tested] if not multi else np.full(int(tested.sum()), -1), scores=total.video_scores()[tested], num_views=total.views[tested]))
     results["scores_file"] = scores_path
-    add_classification_analysis(cfg, results, total.video_scores()[tested], total.labels[tested])
+    if not multi:  # confusion matrix, per-class accuracy, top-1 / top-5 intervals: single-label only
+        add_classification_analysis(cfg, results, total.video_scores()[tested], total.labels[tested])
     if results["num_failed_views"]:
         logger.warning("%d views could not be decoded and were left out; %d videos had no view at all",
                        results["num_failed_views"], results["num_videos_without_views"])
+    if multi:
+        logger.info("test: mAP %s (random scores: %s) over %d videos x %d views", results["mAP"],
+                    results["random_mAP"], results["num_videos"], views)
+        return results
     logger.info("test: top-1 %.2f%% top-5 %.2f%% avg error %.2f%% over %d videos x %d views, %.3g GFLOPs x %d views",
                 results["top1_acc"], results["top5_acc"], results["avg_err"], results["num_videos"], views,
                 results["gflops_per_view"], views)

@@ -5,6 +5,7 @@ AVA-style detection (action labels per person box of a key frame).
 and test loops, the benchmarks, the demo and the data checks ask the task object for what differs:
 
 - what a batch holds: `model_inputs` / `forward` (the clips; detection also passes the batch's boxes);
+- the training batch's augmentation (`augment_batch`: classification's MIXUP.*, on the device);
 - the loss (`loss`, MODEL.LOSS_FUNC) and the per-iteration training metrics (`train_metrics`:
   classification also top-1 / top-5 errors of the training clips, detection the loss alone);
 - the data replaced during an epoch: its stats key and words (`replaced_key`, `replaced_what`: unreadable
@@ -22,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from slowfast.datasets.build import build_loader
+from slowfast.datasets.mixup import Mixup
 from slowfast.datasets.validation import UnreadableDataError
 from slowfast.engine import ava_inference, classification_inference
 from slowfast.engine.common import to_device
@@ -65,6 +67,10 @@ class Task:
         """Move a batch to `device` and run `model` on it."""
         return model(*self.model_inputs(inputs, extra, device))
 
+    def augment_batch(self, inputs, labels: torch.Tensor, device: torch.device) -> tuple:
+        """A training batch `(inputs, labels)` after the task's batch augmentation (none here)."""
+        return inputs, labels
+
     def loss(self, preds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return compute_loss(self.cfg, preds, labels)
 
@@ -103,7 +109,21 @@ class ClassificationTask(Task):
 
     name = "classification"
 
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.mixup = Mixup.from_cfg(cfg)  # MIXUP.ENABLE: mixup / CutMix / label smoothing of training batches
+        self.multi_label = cfg.DATA.MULTI_LABEL  # multi-hot labels, BCE, mAP
+
+    def augment_batch(self, inputs, labels, device) -> tuple:
+        """MIXUP.*: the batch on `device`, mixed, with B x C soft targets (`datasets.mixup`)."""
+        return (inputs, labels) if self.mixup is None else self.mixup(to_device(inputs, device), labels)
+
     def train_metrics(self, preds, labels, loss, device) -> tuple:
+        if self.multi_label:  # no top-k error for label sets: the loss only (mAP at validation and test)
+            loss_v, = du.all_reduce_mean([loss.item()], device)
+            return loss_v, None, None
+        if labels.dim() > 1:  # mixed / smoothed targets: the errors count the argmax class as the label
+            labels = labels.argmax(dim=1)
         top1, top5 = topk_errors(preds.detach().float(), labels)
         loss_v, top1, top5 = du.all_reduce_mean([loss.item(), top1, top5], device)
         return loss_v, top1, top5
@@ -112,6 +132,8 @@ class ClassificationTask(Task):
         return build_loader(self.cfg, "val")
 
     def evaluate(self, model, loader) -> dict:
+        if self.multi_label:
+            return classification_inference.val_mean_ap(self.cfg, model, loader)
         return classification_inference.val_topk_errors(self.cfg, model, loader)
 
     def test(self, model) -> dict:

@@ -84,6 +84,7 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
         lr = lr_at(cfg, epoch + stepper.group_start(it) / n_iters)
         set_lr(optimizer, lr)
         labels = labels.to(device, non_blocking=True)
+        inputs, labels = task.augment_batch(inputs, labels, device)  # MIXUP.*: mixed clips, soft targets
         with accel.autocast(cfg, device):  # TRAIN.MIXED_PRECISION: bf16 / fp16 on CUDA
             preds = task.forward(model, inputs, extra, device)
             loss = task.loss(preds, labels)

@@ -1,0 +1,107 @@
+"""A small synthetic multi-label dataset (DATA.MULTI_LABEL) in the Charades-style CSV layout::
+
+    OUT/train.csv, OUT/val.csv, OUT/test.csv   lines "videos/<split>/<split>_00000.mp4 <id>,<id>"
+    OUT/videos/<split>/*.mp4                   real encoded videos (`video_encode.write_video`)
+    OUT/synthetic_multilabel.json              the generation parameters
+
+Each video shows one or two textured discs over static block noise (the Kinetics set's look,
+`datasets.synthetic`); each disc moves with its own motion class (`synthetic.class_velocity`: the
+direction, and the speed beyond four classes), two discs never share a class, and the video's labels
+are the set of motions present. Deterministic by seed, whatever the number of worker processes.
+"""
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+
+from slowfast.datasets.synthetic import BACKGROUND_RANGE, SPLITS, _block_noise, build_atomically, class_velocity
+from slowfast.datasets.video_encode import default_codec, write_video
+
+META_NAME = "synthetic_multilabel.json"
+MAX_DISCS = 2
+
+
+def render_moving_discs(rng: np.random.Generator, size: int, num_frames: int,
+                        velocities: Sequence[tuple]) -> np.ndarray:
+    """``num_frames x size x size x 3`` uint8: one textured disc per velocity (px/frame, wrapping around the
+    edges) over static block noise; appearance and start positions from ``rng``, independent of the motion."""
+    background = _block_noise(rng, size, size, max(1, size // 16), *BACKGROUND_RANGE)
+    discs = []
+    for velocity in velocities:
+        radius = int(rng.integers(max(2, size // 8), max(3, size // 5) + 1))
+        tint = rng.integers(0, 256, size=3)
+        block = max(1, radius // 3)
+        texture = (_block_noise(rng, 2 * radius + 1, 2 * radius + 1, block, 0, 256) // 2 + tint // 2).astype(np.uint8)
+        discs.append((radius, texture, rng.uniform(0, size, size=2), np.asarray(velocity)))
+    ys, xs = np.mgrid[0:size, 0:size]
+    video = np.empty((num_frames, size, size, 3), dtype=np.uint8)
+    for t in range(num_frames):
+        frame = background.copy()
+        for radius, texture, start, velocity in discs:
+            cx, cy = np.round(start + t * velocity).astype(np.int64) % size
+            dx = (xs - cx + size // 2) % size - size // 2
+            dy = (ys - cy + size // 2) % size - size // 2
+            inside = dx * dx + dy * dy <= radius * radius
+            frame[inside] = texture[dy[inside] + radius, dx[inside] + radius]
+        video[t] = frame
+    return video
+
+
+def _make_video(job: tuple) -> None:
+    path, entropy, labels, num_classes, size, num_frames, fps, codec = job
+    rng = np.random.default_rng(entropy)
+    frames = render_moving_discs(rng, size, num_frames, [class_velocity(c, num_classes, size) for c in labels])
+    write_video(path, frames, fps, codec=codec, gop=int(round(fps)))
+
+
+def video_labels(seed: int, split: str, count: int, num_classes: int) -> list[list[int]]:
+    """The sorted label set of each video of a split: 1..MAX_DISCS distinct classes, drawn by seed."""
+    rng = np.random.default_rng([seed, SPLITS.index(split), 7])
+    sets = []
+    for _ in range(count):
+        k = int(rng.integers(1, min(MAX_DISCS, num_classes) + 1))
+        sets.append(sorted(int(c) for c in rng.choice(num_classes, size=k, replace=False)))
+    return sets
+
+
+def make_multilabel_synthetic(out_dir: str, num_classes: int = 4, num_train: int = 192, num_val: int = 48,
+                              num_test: int = 48, size: int = 64, num_frames: int = 75, fps: int = 30, seed: int = 0,
+                              codec: Optional[str] = None, num_workers: Optional[int] = None) -> Dict[str, str]:
+    """Write the dataset into ``out_dir``; returns ``{split: csv path}``."""
+    codec = codec or default_codec()
+    counts = {"train": num_train, "val": num_val, "test": num_test}
+    jobs, csvs = [], {}
+    for split in SPLITS:
+        os.makedirs(os.path.join(out_dir, "videos", split), exist_ok=True)
+        lines = []
+        for index, labels in enumerate(video_labels(seed, split, counts[split], num_classes)):
+            relative = f"videos/{split}/{split}_{index:05d}.mp4"
+            jobs.append((os.path.join(out_dir, relative), [seed, SPLITS.index(split), index, 1], labels, num_classes,
+                         size, num_frames, fps, codec))
+            lines.append(f"{relative} {','.join(map(str, labels))}\n")
+        csvs[split] = os.path.join(out_dir, f"{split}.csv")
+        with open(csvs[split], "w") as f:
+            f.writelines(lines)
+    workers = num_workers or os.cpu_count() or 1
+    if workers <= 1 or len(jobs) < 8:
+        for job in jobs:
+            _make_video(job)
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            list(pool.map(_make_video, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+    meta = dict(num_classes=num_classes, num_train=num_train, num_val=num_val, num_test=num_test, size=size,
+                num_frames=num_frames, fps=fps, seed=seed, codec=codec, multi_label=True, max_discs=MAX_DISCS)
+    with open(os.path.join(out_dir, META_NAME), "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+    return csvs
+
+
+def ensure_multilabel_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
+    """:func:`make_multilabel_synthetic` unless ``out_dir/train.csv`` exists, atomically
+    (`synthetic.build_atomically`)."""
+    out_dir = build_atomically(out_dir, "train.csv", lambda tmp: make_multilabel_synthetic(tmp, **kwargs),
+                               "ensure_multilabel_synthetic")
+    return {split: os.path.join(out_dir, f"{split}.csv") for split in SPLITS}
