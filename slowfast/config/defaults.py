@@ -42,7 +42,7 @@ _C.BN.FREEZE = False
 _C.TRAIN = CfgNode()
 # Run the training loop.
 _C.TRAIN.ENABLE = True
-# Dataset name in the dataset registry ("kinetics", "ava", ...).
+# Dataset name in the dataset registry ("kinetics", "ava", "charades": PySlowFast frame lists, DATA.MULTI_LABEL).
 _C.TRAIN.DATASET = "kinetics"
 # Total mini-batch size over all processes and machines (clips for Kinetics, key frames for AVA).
 _C.TRAIN.BATCH_SIZE = 64

@@ -361,6 +361,14 @@ def _check_aug(cfg: CfgNode, fail) -> None:
 
 
 # The groups' checks, in the order they run (one per line: add yours at the end).
+def _check_charades(cfg: CfgNode, fail) -> None:
+    """TRAIN.DATASET / TEST.DATASET charades (PySlowFast frame lists) is a multi-label dataset."""
+    for key, node in (("TRAIN.DATASET", cfg.TRAIN), ("TEST.DATASET", cfg.TEST)):
+        if node.ENABLE and node.DATASET.lower() == "charades" and not cfg.DATA.MULTI_LABEL:
+            fail(f"{key} charades is a multi-label dataset: set DATA.MULTI_LABEL True (with MODEL.LOSS_FUNC bce and "
+                 "MODEL.HEAD_ACT sigmoid)")
+
+
 _CHECKS = (
     _check_numbers,
     _check_choices,
@@ -379,4 +387,5 @@ _CHECKS = (
     _check_multi_label,
     _check_mixup,
     _check_aug,
+    _check_charades,
 )

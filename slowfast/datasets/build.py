@@ -19,7 +19,7 @@ import torch.utils.data
 
 from slowfast.config.errors import ConfigError
 from slowfast.config.validation import world_size
-from slowfast.datasets import ava, kinetics  # noqa: F401  (importing a dataset module registers it)
+from slowfast.datasets import ava, charades, kinetics  # noqa: F401  (importing a dataset module registers it)
 from slowfast.datasets.registry import DATASET_REGISTRY  # also imported from here
 from slowfast.utils import distributed as du
 

@@ -106,8 +106,7 @@ class Kinetics(torch.utils.data.Dataset):
         self.uint8_out = self.random_view and self.uint8_train and cfg.DATA.NORMALIZE_ON_DEVICE
         csv = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
         self.multi_label, self.num_classes = cfg.DATA.MULTI_LABEL, cfg.MODEL.NUM_CLASSES
-        self.videos = read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX, cfg.MODEL.NUM_CLASSES,
-                                      self.multi_label)
+        self.videos = self.read_videos(csv, cfg)
         train = split == "train"
         self.rand_augment = RandAugment(cfg.AUG.AA_TYPE) if train and cfg.AUG.ENABLE else None
         self.num_samples = cfg.AUG.NUM_SAMPLE if train else 1  # views per decode (AUG.NUM_SAMPLE)
@@ -117,7 +116,13 @@ class Kinetics(torch.utils.data.Dataset):
             self.num_clips, self.num_crops = 1, 1
         # Short side of the deterministic views: PySlowFast uses the jitter minimum for one crop.
         self.test_scale = self.test_crop if self.num_crops > 1 else self.jitter[0]
-        logger.info("Kinetics %s: %d videos x %d views from %s", split, len(self.videos), self.views_per_video, csv)
+        logger.info("%s %s: %d videos x %d views from %s", type(self).__name__, split, len(self.videos),
+                    self.views_per_video, csv)
+
+    def read_videos(self, csv: str, cfg) -> list:
+        """[(video, label), ...] of the split's list `csv` (the Charades dataset overrides it)."""
+        return read_video_list(csv, cfg.DATA.PATH_LABEL_SEPARATOR, cfg.DATA.PATH_PREFIX, cfg.MODEL.NUM_CLASSES,
+                               self.multi_label)
 
     @property
     def views_per_video(self) -> int:

@@ -27,6 +27,12 @@ def prepare_data(cfg) -> None:
         s = cfg.SYNTHETIC
         ensure_kinetics_synthetic(root, num_classes=cfg.MODEL.NUM_CLASSES, num_train=s.NUM_TRAIN, num_val=s.NUM_VAL,
                                   num_test=s.NUM_TEST, size=s.SIZE, num_frames=s.NUM_FRAMES, seed=cfg.RNG_SEED)
+    elif name == "charades":  # the multi-label set as PySlowFast's Charades frame lists + JPEG frames
+        from slowfast.datasets.synthetic_charades import ensure_charades_synthetic
+
+        s = cfg.SYNTHETIC
+        ensure_charades_synthetic(root, num_classes=cfg.MODEL.NUM_CLASSES, num_train=s.NUM_TRAIN, num_val=s.NUM_VAL,
+                                  num_test=s.NUM_TEST, size=s.SIZE, num_frames=s.NUM_FRAMES, seed=cfg.RNG_SEED)
     elif name == "ava":
         from slowfast.datasets.synthetic_ava import ensure_ava_synthetic
 
