@@ -112,3 +112,16 @@ def test_a_tiny_run_on_charades_frame_lists_trains_and_tests_with_max_ensembled_
     stats = [json.loads(line.split("json_stats: ")[1]) for line in log.splitlines() if "json_stats: " in line]
     assert [s for s in stats if s.get("_type") == "train_iter"] and "mAP" in [s for s in stats
                                                                             if s.get("_type") == "val_epoch"][-1]
+
+
+def test_the_dataset_checker_names_a_bad_frame_list_line_and_videos_with_missing_frames(tmp_path):
+    from slowfast.data_prep.check import check_dataset
+
+    make_charades_synthetic(str(tmp_path), **TINY)
+    os.remove(tmp_path / "frames" / "val_00001" / "val_00001-000004.jpg")
+    with open(tmp_path / "train.csv", "a") as f:
+        f.write("train_00009 9 0 frames/x.jpg 1;2\n")
+    problems = check_dataset(_cfg(tmp_path), ["train", "val"])
+    assert [(p.kind, p.line) for p in problems] == [("parse", 82), ("missing_frames", 22)]
+    assert "val_00001: 1 of 20 frame files not found" in problems[1].message
+    assert check_dataset(_cfg(tmp_path), ["val"], cheap=True) == []

@@ -85,6 +85,10 @@ def check_dataset(cfg, splits: Sequence[str], decode: bool = False, cheap: bool 
             out += check_kinetics(cfg, names, decode, cheap)
         elif name == "ava":
             out += check_ava(cfg, names, decode, cheap)
+        elif name == "charades":
+            from slowfast.data_prep.check_charades import check_charades
+
+            out += check_charades(cfg, names, cheap)
         else:
             logger.info("check_dataset: no checks for dataset %r (splits %s)", name, names)
     return out
