@@ -125,3 +125,23 @@ def test_the_dataset_checker_names_a_bad_frame_list_line_and_videos_with_missing
     assert [(p.kind, p.line) for p in problems] == [("parse", 82), ("missing_frames", 22)]
     assert "val_00001: 1 of 20 frame files not found" in problems[1].message
     assert check_dataset(_cfg(tmp_path), ["val"], cheap=True) == []
+
+
+def test_without_a_test_frame_list_the_test_split_reads_val_as_pyslowfast(tmp_path):
+    make_charades_synthetic(str(tmp_path), **TINY)
+    os.remove(tmp_path / "test.csv")
+    ds = Charades(_cfg(tmp_path), "test")
+    assert ds.num_videos == TINY["num_val"] and len(ds) == 2 * TINY["num_val"]
+    assert os.path.basename(os.path.dirname(ds.videos[0][0][0])) == "val_00000"
+
+
+def test_a_run_on_a_frame_list_with_a_wrong_header_stops_before_training_naming_file_and_line(tmp_path, capsys):
+    from slowfast.apps.run_net import main
+
+    make_charades_synthetic(str(tmp_path / "data"), **TINY)
+    bad = tmp_path / "data" / "train.csv"
+    bad.write_text(bad.read_text().replace("original_vido_id video_id", "video frame", 1))
+    rc = main(["--cfg", CH, "DATA.PATH_TO_DATA_DIR", str(tmp_path / "data"), "DATA.GENERATE_SYNTHETIC", "False",
+               "OUTPUT_DIR", str(tmp_path / "out"), "DATA_LOADER.NUM_WORKERS", "0"])
+    err = capsys.readouterr().err
+    assert rc != 0 and f"{bad}:1: expected the header" in err and "Traceback" not in err

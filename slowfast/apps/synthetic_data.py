@@ -3,6 +3,7 @@
     python tools/make_synthetic_data.py --dataset kinetics --out data/synthetic_kinetics
     python tools/make_synthetic_data.py --dataset ava --out data/synthetic_ava
     python tools/make_synthetic_data.py --dataset multilabel --out data/synthetic_multilabel
+    python tools/make_synthetic_data.py --dataset charades --out data/synthetic_charades
     python tools/make_synthetic_data.py --dataset kinetics --help   # that dataset's options
 
 Existing datasets are left alone.  To add a dataset, register ``(add_arguments, build)`` in
@@ -15,6 +16,7 @@ import time
 
 from slowfast.datasets.synthetic import ensure_kinetics_synthetic
 from slowfast.datasets.synthetic_ava import ensure_ava_synthetic
+from slowfast.datasets.synthetic_charades import ensure_charades_synthetic
 from slowfast.datasets.synthetic_multilabel import ensure_multilabel_synthetic
 from slowfast.formats import ava_boxes
 
@@ -56,6 +58,13 @@ def build_multilabel(args):
     return {split: sum(1 for _ in open(path)) for split, path in csvs.items()}
 
 
+def build_charades(args):
+    """The multi-label set as PySlowFast's Charades frame lists over JPEG frames (--fps, --codec unused)."""
+    ensure_charades_synthetic(args.out, num_classes=args.num_classes, num_train=args.num_train, num_val=args.num_val,
+                              num_test=args.num_test, size=args.size, num_frames=args.num_frames, seed=args.seed)
+    return {"train": args.num_train, "val": args.num_val, "test": args.num_test}
+
+
 def add_ava_arguments(group):
     group.add_argument("--num-train-videos", type=int, default=6)
     group.add_argument("--num-val-videos", type=int, default=2)
@@ -79,6 +88,7 @@ DATASETS = {
     "kinetics": (add_kinetics_arguments, build_kinetics),
     "ava": (add_ava_arguments, build_ava),
     "multilabel": (add_kinetics_arguments, build_multilabel),
+    "charades": (add_kinetics_arguments, build_charades),
 }
 
 
