@@ -29,8 +29,8 @@ def test_frame_rows_group_into_videos_in_frame_order_with_the_union_of_frame_lab
     p.write_text(HEADER + 'b 1 1 b/2.jpg "2"\na 0 0 a/1.jpg ""\nb 1 0 b/1.jpg 0,2\na 0 1 a/2.jpg 3\n'
                  'b 1 2 b/3.jpg "1"\n')
     videos = read_charades_videos(str(p), prefix="/frames", num_classes=4)
-    assert videos == [(("/frames/b/1.jpg", "/frames/b/2.jpg", "/frames/b/3.jpg"), (0, 1, 2)),
-                      (("/frames/a/1.jpg", "/frames/a/2.jpg"), (3,))]
+    assert videos == [("b", ("/frames/b/1.jpg", "/frames/b/2.jpg", "/frames/b/3.jpg"), (0, 1, 2)),
+                      ("a", ("/frames/a/1.jpg", "/frames/a/2.jpg"), (3,))]
 
 
 @pytest.mark.parametrize("text, line, culprit", [
@@ -68,8 +68,7 @@ def test_the_charades_layout_and_the_csv_layout_give_each_video_the_same_labels(
         ch = Charades(_cfg(tmp_path / "ch"), split)
         kin = Kinetics(_cfg(tmp_path / "csv", "TRAIN.DATASET", "kinetics", "TEST.DATASET", "kinetics"), split)
         assert ch.num_videos == kin.num_videos == TINY[f"num_{split}"]
-        assert [os.path.basename(os.path.dirname(v[0][0])) for v in ch.videos] == \
-               [os.path.basename(v[0])[:-4] for v in kin.videos]
+        assert [v[0] for v in ch.videos] == [os.path.basename(v[0])[:-4] for v in kin.videos]
         for i in range(ch.num_videos):
             assert torch.equal(ch.label(i), kin.label(i)) and ch.label(i).sum() >= 1
 
@@ -79,7 +78,7 @@ def test_a_missing_frame_file_at_test_time_is_replaced_by_the_nearest_frame_and_
     ds = Charades(_cfg(tmp_path, "DATA.SAMPLING_RATE", "1"), "test")
     inputs, label, index, extra = ds[0]  # video 0, view 0: frames 0..3
     assert extra["replaced_frames"] == 0 and not extra["failed"]
-    os.remove(ds.videos[0][0][2])
+    os.remove(ds.frame_paths[0][2])
     inputs2, _, _, extra2 = ds[0]
     assert extra2["replaced_frames"] == 1 and not extra2["failed"]
     fast = inputs2[-1]  # C x T x H x W: the Fast pathway holds all 4 frames; frame 2 became frame 1
@@ -108,6 +107,8 @@ def test_a_tiny_run_on_charades_frame_lists_trains_and_tests_with_max_ensembled_
     results = json.loads((out / "results.json").read_text())
     assert 0 <= results["mAP"] <= 1 and 0 <= results["random_mAP"] <= 1 and len(results["per_class_ap"]) == 4
     assert results["num_videos"] == 4 and np.isfinite(results["mAP"])
+    with np.load(out / "test_scores.npz") as scores:  # videos named by original_vido_id
+        assert list(scores["videos"]) == [f"test_{i:05d}" for i in range(4)] and scores["scores"].shape == (4, 4)
     log = (out / "log.txt").read_text()
     stats = [json.loads(line.split("json_stats: ")[1]) for line in log.splitlines() if "json_stats: " in line]
     assert [s for s in stats if s.get("_type") == "train_iter"] and "mAP" in [s for s in stats
@@ -132,7 +133,7 @@ def test_without_a_test_frame_list_the_test_split_reads_val_as_pyslowfast(tmp_pa
     os.remove(tmp_path / "test.csv")
     ds = Charades(_cfg(tmp_path), "test")
     assert ds.num_videos == TINY["num_val"] and len(ds) == 2 * TINY["num_val"]
-    assert os.path.basename(os.path.dirname(ds.videos[0][0][0])) == "val_00000"
+    assert ds.videos[0][0] == "val_00000" and ds.frame_paths[0][0].endswith("val_00000-000001.jpg")
 
 
 def test_a_run_on_a_frame_list_with_a_wrong_header_stops_before_training_naming_file_and_line(tmp_path, capsys):

@@ -45,9 +45,9 @@ def frame_list_path(data_dir: str, split: str) -> str:
     return path
 
 
-def read_charades_videos(path: str, prefix: str = "", num_classes: int | None = None) -> list[tuple[tuple, tuple]]:
-    """[(frame paths, label ids), ...] per video of a Charades frame list; DatasetFormatError naming file and
-    line for a malformed row or (given ``num_classes``) a label outside ``0..num_classes-1``."""
+def read_charades_videos(path: str, prefix: str = "", num_classes: int | None = None) -> list[tuple[str, tuple, tuple]]:
+    """[(video name, frame paths, label ids), ...] per video of a Charades frame list; DatasetFormatError
+    naming file and line for a malformed row or (given ``num_classes``) a label outside ``0..num_classes-1``."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Charades frame list not found: {path}")
     rows = read_frame_list_rows(path, DatasetFormatError)
@@ -56,7 +56,7 @@ def read_charades_videos(path: str, prefix: str = "", num_classes: int | None = 
     videos = group_videos(rows)
     if not videos:
         raise DatasetFormatError(f"{path}: no frames listed")
-    return [(tuple(resolve_video_path(path, p, prefix) for p in v.paths), v.labels) for v in videos]
+    return [(v.name, tuple(resolve_video_path(path, p, prefix) for p in v.paths), v.labels) for v in videos]
 
 
 def clip_indices(num_video_frames: int, num_frames: int, rate: int, clip_idx: int, num_clips: int) -> list[int]:
@@ -84,12 +84,16 @@ class Charades(Kinetics):
         super().__init__(cfg, split)
 
     def read_videos(self, csv: str, cfg) -> list:
-        return read_charades_videos(frame_list_path(cfg.DATA.PATH_TO_DATA_DIR, self.split), cfg.DATA.PATH_PREFIX,
-                                    cfg.MODEL.NUM_CLASSES)
+        """[(video name, label ids), ...] (the names identify the videos in test_scores.npz); the frame paths
+        of video i are ``self.frame_paths[i]``."""
+        videos = read_charades_videos(frame_list_path(cfg.DATA.PATH_TO_DATA_DIR, self.split), cfg.DATA.PATH_PREFIX,
+                                      cfg.MODEL.NUM_CLASSES)
+        self.frame_paths = [paths for _, paths, _ in videos]
+        return [(name, labels) for name, _, labels in videos]
 
     def _frames(self, video_idx: int, view: int) -> torch.Tensor:
         """Read the frames of one view (T x H x W x C uint8 RGB), replacing unreadable frame files."""
-        paths, _ = self.videos[video_idx]
+        paths = self.frame_paths[video_idx]
         clip_idx = -1 if self.random_view else view // self.num_crops
         index = clip_indices(len(paths), self.num_frames, self.sampling_rate, clip_idx, self.num_clips)
         try:
