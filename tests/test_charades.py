@@ -59,7 +59,7 @@ def test_test_views_spread_evenly_from_the_first_frame_to_the_last():
     assert starts == set(range(14))
 
 
-def test_the_charades_layout_and_the_csv_layout_give_each_video_the_same_labels(tmp_path):
+def test_the_charades_layout_and_the_csv_layout_give_each_video_the_same_labels_and_pictures(tmp_path):
     from slowfast.datasets.synthetic_multilabel import make_multilabel_synthetic
 
     make_charades_synthetic(str(tmp_path / "ch"), **TINY)
@@ -71,6 +71,16 @@ def test_the_charades_layout_and_the_csv_layout_give_each_video_the_same_labels(
         assert [v[0] for v in ch.videos] == [os.path.basename(v[0])[:-4] for v in kin.videos]
         for i in range(ch.num_videos):
             assert torch.equal(ch.label(i), kin.label(i)) and ch.label(i).sum() >= 1
+    # and the same pictures: the JPEG frames match the encoded video's frames up to compression
+    import av
+    from slowfast.datasets.ava.frames import read_frames
+
+    with av.open(kin.videos[0][0]) as container:
+        decoded = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    jpeg = read_frames(ch.frame_paths[0]).astype(np.float32)
+    other = read_frames(Charades(_cfg(tmp_path / "ch"), "train").frame_paths[1]).astype(np.float32)
+    assert decoded.shape == jpeg.shape
+    assert np.abs(decoded - jpeg).mean() < 8 < np.abs(other - jpeg).mean()
 
 
 def test_a_missing_frame_file_at_test_time_is_replaced_by_the_nearest_frame_and_counted(tmp_path):
