@@ -156,3 +156,20 @@ def test_a_run_on_a_frame_list_with_a_wrong_header_stops_before_training_naming_
                "OUTPUT_DIR", str(tmp_path / "out"), "DATA_LOADER.NUM_WORKERS", "0"])
     err = capsys.readouterr().err
     assert rc != 0 and f"{bad}:1: expected the header" in err and "Traceback" not in err
+
+
+def test_frames_replaced_at_test_time_are_counted_in_the_results_through_a_loader_worker(tmp_path):
+    """The count of replaced frame files travels with the batch (a loader worker's dataset object never
+    reaches the test loop) into results.json's `replaced_frames`, as for AVA."""
+    from slowfast.engine.classification_inference import run_classification_test
+    from slowfast.models import build_model
+
+    make_charades_synthetic(str(tmp_path / "data"), **TINY)
+    cfg = _cfg(tmp_path / "data", "DATA.SAMPLING_RATE", "1", "DATA_LOADER.NUM_WORKERS", "1",
+               "OUTPUT_DIR", str(tmp_path / "out"), "TEST.BATCH_SIZE", "2")
+    os.makedirs(cfg.OUTPUT_DIR)
+    ds = Charades(cfg, "test")
+    os.remove(ds.frame_paths[0][0])  # the first frame of video 0, used by its first test view
+    torch.manual_seed(0)
+    results = run_classification_test(cfg, build_model(cfg))
+    assert results["replaced_frames"] >= 1 and results["mAP"] is not None

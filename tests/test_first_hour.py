@@ -138,3 +138,5 @@ def test_the_summary_headline_is_top1_for_classification_and_map_with_its_floor_
     assert headline({"mAP": 0.6512, "random_mAP": 0.229, "num_boxes": 126}) == \
         "test mAP 0.651 (random scores: 0.229) over 126 boxes"
     assert "undefined" in headline({"mAP": None, "random_mAP": None, "num_boxes": 0})
+    assert headline({"mAP": 0.497, "random_mAP": 0.426, "num_videos": 96}) == \
+        "test mAP 0.497 (random scores: 0.426) over 96 videos"  # multi-label classification

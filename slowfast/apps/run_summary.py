@@ -19,7 +19,9 @@ def headline(results: dict) -> str:
         m, r = results["mAP"], results.get("random_mAP")
         text = "undefined (no ground truth on the scored key frames)" if m is None else f"{m:.3f}"
         floor = f" (random scores: {r:.3f})" if r is not None else ""
-        return f"test mAP {text}{floor} over {results.get('num_boxes', '?')} boxes"
+        over = (f"{results['num_boxes']} boxes" if "num_boxes" in results  # AVA detection
+                else f"{results.get('num_videos', '?')} videos")  # multi-label classification
+        return f"test mAP {text}{floor} over {over}"
     return ""
 
 

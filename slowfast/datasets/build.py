@@ -41,6 +41,7 @@ def default_collate(batch):
     out_extra = {
         "failed": torch.tensor([bool(e.get("failed", False)) for e in extra]),
         "retries": int(sum(e.get("retries", 0) for e in extra)),
+        "replaced_frames": int(sum(e.get("replaced_frames", 0) for e in extra)),  # frame-list datasets (Charades)
     }
     labels = torch.stack(labels) if torch.is_tensor(labels[0]) else torch.as_tensor(labels)
     return inputs, labels, torch.as_tensor(index), out_extra

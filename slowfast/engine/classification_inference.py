@@ -85,15 +85,17 @@ def run_classification_test(cfg, model) -> dict:
     agg = (MultiLabelAggregator if multi else VideoAggregator)(dataset.num_videos, cfg.MODEL.NUM_CLASSES, cfg.DATA.ENSEMBLE_METHOD)
     net = runtime_model(cfg, model)  # TEST.OPTIMIZE_MODEL (BN folded, channels_last_3d), TEST.PRECISION, TEST.RUNTIME
     progress = Progress("test", len(loader), "batches", logger, period=PROGRESS_PERIOD_SEC)
+    replaced = 0  # frame files replaced by the nearest readable frame (frame-list datasets)
     for inputs, labels, index, extra in loader:
         scores = net(to_device(inputs, device)).float().cpu()
         agg.add(index.numpy(), scores.numpy(), labels.numpy(), extra["failed"].numpy())
+        replaced += extra.get("replaced_frames", 0)
         progress.step()
-    parts = du.all_gather_objects(agg)
+    parts = du.all_gather_objects((agg, replaced))
     if not du.is_master():
         return {}
-    total = parts[0]
-    for other in parts[1:]:
+    total = parts[0][0]
+    for other, _ in parts[1:]:
         total.merge(other)
     views = dataset.views_per_video
     results = total.results(views, seed=cfg.RNG_SEED) if multi else total.results(views)
@@ -107,6 +109,10 @@ def run_classification_test(cfg, model) -> dict:
     results["scores_file"] = scores_path
     if not multi:  # confusion matrix, per-class accuracy, top-1 / top-5 intervals: single-label only
         add_classification_analysis(cfg, results, total.video_scores()[tested], total.labels[tested])
+    results["replaced_frames"] = sum(n for _, n in parts)
+    if results["replaced_frames"]:
+        logger.warning("%d frame files (counted once per view) were missing or unreadable and were replaced by the "
+                       "nearest readable frame of their clip (paths in the warnings above)", results["replaced_frames"])
     if results["num_failed_views"]:
         logger.warning("%d views could not be decoded and were left out; %d videos had no view at all",
                        results["num_failed_views"], results["num_videos_without_views"])
