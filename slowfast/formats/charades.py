@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional
 
-from slowfast.formats.kinetics import check_label_range
+from slowfast.formats.kinetics import check_label_range, label_ids
 from slowfast.formats.problems import Problem, report, text_lines
 
 HEADER = ("original_vido_id", "video_id", "frame_id", "path", "labels")
@@ -48,15 +48,7 @@ class FrameListVideo(NamedTuple):
 def parse_frame_labels(field: str) -> tuple:
     """``'5,12'`` / ``'"5,12"'`` -> (5, 12); ``'""'`` -> (); ValueError naming a non-integer id."""
     field = field.strip('"')
-    if not field:
-        return ()
-    ids = []
-    for part in field.split(","):
-        try:
-            ids.append(int(part))
-        except ValueError:
-            raise ValueError(f"label id {part!r} of {field!r} is not an integer") from None
-    return tuple(ids)
+    return label_ids(field, repeats=True) if field else ()
 
 
 def _parse_row(path: str, number: int, line: str) -> FrameRow:

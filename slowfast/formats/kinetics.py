@@ -44,15 +44,16 @@ class MultiLabelRow(NamedTuple):
     labels: tuple
 
 
-def _label_ids(field: str) -> tuple:
-    """``"3,7"`` -> (3, 7); ValueError naming the culprit for an empty, non-integer or repeated id."""
+def label_ids(field: str, repeats: bool = False) -> tuple:
+    """``"3,7"`` -> (3, 7); ValueError naming the culprit for an empty or non-integer id, or a repeated one
+    unless `repeats`."""
     ids = []
     for part in field.split(","):
         try:
             ids.append(int(part))
         except ValueError:
             raise ValueError(f"label id {part!r} of {field!r} is not an integer") from None
-        if ids[-1] in ids[:-1]:
+        if not repeats and ids[-1] in ids[:-1]:
             raise ValueError(f"label id {ids[-1]} is repeated in {field!r}")
     return tuple(ids)
 
@@ -71,7 +72,7 @@ def read_multi_label_rows(csv_path: str, separator: str, error: type[Exception],
                    error)
             continue
         try:
-            rows.append(MultiLabelRow(number, parts[0], _label_ids(parts[1])))
+            rows.append(MultiLabelRow(number, parts[0], label_ids(parts[1])))
         except ValueError as e:
             report(Problem(csv_path, number, "parse", str(e)), problems, error)
     return rows
