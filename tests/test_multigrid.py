@@ -153,3 +153,13 @@ def test_apply_phase_sets_frames_crop_and_a_sampling_rate_spanning_the_same_time
     apply_phase(cfg, d, phase)
     assert (d.num_frames, d.train_crop, d.sampling_rate, d.base_crop) == (2, 158, cfg.DATA.SAMPLING_RATE * 4, 224)
     assert batch_pattern(cfg, phase, 2) == [(158, 32)]
+
+
+def test_a_multigrid_checkpoint_past_solver_max_epoch_but_inside_the_schedule_resumes():
+    from slowfast.checkpoint import CheckpointError
+    from slowfast.engine.common import check_epoch_in_schedule
+
+    cfg = stock_cfg()  # SOLVER.MAX_EPOCH 10 -> 15 multigrid epochs
+    check_epoch_in_schedule(cfg, "ckpt", 12, "")
+    with pytest.raises(CheckpointError, match="multigrid: 15 epochs"):
+        check_epoch_in_schedule(cfg, "ckpt", 16, "")

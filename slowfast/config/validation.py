@@ -367,7 +367,8 @@ def _check_multigrid(cfg: CfgNode, fail) -> None:
     if not (mg.LONG_CYCLE or mg.SHORT_CYCLE):
         return
     if cfg.DETECTION.ENABLE:
-        fail("MULTIGRID.LONG_CYCLE / SHORT_CYCLE train Kinetics-format classification; refused with DETECTION.ENABLE True")
+        fail("MULTIGRID.LONG_CYCLE / SHORT_CYCLE train Kinetics-format classification; "
+             "refused with DETECTION.ENABLE True")
     if cfg.MODEL.HEAD_POOLING != "global":
         fail("MULTIGRID.LONG_CYCLE / SHORT_CYCLE change the clip size: set MODEL.HEAD_POOLING global")
     for key in ("EPOCH_FACTOR", "BN_BASE_SIZE", "EVAL_FREQ"):
@@ -380,7 +381,8 @@ def _check_multigrid(cfg: CfgNode, fail) -> None:
     pairs = mg.LONG_CYCLE_FACTORS
     if not pairs or not all(len(p) == 2 and 0 < p[0] <= 1 and 0 < p[1] <= 1 for p in pairs):
         fail(f"MULTIGRID.LONG_CYCLE_FACTORS must be (t, s) pairs in (0, 1], got {list(pairs)}")
-    b0, t0, s0 = mg.DEFAULT_B or cfg.TRAIN.BATCH_SIZE, mg.DEFAULT_T or cfg.DATA.NUM_FRAMES, mg.DEFAULT_S or cfg.DATA.TRAIN_CROP_SIZE
+    b0, t0 = mg.DEFAULT_B or cfg.TRAIN.BATCH_SIZE, mg.DEFAULT_T or cfg.DATA.NUM_FRAMES
+    s0 = mg.DEFAULT_S or cfg.DATA.TRAIN_CROP_SIZE
     alpha, world = cfg.SLOWFAST.ALPHA if num_pathways(cfg) == 2 else 1, world_size(cfg)
     for t_f, s_f in pairs if mg.LONG_CYCLE else [(1, 1)]:
         t, s = int(round(t0 * t_f)), s0 * s_f
@@ -388,7 +390,8 @@ def _check_multigrid(cfg: CfgNode, fail) -> None:
             fail(f"MULTIGRID.LONG_CYCLE_FACTORS ({t_f:g}, {s_f:g}) gives {t} frames from {t0}: not a positive "
                  f"multiple of SLOWFAST.ALPHA {alpha}; raise DATA.NUM_FRAMES or the factor")
         batch = b0 * int(round(t0 * s0 * s0 / (t * s * s)))
-        for f in [1] + ([max(1, int(round((s / (s0 * f)) ** 2))) for f in mg.SHORT_CYCLE_FACTORS] if mg.SHORT_CYCLE else []):
+        short = [max(1, int(round((s / (s0 * f)) ** 2))) for f in mg.SHORT_CYCLE_FACTORS] if mg.SHORT_CYCLE else []
+        for f in [1] + short:
             splits = cfg.BN.NUM_SPLITS if cfg.BN.NORM_TYPE == "sub_batchnorm" else 1
             if (batch * f) % (world * splits):
                 fail(f"MULTIGRID: the batch of {batch * f} clips at {t} frames x {s:.0f}^2 (from TRAIN.BATCH_SIZE / "

@@ -98,7 +98,8 @@ def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = Non
     if train and len(dataset) // world < per_process:
         # DistributedSampler and drop_last would give no batch: training would run 0 iterations and then
         # report the scores of an untrained model.
-        raise ConfigError(f"the {name} training split has {len(dataset)} items, fewer than one batch: TRAIN.BATCH_SIZE "
+        what = "the largest multigrid batch (TRAIN.BATCH_SIZE x MULTIGRID factors)" if multigrid else "TRAIN.BATCH_SIZE"
+        raise ConfigError(f"the {name} training split has {len(dataset)} items, fewer than one batch: {what} "
                           f"{total} over {world} process(es) is {per_process} per process and the last partial batch is "
                           f"dropped, so training would run 0 iterations; lower TRAIN.BATCH_SIZE or add training data")
     if train:
