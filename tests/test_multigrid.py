@@ -163,3 +163,13 @@ def test_a_multigrid_checkpoint_past_solver_max_epoch_but_inside_the_schedule_re
     check_epoch_in_schedule(cfg, "ckpt", 12, "")
     with pytest.raises(CheckpointError, match="multigrid: 15 epochs"):
         check_epoch_in_schedule(cfg, "ckpt", 16, "")
+
+
+def test_the_long_cycle_validates_about_eval_freq_times_per_phase_ending_each_phase():
+    from slowfast.engine.multigrid import build_schedule
+
+    cfg = stock_cfg()  # phases end at epochs 8, 12, 14, 15; MULTIGRID.EVAL_FREQ 3, TRAIN.EVAL_PERIOD 10
+    sched = build_schedule(cfg)
+    assert [e + 1 for e in range(sched.max_epoch) if sched.eval_due(e)] == [2, 5, 8, 10, 12, 13, 14, 15]
+    cfg.TRAIN.EVAL_PERIOD = 0
+    assert not any(sched.eval_due(e) for e in range(sched.max_epoch))

@@ -509,7 +509,7 @@ _C.MULTIGRID.LONG_CYCLE = False
 _C.MULTIGRID.LONG_CYCLE_FACTORS = [(0.25, 0.5 ** 0.5), (0.5, 0.5 ** 0.5), (0.5, 1), (1, 1)]
 # PySlowFast's BN group size for its per-phase BN switch; here only checked (> 0): BN.NORM_TYPE stays as set.
 _C.MULTIGRID.BN_BASE_SIZE = 8
-# PySlowFast's evaluations per long-cycle phase; here TRAIN.EVAL_PERIOD decides (kept for config compatibility).
+# Long cycle with TRAIN.EVAL_PERIOD > 0: about this many validations per phase (the last at its end), not EVAL_PERIOD.
 _C.MULTIGRID.EVAL_FREQ = 3
 # Frame sampling rate for the long cycle's short clips; 0 = DATA.SAMPLING_RATE x (NUM_FRAMES / phase frames).
 _C.MULTIGRID.LONG_CYCLE_SAMPLING_RATE = 0

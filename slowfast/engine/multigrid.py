@@ -1,6 +1,6 @@
 """Multigrid training in the training loop (MULTIGRID.*; schedule: `solver.multigrid`, batches:
 `datasets.multigrid`): the number of epochs, each long-cycle phase set on the training loader when it
-begins, the phase's learning rate, and which epochs end a phase (precise BN statistics are recomputed
+begins, the phase's learning rate, the validation epochs (MULTIGRID.EVAL_FREQ), and which epochs end a phase (precise BN statistics are recomputed
 there, at the shape the next epochs leave behind, when BN.USE_PRECISE_STATS is on).
 
 The model needs no change between shapes: MULTIGRID.* requires MODEL.HEAD_POOLING global (the head pools
@@ -35,6 +35,11 @@ class Schedule:
     def phase_ends(self, epoch: int) -> bool:
         return False
 
+    def eval_due(self, epoch: int) -> bool:
+        """Validate after epoch `epoch` (0-based): every TRAIN.EVAL_PERIOD epochs and after the last."""
+        period = self.cfg.TRAIN.EVAL_PERIOD
+        return period > 0 and ((epoch + 1) % period == 0 or epoch + 1 == self.max_epoch)
+
     def iter_stats(self, inputs) -> dict:
         """Extra keys of the training stats lines."""
         return {}
@@ -65,6 +70,15 @@ class Multigrid(Schedule):
 
     def phase_ends(self, epoch: int) -> bool:
         return any(p.end == epoch + 1 for p in self.phases)
+
+    def eval_due(self, epoch: int) -> bool:
+        """Long cycle with TRAIN.EVAL_PERIOD > 0: about MULTIGRID.EVAL_FREQ validations per phase, the last at
+        its end (PySlowFast's rule), and after the last epoch."""
+        if not self.cfg.MULTIGRID.LONG_CYCLE or self.cfg.TRAIN.EVAL_PERIOD <= 0:
+            return super().eval_due(epoch)
+        p = mgs.phase_at(self.phases, epoch)
+        period = max((p.end - p.start) // self.cfg.MULTIGRID.EVAL_FREQ + 1, 1)
+        return (p.end - 1 - epoch) % period == 0 or epoch + 1 == self.max_epoch
 
     def iter_stats(self, inputs) -> dict:
         """The shape of the batch (clips, channels, frames, height, width per pathway)."""

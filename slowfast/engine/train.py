@@ -195,7 +195,7 @@ def train(cfg) -> None:
         seed_epoch(cfg, train_loader, epoch)
         train_epoch(cfg, task, step_model, train_loader, optimizer, scaler, meter, epoch, tb, sched)
         last = epoch + 1 == sched.max_epoch
-        eval_due = cfg.TRAIN.EVAL_PERIOD > 0 and ((epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last)
+        eval_due = sched.eval_due(epoch)  # TRAIN.EVAL_PERIOD (MULTIGRID.EVAL_FREQ per long-cycle phase)
         precise = cfg.BN.USE_PRECISE_STATS and (eval_due or last or sched.phase_ends(epoch))  # multigrid: phase ends
         prepare_bn_for_evaluation(cfg, task, model, train_loader, precise)
         if du.is_master() and ((epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last):
