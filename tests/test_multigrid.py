@@ -96,9 +96,15 @@ def test_the_short_cycle_loader_yields_kinetics_clips_of_the_cycles_crops_and_ba
     assert len(loader) == 3
 
 
-def test_a_tiny_run_goes_through_a_full_long_cycle_and_the_train_stats_show_the_shapes_and_batches(data_dir, tmp_path):
+def test_a_tiny_run_goes_through_a_full_long_cycle_and_the_train_stats_show_the_shapes_and_batches(data_dir, tmp_path,
+                                                                                                    monkeypatch):
     from slowfast.apps.run_net import main
+    from slowfast.engine import train as train_mod
 
+    precise_at = []  # the clip shape of the loader when precise BN runs
+    real = train_mod.update_precise_bn
+    monkeypatch.setattr(train_mod, "update_precise_bn", lambda cfg, task, model, loader: (
+        precise_at.append((loader.dataset.num_frames, loader.dataset.train_crop)), real(cfg, task, model, loader))[1])
     out = tmp_path / "out"
     assert main(["--cfg", TINY, *opts(data_dir, out, "MULTIGRID.LONG_CYCLE", "True", "SOLVER.MAX_EPOCH", "8",
                                       "BN.USE_PRECISE_STATS", "True", "BN.NUM_BATCHES_PRECISE", "1")]) == 0
@@ -111,9 +117,10 @@ def test_a_tiny_run_goes_through_a_full_long_cycle_and_the_train_stats_show_the_
     # 8 epochs: (4 frames x 23^2, 8 clips) for 4, (8 x 23^2, 4) for 2, (8 x 32^2, 2) for 1, (16 x 32^2, 1) for 1.
     expected = [(8, 3, 4, 23, 23)] * 4 + [(4, 3, 8, 23, 23)] * 2 + [(2, 3, 8, 32, 32), (1, 3, 16, 32, 32)]
     assert [seen[e] for e in range(1, 9)] == [{x} for x in expected]
-    assert stats[-1]["epoch"].endswith("/8") or any(s.get("epoch") == "8/8" for s in stats)
+    assert [s["epoch"] for s in stats if s.get("_type") == "train_epoch"][-1] == "8/8"
     log = open(os.path.join(out, "log.txt")).read()
     assert log.count("multigrid phase of") == 4
+    assert precise_at == [(4, 23), (8, 23), (8, 32), (16, 32)]  # BN.USE_PRECISE_STATS: at the end of each phase
 
 
 def test_multigrid_with_slow_pathway_frames_below_one_is_a_one_line_error_naming_the_factors():
