@@ -46,12 +46,12 @@ class Schedule:
 
 
 class Multigrid(Schedule):
-    def __init__(self, cfg):
+    def __init__(self, cfg, log: bool = True):
         super().__init__(cfg)
         self.phases = mgs.schedule(cfg)
         self.max_epoch = self.phases[-1].end
         self.current = None
-        for line in mgs.describe(self.phases):
+        for line in mgs.describe(self.phases) if log else []:
             logger.info(line)
 
     def start_epoch(self, loader, meter, epoch: int) -> None:
@@ -85,5 +85,6 @@ class Multigrid(Schedule):
         return {"clip_shape": [list(x.shape) for x in inputs]}
 
 
-def build_schedule(cfg) -> Schedule:
-    return Multigrid(cfg) if mgs.enabled(cfg) else Schedule(cfg)
+def build_schedule(cfg, log: bool = True) -> Schedule:
+    """The run's schedule (lr and stats keys depend on the config alone; `log`: list the phases)."""
+    return Multigrid(cfg, log) if mgs.enabled(cfg) else Schedule(cfg)

@@ -73,7 +73,7 @@ def freeze_bn(model: nn.Module) -> int:
 
 def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainMeter, epoch: int,
                 tb: TensorboardWriter, sched: Schedule | None = None) -> dict:
-    sched = sched or Schedule(cfg)  # epochs and lr (MULTIGRID.*: engine.multigrid)
+    sched = sched or build_schedule(cfg, log=False)  # lr and stats keys (MULTIGRID.*: engine.multigrid)
     model.train()
     if cfg.BN.FREEZE:
         freeze_bn(model)
@@ -193,7 +193,7 @@ def train(cfg) -> None:
     for epoch in range(start_epoch, sched.max_epoch):
         sched.start_epoch(train_loader, meter, epoch)
         seed_epoch(cfg, train_loader, epoch)
-        train_epoch(cfg, task, step_model, train_loader, optimizer, scaler, meter, epoch, tb, sched)
+        train_epoch(cfg, task, step_model, train_loader, optimizer, scaler, meter, epoch, tb)
         last = epoch + 1 == sched.max_epoch
         eval_due = sched.eval_due(epoch)  # TRAIN.EVAL_PERIOD (MULTIGRID.EVAL_FREQ per long-cycle phase)
         precise = cfg.BN.USE_PRECISE_STATS and (eval_due or last or sched.phase_ends(epoch))  # multigrid: phase ends
