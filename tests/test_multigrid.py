@@ -137,14 +137,12 @@ def test_multigrid_with_a_batch_that_cannot_be_split_is_refused_naming_the_batch
 
 
 @pytest.mark.parametrize("key,value,culprit", [("DETECTION.ENABLE", True, "DETECTION.ENABLE True"),
-                                               ("MODEL.HEAD_POOLING", "train_crop", "MODEL.HEAD_POOLING global")])
-def test_multigrid_on_a_detection_or_fixed_pooling_config_is_refused_naming_the_key(key, value, culprit):
+                                               ("MODEL.HEAD_POOLING", "train_crop", "MODEL.HEAD_POOLING global"),
+                                               ("TRAIN.DATASET", "ava", "need TRAIN.DATASET kinetics")])
+def test_multigrid_on_a_detection_fixed_pooling_or_non_kinetics_config_is_refused_naming_the_key(key, value, culprit):
     group, name = key.split(".")
     cfg = stock_cfg(**{f"{group}__{name}": value}, DATA__NUM_FRAMES=32)
-    if key == "MODEL.HEAD_POOLING":
-        cfg.MODEL.HEAD_POOLING = value
-    else:
-        cfg.MODEL.HEAD_POOLING = "global"
+    cfg.MODEL.HEAD_POOLING = value if key == "MODEL.HEAD_POOLING" else "global"
     with pytest.raises(ConfigError, match=culprit):
         validate(cfg)
 

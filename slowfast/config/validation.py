@@ -371,6 +371,9 @@ def _check_multigrid(cfg: CfgNode, fail) -> None:
              "refused with DETECTION.ENABLE True")
     if cfg.MODEL.HEAD_POOLING != "global":
         fail("MULTIGRID.LONG_CYCLE / SHORT_CYCLE change the clip size: set MODEL.HEAD_POOLING global")
+    if cfg.TRAIN.DATASET.lower() != "kinetics":
+        fail(f"MULTIGRID.LONG_CYCLE / SHORT_CYCLE need TRAIN.DATASET kinetics (its clips follow the schedule's "
+             f"shapes), got {cfg.TRAIN.DATASET!r}")
     for key in ("EPOCH_FACTOR", "BN_BASE_SIZE", "EVAL_FREQ"):
         if not getattr(mg, key) > 0:
             fail(f"MULTIGRID.{key} must be > 0, got {getattr(mg, key)}")
