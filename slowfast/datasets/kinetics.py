@@ -25,6 +25,9 @@ decoded frames of each training view, the same operations on every frame; AUG.NU
 training views (each with its own crop, flip and RandAugment draws) from one decode of the video, and
 the item carries the k views (`datasets.build` flattens them: the loader yields k times more clips).
 
+Multigrid training (MULTIGRID.*, `datasets.multigrid`): the training loop sets each long-cycle phase's
+frames, crop and stride on the dataset, and an index may come as `(index, crop)` (the short cycle's crop).
+
 A video that cannot be decoded is logged with its path. In training it is replaced by another random
 video, at most DATA.MAX_DECODE_RETRIES times in a row (then an `UnreadableDataError` naming the last
 video stops the run: a one-line error from tools/run_net.py); the number of replacements travels with
