@@ -493,6 +493,33 @@ _C.AUG.NUM_SAMPLE = 1
 # RandAugment policy "rand-m<magnitude 0..10>-n<ops>-mstd<magnitude std>-inc<0|1>" (timm's grammar; defaults n2, mstd0, inc0).
 _C.AUG.AA_TYPE = "rand-m9-mstd0.5-inc1"
 
+# ---------------------------------------------------------------------------------------------
+# Multigrid training (Wu et al., CVPR 2020; PySlowFast's keys; Kinetics-format training, slowfast/solver/multigrid.py)
+# ---------------------------------------------------------------------------------------------
+_C.MULTIGRID = CfgNode()
+# Multigrid epochs = SOLVER.MAX_EPOCH x EPOCH_FACTOR (epochs over the data; the larger batches need fewer iterations).
+_C.MULTIGRID.EPOCH_FACTOR = 1.5
+# Short cycle: every 3 iterations, crops of DEFAULT_S x SHORT_CYCLE_FACTORS (batch x (S/size)^2), then the phase's crop.
+_C.MULTIGRID.SHORT_CYCLE = False
+# Spatial factors of the short cycle's two small shapes.
+_C.MULTIGRID.SHORT_CYCLE_FACTORS = [0.5, 0.5 ** 0.5]
+# Long cycle: phases of (frames, crop) = (NUM_FRAMES x t, TRAIN_CROP_SIZE x s), batch x T*S*S kept, lr x batch factor.
+_C.MULTIGRID.LONG_CYCLE = False
+# (t, s) factors of the long cycle's phases, repeated within every lr step (SOLVER.STEPS; cosine: one step).
+_C.MULTIGRID.LONG_CYCLE_FACTORS = [(0.25, 0.5 ** 0.5), (0.5, 0.5 ** 0.5), (0.5, 1), (1, 1)]
+# PySlowFast's BN group size for its per-phase BN switch; here only checked (> 0): BN.NORM_TYPE stays as set.
+_C.MULTIGRID.BN_BASE_SIZE = 8
+# Long cycle with TRAIN.EVAL_PERIOD > 0: about this many validations per phase (the last at its end), not EVAL_PERIOD.
+_C.MULTIGRID.EVAL_FREQ = 3
+# Frame sampling rate for the long cycle's short clips; 0 = DATA.SAMPLING_RATE x (NUM_FRAMES / phase frames).
+_C.MULTIGRID.LONG_CYCLE_SAMPLING_RATE = 0
+# PySlowFast's stored base batch / frames / crop; 0 = TRAIN.BATCH_SIZE / DATA.NUM_FRAMES / DATA.TRAIN_CROP_SIZE.
+_C.MULTIGRID.DEFAULT_B = 0
+# Base number of frames (0 = DATA.NUM_FRAMES).
+_C.MULTIGRID.DEFAULT_T = 0
+# Base crop size (0 = DATA.TRAIN_CROP_SIZE).
+_C.MULTIGRID.DEFAULT_S = 0
+
 
 def get_cfg() -> CfgNode:
     """Return a fresh copy of the defaults."""

@@ -360,6 +360,47 @@ def _check_aug(cfg: CfgNode, fail) -> None:
             fail(f"AUG.AA_TYPE {e}")
 
 
+def _check_multigrid(cfg: CfgNode, fail) -> None:
+    """MULTIGRID: factors, Kinetics-format classification only, global head pooling, and every long-cycle
+    phase's frames (a Slow pathway frame at least) and batch (split over processes and BN.NUM_SPLITS)."""
+    mg = cfg.MULTIGRID
+    if not (mg.LONG_CYCLE or mg.SHORT_CYCLE):
+        return
+    if cfg.DETECTION.ENABLE:
+        fail("MULTIGRID.LONG_CYCLE / SHORT_CYCLE train Kinetics-format classification; "
+             "refused with DETECTION.ENABLE True")
+    if cfg.MODEL.HEAD_POOLING != "global":
+        fail("MULTIGRID.LONG_CYCLE / SHORT_CYCLE change the clip size: set MODEL.HEAD_POOLING global")
+    if cfg.TRAIN.DATASET.lower() != "kinetics":
+        fail(f"MULTIGRID.LONG_CYCLE / SHORT_CYCLE need TRAIN.DATASET kinetics (its clips follow the schedule's "
+             f"shapes), got {cfg.TRAIN.DATASET!r}")
+    for key in ("EPOCH_FACTOR", "BN_BASE_SIZE", "EVAL_FREQ"):
+        if not getattr(mg, key) > 0:
+            fail(f"MULTIGRID.{key} must be > 0, got {getattr(mg, key)}")
+    if min(mg.LONG_CYCLE_SAMPLING_RATE, mg.DEFAULT_B, mg.DEFAULT_T, mg.DEFAULT_S) < 0:
+        fail("MULTIGRID.LONG_CYCLE_SAMPLING_RATE and MULTIGRID.DEFAULT_B/T/S must be >= 0 (0 = automatic)")
+    if len(mg.SHORT_CYCLE_FACTORS) != 2 or not all(0 < f <= 1 for f in mg.SHORT_CYCLE_FACTORS):
+        fail(f"MULTIGRID.SHORT_CYCLE_FACTORS must be 2 factors in (0, 1], got {list(mg.SHORT_CYCLE_FACTORS)}")
+    pairs = mg.LONG_CYCLE_FACTORS
+    if not pairs or not all(len(p) == 2 and 0 < p[0] <= 1 and 0 < p[1] <= 1 for p in pairs):
+        fail(f"MULTIGRID.LONG_CYCLE_FACTORS must be (t, s) pairs in (0, 1], got {list(pairs)}")
+    b0, t0 = mg.DEFAULT_B or cfg.TRAIN.BATCH_SIZE, mg.DEFAULT_T or cfg.DATA.NUM_FRAMES
+    s0 = mg.DEFAULT_S or cfg.DATA.TRAIN_CROP_SIZE
+    alpha, world = cfg.SLOWFAST.ALPHA if num_pathways(cfg) == 2 else 1, world_size(cfg)
+    for t_f, s_f in pairs if mg.LONG_CYCLE else [(1, 1)]:
+        t, s = int(round(t0 * t_f)), s0 * s_f
+        if t < alpha or t % alpha:
+            fail(f"MULTIGRID.LONG_CYCLE_FACTORS ({t_f:g}, {s_f:g}) gives {t} frames from {t0}: not a positive "
+                 f"multiple of SLOWFAST.ALPHA {alpha}; raise DATA.NUM_FRAMES or the factor")
+        batch = b0 * int(round(t0 * s0 * s0 / (t * s * s)))
+        short = [max(1, int(round((s / (s0 * f)) ** 2))) for f in mg.SHORT_CYCLE_FACTORS] if mg.SHORT_CYCLE else []
+        for f in [1] + short:
+            splits = cfg.BN.NUM_SPLITS if cfg.BN.NORM_TYPE == "sub_batchnorm" else 1
+            if (batch * f) % (world * splits):
+                fail(f"MULTIGRID: the batch of {batch * f} clips at {t} frames x {s:.0f}^2 (from TRAIN.BATCH_SIZE / "
+                     f"MULTIGRID.DEFAULT_B {b0}) cannot be divided over {world} process(es) x BN.NUM_SPLITS {splits}")
+
+
 # The groups' checks, in the order they run (one per line: add yours at the end).
 def _check_charades(cfg: CfgNode, fail) -> None:
     """TRAIN.DATASET / TEST.DATASET charades (PySlowFast frame lists) is a multi-label dataset."""
@@ -388,4 +429,5 @@ _CHECKS = (
     _check_mixup,
     _check_aug,
     _check_charades,
+    _check_multigrid,
 )

@@ -11,6 +11,12 @@ A dataset item is `(inputs, labels, index, extra)`:
 Repeated augmentation (AUG.NUM_SAMPLE = k > 1, training): a Kinetics item holds k views of one decode
 (`inputs` a list of k pathway lists, extra "num_samples" k); the collate function makes them k items with
 the same label and index, so a training batch of TRAIN.BATCH_SIZE videos holds k x TRAIN.BATCH_SIZE clips.
+
+Multigrid training (MULTIGRID.LONG_CYCLE / SHORT_CYCLE, `datasets.multigrid`): training batches change size
+and clip shape with the schedule (all clips of one batch share one shape): the loader's batch sampler
+(`loader.batch_sampler`, a `MultigridBatchSampler`) yields `(index, crop)` pairs and the training loop
+sets each long-cycle phase on it and on the dataset (`engine.multigrid`); `len(loader)` is the current
+phase's number of batches. Other splits and runs keep TRAIN.BATCH_SIZE / TEST.BATCH_SIZE.
 """
 from __future__ import annotations
 
@@ -20,7 +26,9 @@ import torch.utils.data
 from slowfast.config.errors import ConfigError
 from slowfast.config.validation import world_size
 from slowfast.datasets import ava, charades, kinetics  # noqa: F401  (importing a dataset module registers it)
+from slowfast.datasets import multigrid as mgd
 from slowfast.datasets.registry import DATASET_REGISTRY  # also imported from here
+from slowfast.solver import multigrid as mgs
 from slowfast.utils import distributed as du
 
 
@@ -84,10 +92,15 @@ def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = Non
     total = cfg.TRAIN.BATCH_SIZE if split in ("train", "val") else cfg.TEST.BATCH_SIZE
     per_process = total // world_size(cfg)
     world, rank = du.get_world_size(), du.get_rank()
+    multigrid = train and mgs.enabled(cfg)
+    if multigrid:  # the largest batch of the schedule must fit, or some epochs would run 0 iterations
+        total = mgd.largest_batch(cfg, mgs.schedule(cfg))
+        per_process = total // world_size(cfg)
     if train and len(dataset) // world < per_process:
         # DistributedSampler and drop_last would give no batch: training would run 0 iterations and then
         # report the scores of an untrained model.
-        raise ConfigError(f"the {name} training split has {len(dataset)} items, fewer than one batch: TRAIN.BATCH_SIZE "
+        what = "the largest multigrid batch (TRAIN.BATCH_SIZE x MULTIGRID factors)" if multigrid else "TRAIN.BATCH_SIZE"
+        raise ConfigError(f"the {name} training split has {len(dataset)} items, fewer than one batch: {what} "
                           f"{total} over {world} process(es) is {per_process} per process and the last partial batch is "
                           f"dropped, so training would run 0 iterations; lower TRAIN.BATCH_SIZE or add training data")
     if train:
@@ -98,13 +111,16 @@ def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = Non
         sampler = du.ShardedEvalSampler(dataset, num_replicas=world, rank=rank)
     collate = detection_collate if cfg.DETECTION.ENABLE else default_collate
     workers = cfg.DATA_LOADER.NUM_WORKERS
+    if multigrid:  # batches of the first phase; engine.multigrid sets each phase
+        batching = {"batch_sampler": mgd.MultigridBatchSampler(
+            sampler, mgd.batch_pattern(cfg, mgs.schedule(cfg)[0], world_size(cfg)))}
+    else:
+        batching = {"batch_size": per_process, "sampler": sampler, "drop_last": train}
     return torch.utils.data.DataLoader(
         dataset,
-        batch_size=per_process,
-        sampler=sampler,
+        **batching,
         num_workers=workers,
         pin_memory=cfg.DATA_LOADER.PIN_MEMORY and cfg.NUM_GPUS > 0 and torch.cuda.is_available(),
-        drop_last=train,
         collate_fn=collate,
         persistent_workers=False,
         generator=torch.Generator().manual_seed(cfg.RNG_SEED),
@@ -114,7 +130,8 @@ def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = Non
 def shuffle_loader(loader, epoch: int, seed: int) -> None:
     """Make epoch `epoch` reproducible: the sampler's shuffle and the workers' random augmentation seeds
     depend only on (seed, epoch), so a resumed run sees exactly the data an uninterrupted run would."""
-    if hasattr(loader.sampler, "set_epoch"):
-        loader.sampler.set_epoch(epoch)
+    sampler = getattr(loader.batch_sampler, "sampler", loader.sampler)  # multigrid: inside the batch sampler
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
     if loader.generator is not None:
         loader.generator.manual_seed(seed * 100003 + epoch)

@@ -25,6 +25,9 @@ decoded frames of each training view, the same operations on every frame; AUG.NU
 training views (each with its own crop, flip and RandAugment draws) from one decode of the video, and
 the item carries the k views (`datasets.build` flattens them: the loader yields k times more clips).
 
+Multigrid training (MULTIGRID.*, `datasets.multigrid`): the training loop sets each long-cycle phase's
+frames, crop and stride on the dataset, and an index may come as `(index, crop)` (the short cycle's crop).
+
 A video that cannot be decoded is logged with its path. In training it is replaced by another random
 video, at most DATA.MAX_DECODE_RETRIES times in a row (then an `UnreadableDataError` naming the last
 video stops the run: a one-line error from tools/run_net.py); the number of replacements travels with
@@ -93,7 +96,7 @@ class Kinetics(torch.utils.data.Dataset):
         self.num_pathways = num_pathways(cfg)
         self.mean, self.std = list(cfg.DATA.MEAN), list(cfg.DATA.STD)
         self.jitter = list(cfg.DATA.TRAIN_JITTER_SCALES)
-        self.train_crop = cfg.DATA.TRAIN_CROP_SIZE
+        self.train_crop = self.base_crop = cfg.DATA.TRAIN_CROP_SIZE  # datasets.multigrid changes train_crop
         self.test_crop = cfg.DATA.TEST_CROP_SIZE
         self.random_flip = cfg.DATA.RANDOM_FLIP
         self.reverse_channels = cfg.DATA.REVERSE_INPUT_CHANNEL
@@ -150,21 +153,24 @@ class Kinetics(torch.utils.data.Dataset):
         hot[list(label)] = 1.0
         return hot
 
-    def _clip(self, frames: torch.Tensor, view: int) -> torch.Tensor:
+    def _clip(self, frames: torch.Tensor, view: int, crop: int | None = None) -> torch.Tensor:
         """Transform decoded frames into one view -> C x T x H x W normalised (uint8 when
-        DATA.NORMALIZE_ON_DEVICE applies: the model normalises it, VideoNet.normalize_inputs)."""
+        DATA.NORMALIZE_ON_DEVICE applies: the model normalises it, VideoNet.normalize_inputs). `crop`:
+        multigrid's training crop size (the jitter minimum scaled with it, as PySlowFast)."""
         if self.rand_augment is not None:
             frames = self.rand_augment(frames)
         flip_prob = 0.5 if self.random_flip else 0.0
+        crop = crop or self.train_crop
+        lo = int(round(self.jitter[0] * crop / self.base_crop))
+        jitter = [lo, max(lo, self.jitter[1])]
         if self.uint8_out:
-            return train_crop_uint8(frames, self.jitter, self.train_crop, flip_prob, self.reverse_channels)
+            return train_crop_uint8(frames, jitter, crop, flip_prob, self.reverse_channels)
         if self.random_view and self.uint8_train:  # same random draws as below, only the crop is computed (uint8)
-            return train_clip(frames, self.jitter, self.train_crop, flip_prob, self.mean, self.std,
-                              self.reverse_channels)
+            return train_clip(frames, jitter, crop, flip_prob, self.mean, self.std, self.reverse_channels)
         clip = T.color_normalization(T.frames_to_clip(frames), self.mean, self.std)
         if self.random_view:
-            clip, _ = T.random_short_side_scale_jitter(clip, self.jitter[0], self.jitter[1])
-            clip, _ = T.random_crop(clip, self.train_crop)
+            clip, _ = T.random_short_side_scale_jitter(clip, jitter[0], jitter[1])
+            clip, _ = T.random_crop(clip, crop)
             if self.random_flip:
                 clip, _ = T.horizontal_flip(0.5, clip)
         else:
@@ -179,13 +185,14 @@ class Kinetics(torch.utils.data.Dataset):
         size = self.train_crop if self.random_view else self.test_crop
         return torch.zeros(3, self.num_frames, size, size, dtype=torch.uint8 if self.uint8_out else torch.float32)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index):
+        index, crop = index if isinstance(index, tuple) else (index, None)  # (index, crop): datasets.multigrid
         video_idx, view = divmod(index, self.views_per_video)
         retries = 0
         while True:
             try:
                 frames = self._frames(video_idx, view)
-                clips = [self._clip(frames, view) for _ in range(self.num_samples)]
+                clips = [self._clip(frames, view, crop) for _ in range(self.num_samples)]
                 failed = False
                 break
             except VideoDecodeError as e:

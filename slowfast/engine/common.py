@@ -11,6 +11,7 @@ import torch
 
 from slowfast import checkpoint as cu
 from slowfast.checkpoint.cfg_diff import FINE_TUNE_EXEMPT_KEYS
+from slowfast.solver import multigrid as mgs
 from slowfast.utils import distributed as du
 from slowfast.utils.logging import setup_logging
 
@@ -80,9 +81,11 @@ def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
 def check_epoch_in_schedule(cfg, path: str, epoch: int, remedy: str) -> None:
     """A CheckpointError (one line) when a training run would start after its last epoch: the stored
     epoch of `path` is past SOLVER.MAX_EPOCH (test-only runs, TRAIN.ENABLE False, are not checked)."""
-    if cfg.TRAIN.ENABLE and epoch > cfg.SOLVER.MAX_EPOCH:
+    last = mgs.schedule(cfg)[-1].end if mgs.enabled(cfg) else cfg.SOLVER.MAX_EPOCH  # MULTIGRID.*: its epochs
+    if cfg.TRAIN.ENABLE and epoch > last:
         raise cu.CheckpointError(
-            f"{path} stores epoch {epoch}, past this run's schedule (SOLVER.MAX_EPOCH {cfg.SOLVER.MAX_EPOCH}): "
+            f"{path} stores epoch {epoch}, past this run's schedule (SOLVER.MAX_EPOCH {cfg.SOLVER.MAX_EPOCH}"
+            f"{f', multigrid: {last} epochs' if last != cfg.SOLVER.MAX_EPOCH else ''}): "
             f"training would do nothing; raise SOLVER.MAX_EPOCH or {remedy}")
 
 

@@ -22,12 +22,13 @@ from slowfast.config.validation import world_size
 from slowfast.datasets.build import build_loader, shuffle_loader
 from slowfast.engine import acceleration as accel
 from slowfast.engine.common import device_for, load_weights_for_training, setup_run
+from slowfast.engine.multigrid import Schedule, build_schedule
 from slowfast.engine.optim_step import OptimizerStep
 from slowfast.engine.tasks import Task, build_task
 from slowfast.models import build_model
 from slowfast.models.build import prepare_for_training
 from slowfast.models.norm import aggregate_sub_bn_stats, is_batch_norm
-from slowfast.solver import build_optimizer, lr_at, set_lr
+from slowfast.solver import build_optimizer, set_lr
 from slowfast.utils import distributed as du
 from slowfast.utils.logging import log_json_stats
 from slowfast.utils.meters import TrainMeter, progress_line
@@ -71,7 +72,8 @@ def freeze_bn(model: nn.Module) -> int:
 
 
 def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainMeter, epoch: int,
-                tb: TensorboardWriter) -> dict:
+                tb: TensorboardWriter, sched: Schedule | None = None) -> dict:
+    sched = sched or build_schedule(cfg, log=False)  # lr and stats keys (MULTIGRID.*: engine.multigrid)
     model.train()
     if cfg.BN.FREEZE:
         freeze_bn(model)
@@ -81,7 +83,7 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
     stepper = OptimizerStep(cfg, optimizer, scaler, n_iters)  # TRAIN.GRAD_ACCUM_STEPS, SOLVER.CLIP_GRAD_*
     for it, (inputs, labels, _, extra) in enumerate(loader):
         data_ready = time.perf_counter()  # the wait for this batch (dt_data) ends here
-        lr = lr_at(cfg, epoch + stepper.group_start(it) / n_iters)
+        lr = sched.lr(epoch + stepper.group_start(it) / n_iters)
         set_lr(optimizer, lr)
         labels = labels.to(device, non_blocking=True)
         inputs, labels = task.augment_batch(inputs, labels, device)  # MIXUP.*: mixed clips, soft targets
@@ -98,7 +100,8 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
                      data_ready=data_ready, grad_norm=grad_norm)
         task.check_replaced(meter.replaced_videos, epoch)
         if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == n_iters:
-            stats = {**meter.iter_stats(epoch, it, world_size(cfg)), **accel.peak_memory_stats(device)}
+            stats = {**meter.iter_stats(epoch, it, world_size(cfg)), **accel.peak_memory_stats(device),
+                     **sched.iter_stats(inputs)}
             logger.info(progress_line(stats))
             log_json_stats(stats, logger)
             tb.add_scalars({"loss": loss_v, "lr": lr, **({"top1_err": top1, "top5_err": top5} if top1 is not None
@@ -181,17 +184,20 @@ def train(cfg) -> None:
     step_model = accel.maybe_compile(cfg, model)  # MODEL.COMPILE; checkpoints are written from `model`
     train_loader = build_loader(cfg, "train")
     val_loader = task.build_val_loader() if cfg.TRAIN.EVAL_PERIOD > 0 else None
-    meter = TrainMeter(len(train_loader), cfg.SOLVER.MAX_EPOCH, window=max(cfg.LOG_PERIOD, 1))
+    sched = build_schedule(cfg)  # MULTIGRID.*: phases of shapes and batches, their epochs and lr
+    meter = TrainMeter(len(train_loader), sched.max_epoch, window=max(cfg.LOG_PERIOD, 1))
     tb = TensorboardWriter(cfg, enabled=cfg.TENSORBOARD.ENABLE and du.is_master())
     logger.info("training from epoch %d to %d, %d iterations per epoch, %d process(es)", start_epoch + 1,
-                cfg.SOLVER.MAX_EPOCH, len(train_loader), du.get_world_size())
+                sched.max_epoch, len(train_loader), du.get_world_size())
     written = []  # checkpoints this run saved: the only ones TRAIN.CHECKPOINT_KEEP may delete
-    for epoch in range(start_epoch, cfg.SOLVER.MAX_EPOCH):
+    for epoch in range(start_epoch, sched.max_epoch):
+        sched.start_epoch(train_loader, meter, epoch)
         seed_epoch(cfg, train_loader, epoch)
         train_epoch(cfg, task, step_model, train_loader, optimizer, scaler, meter, epoch, tb)
-        last = epoch + 1 == cfg.SOLVER.MAX_EPOCH
-        eval_due = cfg.TRAIN.EVAL_PERIOD > 0 and ((epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last)
-        prepare_bn_for_evaluation(cfg, task, model, train_loader, cfg.BN.USE_PRECISE_STATS and (eval_due or last))
+        last = epoch + 1 == sched.max_epoch
+        eval_due = sched.eval_due(epoch)  # TRAIN.EVAL_PERIOD (MULTIGRID.EVAL_FREQ per long-cycle phase)
+        precise = cfg.BN.USE_PRECISE_STATS and (eval_due or last or sched.phase_ends(epoch))  # multigrid: phase ends
+        prepare_bn_for_evaluation(cfg, task, model, train_loader, precise)
         if du.is_master() and ((epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last):
             path = cu.save_checkpoint(cu.checkpoint_path(cfg.OUTPUT_DIR, epoch + 1), model, optimizer, epoch + 1,
                                       cfg, scaler if scaler.is_enabled() else None)
