@@ -506,7 +506,7 @@ _C.MULTIGRID.SHORT_CYCLE_FACTORS = [0.5, 0.5 ** 0.5]
 # Long cycle: phases of (frames, crop) = (NUM_FRAMES x t, TRAIN_CROP_SIZE x s), batch x T*S*S kept, lr x batch factor.
 _C.MULTIGRID.LONG_CYCLE = False
 # (t, s) factors of the long cycle's phases, repeated within every lr step (SOLVER.STEPS; cosine: one step).
-_C.MULTIGRID.LONG_CYCLE_FACTORS = [(0.25, 0.5 ** 0.5), (0.5, 0.5 ** 0.5), (0.5, 1), (1, 1)]
+_C.MULTIGRID.LONG_CYCLE_FACTORS = [[0.25, 0.5 ** 0.5], [0.5, 0.5 ** 0.5], [0.5, 1], [1, 1]]
 # PySlowFast's BN group size for its per-phase BN switch; here only checked (> 0): BN.NORM_TYPE stays as set.
 _C.MULTIGRID.BN_BASE_SIZE = 8
 # Long cycle with TRAIN.EVAL_PERIOD > 0: about this many validations per phase (the last at its end), not EVAL_PERIOD.
