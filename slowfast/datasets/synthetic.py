@@ -81,20 +81,31 @@ def render_moving_disc(
     Returns:
         ``num_frames x size x size x 3`` uint8 RGB numpy array.
     """
+    return render_moving_discs(rng, size, num_frames, [velocity])
+
+
+def render_moving_discs(rng: np.random.Generator, size: int, num_frames: int,
+                        velocities: Sequence[tuple]) -> np.ndarray:
+    """``num_frames x size x size x 3`` uint8: one textured disc per velocity (px/frame, wrapping around the
+    edges) over static block noise; appearance and start positions from ``rng``, independent of the motion."""
     background = _block_noise(rng, size, size, max(1, size // 16), *BACKGROUND_RANGE)
-    radius = int(rng.integers(max(2, size // 8), max(3, size // 5) + 1))
-    tint = rng.integers(0, 256, size=3)
-    texture = (_block_noise(rng, 2 * radius + 1, 2 * radius + 1, max(1, radius // 3), 0, 256) // 2 + tint // 2).astype(np.uint8)
-    start = rng.uniform(0, size, size=2)
+    discs = []
+    for velocity in velocities:
+        radius = int(rng.integers(max(2, size // 8), max(3, size // 5) + 1))
+        tint = rng.integers(0, 256, size=3)
+        block = max(1, radius // 3)
+        texture = (_block_noise(rng, 2 * radius + 1, 2 * radius + 1, block, 0, 256) // 2 + tint // 2).astype(np.uint8)
+        discs.append((radius, texture, rng.uniform(0, size, size=2), np.asarray(velocity)))
     ys, xs = np.mgrid[0:size, 0:size]
     video = np.empty((num_frames, size, size, 3), dtype=np.uint8)
     for t in range(num_frames):
-        cx, cy = np.round(start + t * np.asarray(velocity)).astype(np.int64) % size
-        dx = (xs - cx + size // 2) % size - size // 2  # wrapped offsets from the centre
-        dy = (ys - cy + size // 2) % size - size // 2
-        inside = dx * dx + dy * dy <= radius * radius
         frame = background.copy()
-        frame[inside] = texture[dy[inside] + radius, dx[inside] + radius]
+        for radius, texture, start, velocity in discs:
+            cx, cy = np.round(start + t * velocity).astype(np.int64) % size
+            dx = (xs - cx + size // 2) % size - size // 2
+            dy = (ys - cy + size // 2) % size - size // 2
+            inside = dx * dx + dy * dy <= radius * radius
+            frame[inside] = texture[dy[inside] + radius, dx[inside] + radius]
         video[t] = frame
     return video
 

@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 
 from slowfast.datasets.synthetic import SPLITS, build_atomically, class_velocity
-from slowfast.datasets.synthetic_multilabel import render_moving_discs, video_labels
+from slowfast.datasets.synthetic import render_moving_discs
+from slowfast.datasets.synthetic_multilabel import video_labels
 from slowfast.formats.charades import HEADER
 
 META_NAME = "synthetic_charades.json"

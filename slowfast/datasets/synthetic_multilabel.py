@@ -13,41 +13,15 @@ import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional
 
 import numpy as np
 
-from slowfast.datasets.synthetic import BACKGROUND_RANGE, SPLITS, _block_noise, build_atomically, class_velocity
+from slowfast.datasets.synthetic import SPLITS, build_atomically, class_velocity, render_moving_discs
 from slowfast.datasets.video_encode import default_codec, write_video
 
 META_NAME = "synthetic_multilabel.json"
 MAX_DISCS = 2
-
-
-def render_moving_discs(rng: np.random.Generator, size: int, num_frames: int,
-                        velocities: Sequence[tuple]) -> np.ndarray:
-    """``num_frames x size x size x 3`` uint8: one textured disc per velocity (px/frame, wrapping around the
-    edges) over static block noise; appearance and start positions from ``rng``, independent of the motion."""
-    background = _block_noise(rng, size, size, max(1, size // 16), *BACKGROUND_RANGE)
-    discs = []
-    for velocity in velocities:
-        radius = int(rng.integers(max(2, size // 8), max(3, size // 5) + 1))
-        tint = rng.integers(0, 256, size=3)
-        block = max(1, radius // 3)
-        texture = (_block_noise(rng, 2 * radius + 1, 2 * radius + 1, block, 0, 256) // 2 + tint // 2).astype(np.uint8)
-        discs.append((radius, texture, rng.uniform(0, size, size=2), np.asarray(velocity)))
-    ys, xs = np.mgrid[0:size, 0:size]
-    video = np.empty((num_frames, size, size, 3), dtype=np.uint8)
-    for t in range(num_frames):
-        frame = background.copy()
-        for radius, texture, start, velocity in discs:
-            cx, cy = np.round(start + t * velocity).astype(np.int64) % size
-            dx = (xs - cx + size // 2) % size - size // 2
-            dy = (ys - cy + size // 2) % size - size // 2
-            inside = dx * dx + dy * dy <= radius * radius
-            frame[inside] = texture[dy[inside] + radius, dx[inside] + radius]
-        video[t] = frame
-    return video
 
 
 def _make_video(job: tuple) -> None:
