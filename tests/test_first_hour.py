@@ -21,22 +21,6 @@ SMALL = ["DATA.NUM_FRAMES", "8", "TRAIN.BATCH_SIZE", "4", "TEST.BATCH_SIZE", "4"
          "LOG_MODEL_INFO", "False", "TRAIN.EVAL_PERIOD", "1", "TENSORBOARD.ENABLE", "False"]
 
 
-@pytest.fixture(autouse=True)
-def restore_logging():
-    """run_net points the root logger at this test's captured stdout; put back the handlers it replaced so
-    later tests do not log into a closed stream."""
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    for h in handlers:
-        root.addHandler(h)
-    root.setLevel(level)
-
-
 def moving_square(path, direction: int, seed: int):
     """1 s at 25 fps, 32x32: a bright square moving right (direction 1) or left (-1) over noise."""
     rng = np.random.default_rng(seed)
