@@ -17,5 +17,8 @@ setup(
     package_data={"slowfast.datasets.class_names": ["*.txt", "*.pbtxt", "*.md"]},
     install_requires=_requirements(),
     # Exported models and their runtimes (tools/export.py, TEST.RUNTIME): pip install -e .[deploy]
-    extras_require={"deploy": _requirements("requirements-deploy.txt"), "openvino": ["openvino"]},
+    # Sharded datasets (webdataset) and the TorchCodec decoding backend: pip install -e .[shards,torchcodec]
+    extras_require={"deploy": _requirements("requirements-deploy.txt"), "openvino": ["openvino"],
+                    "shards": [r for r in _requirements("requirements-shards.txt") if r.startswith("webdataset")],
+                    "torchcodec": [r for r in _requirements("requirements-shards.txt") if r.startswith("torchcodec")]},
 )
