@@ -25,6 +25,7 @@ from slowfast.datasets.validation import UnreadableDataError
 from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.engine.launch import DeviceUnavailableError
 from slowfast.formats.problems import AvaFormatError
+from slowfast.formats.shards import ShardIndexError
 from slowfast.models.person_detector import DetectorError
 from slowfast.utils.io import OutputIsInputError, OutputWriteError, TextFileError
 from slowfast.utils.logging import setup_logging
@@ -35,7 +36,7 @@ DEBUG_ENV = "SLOWFAST_DEBUG"
 USER_ERRORS = (ConfigError, DatasetFormatError, AvaFormatError, UnreadableDataError, CheckpointError,
                DeviceUnavailableError, VideoDecodeError, LabelFileError, DemoError, DetectorError,
                OutputIsInputError, OutputWriteError, RunLockedError, TextFileError, FileNotFoundError,
-               PermissionError, IsADirectoryError, NotADirectoryError)
+               PermissionError, IsADirectoryError, NotADirectoryError, ShardIndexError)
 
 
 def config_parser(doc: str) -> argparse.ArgumentParser:

@@ -232,6 +232,10 @@ _C.DATA.MULTI_LABEL = False
 _C.DATA.GENERATE_SYNTHETIC = False
 # Max times a broken video is replaced by another random sample before giving up.
 _C.DATA.MAX_DECODE_RETRIES = 10
+# Kinetics data source: "files" ({split}.csv + videos), "shards" (tools/make_shards.py's tar shards + {split}.json, local or a URL) or "auto" (shards when DATA.PATH_TO_DATA_DIR is a URL or holds {split}.json).
+_C.DATA.FORMAT = "auto"
+# Shards: samples in each loader stream's training shuffle buffer (0 or 1: no shuffling inside a stream; shard order is still shuffled per epoch).
+_C.DATA.SHUFFLE_BUFFER = 64
 # Frame picking: "pyslowfast" (its decoder's clip placement and index resampling) or "timestamps" (time grid, nearest frame).
 _C.DATA.TEMPORAL_SAMPLING = "pyslowfast"
 # Slow pathway frames from the Fast clip: "linspace" (PySlowFast, linspace(0, T-1, T/alpha)) or "stride" (every alpha-th).

@@ -45,6 +45,7 @@ _CHOICES = {
     "DATA.TEMPORAL_SAMPLING": ("pyslowfast", "timestamps"),
     "DATA.SLOW_PATHWAY_SAMPLING": ("linspace", "stride"),
     "DATA.VAL_VIEW": ("random", "fixed"),
+    "DATA.FORMAT": ("auto", "files", "shards"),
     "MODEL.HEAD_POOLING": ("train_crop", "global"),
     "TRAIN.CHECKPOINT_TYPE": ("pytorch", "caffe2"),
     "TEST.CHECKPOINT_TYPE": ("pytorch", "caffe2"),
@@ -410,6 +411,20 @@ def _check_charades(cfg: CfgNode, fail) -> None:
                  "MODEL.HEAD_ACT sigmoid)")
 
 
+def _check_shards(cfg: CfgNode, fail) -> None:
+    """DATA.FORMAT shards / DATA.SHUFFLE_BUFFER: shards hold Kinetics-format datasets, streamed in order
+    (no multigrid batch sampler)."""
+    if cfg.DATA.SHUFFLE_BUFFER < 0:
+        fail(f"DATA.SHUFFLE_BUFFER must be >= 0 (0 = no shuffling inside a stream), got {cfg.DATA.SHUFFLE_BUFFER}")
+    if cfg.DATA.FORMAT != "shards":
+        return
+    for key, node in (("TRAIN.DATASET", cfg.TRAIN), ("TEST.DATASET", cfg.TEST)):
+        if node.ENABLE and node.DATASET.lower() != "kinetics":
+            fail(f"DATA.FORMAT shards reads Kinetics-format shards (tools/make_shards.py), but {key} is {node.DATASET!r}")
+    if cfg.TRAIN.ENABLE and (cfg.MULTIGRID.LONG_CYCLE or cfg.MULTIGRID.SHORT_CYCLE):
+        fail("DATA.FORMAT shards streams the videos in order; MULTIGRID needs random access: use DATA.FORMAT files")
+
+
 _CHECKS = (
     _check_numbers,
     _check_choices,
@@ -430,4 +445,5 @@ _CHECKS = (
     _check_aug,
     _check_charades,
     _check_multigrid,
+    _check_shards,
 )

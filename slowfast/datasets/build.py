@@ -27,6 +27,7 @@ from slowfast.config.errors import ConfigError
 from slowfast.config.validation import world_size
 from slowfast.datasets import ava, charades, kinetics  # noqa: F401  (importing a dataset module registers it)
 from slowfast.datasets import multigrid as mgd
+from slowfast.datasets import shards
 from slowfast.datasets.registry import DATASET_REGISTRY  # also imported from here
 from slowfast.solver import multigrid as mgs
 from slowfast.utils import distributed as du
@@ -88,6 +89,9 @@ def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = Non
     when that leaves no batch at all)."""
     train = split == "train"
     name = cfg.TRAIN.DATASET if split in ("train", "val") else cfg.TEST.DATASET
+    if isinstance(dataset, shards.ShardedKinetics) or (
+            dataset is None and name.lower() == "kinetics" and shards.uses_shards(cfg, split)):
+        return shards.shard_loader(cfg, split, default_collate, dataset)  # webdataset shards: datasets.shards
     dataset = dataset if dataset is not None else build_dataset(name, cfg, split, **dataset_kwargs)
     total = cfg.TRAIN.BATCH_SIZE if split in ("train", "val") else cfg.TEST.BATCH_SIZE
     per_process = total // world_size(cfg)
@@ -127,9 +131,12 @@ def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = Non
     )
 
 
-def shuffle_loader(loader, epoch: int, seed: int) -> None:
+def shuffle_loader(loader, epoch: int, seed: int, start_iter: int = 0) -> None:
     """Make epoch `epoch` reproducible: the sampler's shuffle and the workers' random augmentation seeds
-    depend only on (seed, epoch), so a resumed run sees exactly the data an uninterrupted run would."""
+    depend only on (seed, epoch), so a resumed run sees exactly the data an uninterrupted run would.
+    A dataset with `set_epoch` (shards) is told the epoch and the first iteration to yield."""
+    if hasattr(loader.dataset, "set_epoch"):
+        loader.dataset.set_epoch(epoch, start_iter)
     sampler = getattr(loader.batch_sampler, "sampler", loader.sampler)  # multigrid: inside the batch sampler
     if hasattr(sampler, "set_epoch"):
         sampler.set_epoch(epoch)

@@ -192,13 +192,11 @@ class Kinetics(torch.utils.data.Dataset):
         while True:
             try:
                 frames = self._frames(video_idx, view)
-                clips = [self._clip(frames, view, crop) for _ in range(self.num_samples)]
-                failed = False
                 break
             except VideoDecodeError as e:
                 logger.warning("skipping unreadable video (%s): %s", self.split, e)
                 if self.split != "train":
-                    clips, failed = [self._blank()], True
+                    frames = None
                     break
                 retries += 1
                 if retries > self.max_retries:
@@ -206,6 +204,15 @@ class Kinetics(torch.utils.data.Dataset):
                         f"{retries} unreadable videos in a row (last: {e.path}: {e.reason}); check the dataset "
                         f"(DATA.MAX_DECODE_RETRIES = {self.max_retries})") from e
                 video_idx = int(torch.randint(len(self.videos), (1,)).item())
+        return self.item(frames, video_idx, view, crop, retries)
+
+    def item(self, frames, video_idx: int, view: int, crop: int | None = None, retries: int = 0):
+        """The item `(inputs, label, video_idx, extra)` of decoded `frames` (None: undecodable, a blank view
+        marked failed); shared with the shard dataset (datasets.shards)."""
+        if frames is None:
+            clips, failed = [self._blank()], True
+        else:
+            clips, failed = [self._clip(frames, view, crop) for _ in range(self.num_samples)], False
         views = [pack_pathway_output(c, self.alpha, self.num_pathways, self.slow_sampling) for c in clips]
         extra = {"failed": failed, "retries": retries}
         if self.num_samples == 1:
