@@ -24,9 +24,11 @@ The Rule (which process and loader worker reads which videos, in which order):
    Over all ranks every video is read exactly once, so the test loop's gathering gives the files' results.
 5. Every item's random draws are seeded with (RNG_SEED, epoch, the video's CSV row) (:mod:`.seeding`), so
    a clip is bit-identical to the one the file dataset makes of the same video, from any stream.
-6. Resume: ``set_epoch(e, k)`` makes the loader yield the batches ``k, k+1, ...`` of epoch ``e``: each
-   worker passes over the samples of its batches among the first ``k`` without decoding them (the loader
-   takes batches from its workers in turn).
+6. Resume: ``set_epoch(e, k)`` makes the loader yield the batches ``k, k+1, ...`` of epoch ``e``. The
+   loader takes batch ``i`` from worker ``i % workers``, so in an epoch started at batch 0 worker ``w``
+   reads stream ``w``; started at batch ``k``, worker ``w`` reads stream ``(w + k) % workers`` (of its
+   rank) and passes over that stream's batches among the first ``k`` without decoding them. ``len(loader)``
+   stays the whole epoch's count.
 7. Broken data. A training sample that cannot be decoded is replaced by the nearest readable one of its
    stream: the previous samples (up to DATA.MAX_DECODE_RETRIES back), then the following ones; the
    replacement counts in the batch's ``retries``; none readable stops the run (``UnreadableDataError``).
@@ -314,11 +316,13 @@ class ShardedKinetics(Kinetics, torch.utils.data.IterableDataset):
         if workers != self.workers:
             raise RuntimeError(f"ShardedKinetics was built for {self.workers} loader worker(s) "
                                f"(DATA_LOADER.NUM_WORKERS) but runs in {workers}")
-        stream = self.rank * self.workers + worker
-        if self.train:
-            skip = fmt.skipped_batches(self.start_iter, worker, self.workers) * self.batch
-            return self._train_items(stream, skip)
-        return self._eval_items(stream)
+        if not self.train:
+            return self._eval_items(self.rank * self.workers + worker)
+        # The loader takes batch i from worker i % workers. Batch k (the first after a resume) is made by
+        # stream k % workers, so the workers take the streams in turn from that one (Rule 6).
+        local = (worker + self.start_iter) % self.workers
+        skip = fmt.skipped_batches(self.start_iter, local, self.workers) * self.batch
+        return self._train_items(self.rank * self.workers + local, skip)
 
     def _eval_items(self, stream: int):
         for sample in self._stream_samples(stream):
