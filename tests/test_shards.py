@@ -260,10 +260,40 @@ def test_the_test_split_over_shards_gives_the_files_results(data, tmp_path, caps
         code, err = run_net(capsys, "DATA.PATH_TO_DATA_DIR", root, "DATA.GENERATE_SYNTHETIC", "False",
                             "OUTPUT_DIR", str(out), "DATA.NUM_FRAMES", "8", "LOG_MODEL_INFO", "False",
                             "TRAIN.ENABLE", "False", "TEST.CHECKPOINT_FILE_PATH", cfg.TEST.CHECKPOINT_FILE_PATH,
-                            "TEST.BATCH_SIZE", "5", "DATA_LOADER.NUM_WORKERS", "0")
+                            "TEST.BATCH_SIZE", "5", "DATA_LOADER.NUM_WORKERS", "0", "TEST.NUM_SPATIAL_CROPS", "1")
         assert code == 0, err
         scores = np.load(out / "test_scores.npz")
         results[name] = (json.load(open(out / "results.json")), scores["scores"], scores["labels"], scores["num_views"])
     (rf, sf, lf, vf), (rs, ss, ls, vs) = results["files"], results["shards"]
-    assert np.array_equal(sf, ss) and np.array_equal(lf, ls) and np.array_equal(vf, vs) and vs.tolist() == [6] * 4
+    assert np.array_equal(sf, ss) and np.array_equal(lf, ls) and np.array_equal(vf, vs) and vs.tolist() == [2] * 4
     assert rf["top1_acc"] == rs["top1_acc"] and rf["num_videos"] == rs["num_videos"] == 4
+
+
+def test_a_file_url_reads_the_same_items_as_the_folder(data, tmp_path):
+    _, shards_dir = data
+    cfg = cfg_for(f"file://{shards_dir}", tmp_path)
+    from_url, from_dir = ShardedKinetics(cfg, "val"), ShardedKinetics(cfg_for(shards_dir, tmp_path), "val")
+    for a, b in zip(from_url, from_dir, strict=True):
+        assert a[2] == b[2] and all(torch.equal(x, y) for x, y in zip(a[0], b[0]))
+    missing = cfg_for(f"file://{tmp_path}/nowhere", tmp_path)
+    with pytest.raises(ValueError, match=r"nowhere/val.json: cannot read the shard index"):
+        ShardedKinetics(missing, "val")
+
+
+def test_two_test_ranks_gathered_give_the_one_process_scores(data, tmp_path):
+    """The test loop's gathering (per-rank aggregators merged) over shards read by 2 ranks x 2 workers."""
+    from slowfast.evaluation.classification import VideoAggregator
+
+    _, shards_dir = data
+
+    def scores(loader, agg):
+        for inputs, labels, index, extra in loader:
+            agg.add(index.numpy(), inputs[1].float().mean((2, 3, 4)).repeat(1, 2)[:, :4].numpy(), labels.numpy(),
+                    extra["failed"].numpy())
+        return agg
+
+    parts = [scores(loader, VideoAggregator(4, 4, "sum")) for loader in rank_loaders(shards_dir, tmp_path, "test", 5)]
+    parts[0].merge(parts[1])
+    one = scores(build_loader(cfg_for(shards_dir, tmp_path), "test"), VideoAggregator(4, 4, "sum"))
+    assert parts[0].views.tolist() == one.views.tolist() == [6] * 4
+    np.testing.assert_allclose(parts[0].scores, one.scores, rtol=1e-6)

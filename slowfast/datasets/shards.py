@@ -66,8 +66,8 @@ _READ_ERRORS = (tarfile.TarError, OSError, EOFError, ValueError)  # a shard that
 
 
 def is_url(location: str) -> bool:
-    """True for ``scheme://...`` or ``pipe:...`` locations (read with webdataset's gopen)."""
-    return "://" in location or location.startswith("pipe:")
+    """True for ``scheme://...`` locations (read with webdataset's gopen)."""
+    return "://" in location
 
 
 def join(location: str, name: str) -> str:
