@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 
+from slowfast.datasets.shards import uses_shards
+
 logger = logging.getLogger(__name__)
 
 
@@ -13,6 +15,8 @@ def prepare_data(cfg) -> None:
         return
     root = cfg.DATA.PATH_TO_DATA_DIR
     name = (cfg.TRAIN.DATASET if cfg.TRAIN.ENABLE else cfg.TEST.DATASET).lower()
+    if name == "kinetics" and uses_shards(cfg, "train" if cfg.TRAIN.ENABLE else "test"):
+        return  # shards (tools/make_shards.py) are made from a prepared dataset, never generated in place
     if name == "kinetics" and cfg.DATA.MULTI_LABEL:  # one or two moving discs, labels = their motions
         from slowfast.datasets.synthetic_multilabel import ensure_multilabel_synthetic
 
