@@ -146,9 +146,13 @@ class Sample(NamedTuple):
     video: bytes
 
 
+class _PastSlice(Exception):
+    """Raised by the member filter at the first member after the wanted samples: stops reading the shard."""
+
+
 def _samples_of(url: str, first: int, stop: int) -> Iterator[dict]:
     """Samples ``first .. stop-1`` (positions) of the tar shard at ``url``, as ``{"__key__", ext: bytes}``;
-    the members of other samples are passed over without being kept."""
+    the members of earlier samples are passed over without being kept, and reading stops after the last."""
     from webdataset.tariterators import tar_file_iterator
 
     state = {"key": None, "pos": -1}
@@ -157,22 +161,24 @@ def _samples_of(url: str, first: int, stop: int) -> Iterator[dict]:
         key = fname.split(".", 1)[0]
         if key != state["key"]:
             state["key"], state["pos"] = key, state["pos"] + 1
-        return first <= state["pos"] < stop
+        if state["pos"] >= stop:
+            raise _PastSlice
+        return state["pos"] >= first
 
-    current, taken = None, 0
+    current = None
     with _gopen(url) as stream:
-        for member in tar_file_iterator(stream, select_files=wanted):
-            key, _, ext = member["fname"].partition(".")
-            if current is not None and current["__key__"] != key:
-                yield current
-                taken += 1
-                current = None
-                if taken >= stop - first:
-                    return
-            current = current or {"__key__": key}
-            current[ext.lower()] = member["data"]
-        if current is not None:
-            yield current
+        try:
+            for member in tar_file_iterator(stream, select_files=wanted):
+                key, _, ext = member["fname"].partition(".")
+                if current is not None and current["__key__"] != key:
+                    yield current
+                    current = None
+                current = current or {"__key__": key}
+                current[ext.lower()] = member["data"]
+        except _PastSlice:
+            pass
+    if current is not None:
+        yield current
 
 
 def _as_sample(raw: dict, shard: str, num_videos: int) -> Optional[Sample]:
