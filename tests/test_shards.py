@@ -304,3 +304,19 @@ def test_two_test_ranks_gathered_give_the_one_process_scores(data, tmp_path):
     one = scores(build_loader(cfg_for(shards_dir, tmp_path), "test"), VideoAggregator(4, 4, "sum"))
     assert parts[0].views.tolist() == one.views.tolist() == [6] * 4
     np.testing.assert_allclose(parts[0].scores, one.scores, rtol=1e-6)
+
+
+def test_multi_label_shards_carry_the_label_sets(data, tmp_path, capsys):
+    data_dir, _ = data
+    multi = tmp_path / "multi"
+    multi.mkdir()
+    rows = [line.split()[0] for line in open(os.path.join(data_dir, "val.csv")).read().splitlines()]
+    labels = ["0,2", "1", "3,1,0", "2", "0"]
+    (multi / "val.csv").write_text("".join(f"{os.path.join(data_dir, p)} {lb}\n" for p, lb in zip(rows, labels)))
+    assert make_shards_main(["--data", str(multi), "--out", str(tmp_path / "s"), "--multi-label"]) == 0
+    cfg = cfg_for(str(tmp_path / "s"), tmp_path, "DATA.MULTI_LABEL", "True", "MODEL.LOSS_FUNC", "bce",
+                  "MODEL.HEAD_ACT", "sigmoid")
+    got = {index: label.nonzero().flatten().tolist() for _, label, index, _ in ShardedKinetics(cfg, "val")}
+    assert got == {i: sorted(int(x) for x in lb.split(",")) for i, lb in enumerate(labels)}
+    with pytest.raises(ValueError, match=r"val.json: packed with multi_label True but DATA.MULTI_LABEL is False"):
+        ShardedKinetics(cfg_for(str(tmp_path / "s"), tmp_path), "val")

@@ -213,6 +213,9 @@ class ShardedKinetics(Kinetics, torch.utils.data.IterableDataset):
         self.batch = batch_size or max(1, total // max(1, self.world))
         self.train = split == "train"
         self.epoch, self.start_iter = 0, 0
+        logger.info("%s: %d samples in %d shards at %s, %d stream(s) (%d process(es) x %d worker(s))%s", split,
+                    self.index.count, len(self.index.names), self.location, self.streams, self.world, self.workers,
+                    f", {self.quota} samples per stream per epoch" if self.train else "")
 
     def read_videos(self, csv: str, cfg) -> list:
         """[(path as written, label), ...] of every CSV row, from the index (no shard is opened)."""
