@@ -19,7 +19,7 @@ from slowfast.datasets.build import build_dataset, build_loader  # noqa: E402
 from slowfast.datasets.seeding import item_rng, item_seed  # noqa: E402
 from slowfast.datasets.shards import ShardedKinetics, shard_loader  # noqa: E402
 from slowfast.datasets.synthetic import make_kinetics_synthetic  # noqa: E402
-from slowfast.datasets.build import default_collate  # noqa: E402
+from slowfast.datasets.build import default_collate, shuffle_loader  # noqa: E402
 
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
 
@@ -162,11 +162,11 @@ def test_set_epoch_resumes_at_batch_k_without_decoding_the_rest(data, tmp_path, 
     _, shards_dir = data
     cfg = cfg_for(shards_dir, tmp_path, "DATA_LOADER.NUM_WORKERS", "2", "DATA.SHUFFLE_BUFFER", "4")
     full = build_loader(cfg, "train")
-    full.dataset.set_epoch(2)
+    shuffle_loader(full, 2, cfg.RNG_SEED)  # what the training loop calls each epoch (datasets.build)
     whole = batches(full)
     assert len(whole) == len(full) == 8
     resumed = build_loader(cfg, "train")
-    resumed.dataset.set_epoch(2, 3)
+    shuffle_loader(resumed, 2, cfg.RNG_SEED, 3)  # resumed at iteration 3 of epoch 2
     decoded = []
     original = ShardedKinetics._decode
     monkeypatch.setattr(ShardedKinetics, "_decode", lambda self, *a: decoded.append(a[1]) or original(self, *a))
