@@ -217,6 +217,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     splits = [s.strip() for s in args.splits.split(",") if s.strip()]
     try:
+        import webdataset  # noqa: F401
+    except ImportError as err:
+        print(f"make_shards: needs webdataset: pip install -e .[shards] ({err})", file=sys.stderr)
+        return 2
+    try:
         size = parse_size(args.shard_size)
         bad = [s for s in splits if s not in SPLITS]
         if bad:

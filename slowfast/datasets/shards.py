@@ -83,11 +83,12 @@ def uses_shards(cfg, split: str) -> bool:
 
 
 def _gopen(url: str):
+    """A readable binary stream of ``url`` (a local path is opened directly, whatever WDS_SECURE says)."""
     try:
         from webdataset import gopen
     except ImportError as err:
         raise ConfigError(f"reading shards needs webdataset: pip install -e .[shards] ({err})") from None
-    return gopen(url)
+    return gopen(url) if is_url(url) else open(url, "rb")
 
 
 def load_index(location: str, split: str) -> fmt.ShardIndex:
