@@ -41,7 +41,8 @@ _CHOICES = {
     "SOLVER.OPTIMIZING_METHOD": ("sgd", "adamw"),
     "BN.NORM_TYPE": ("batchnorm", "sub_batchnorm", "sync_batchnorm"),
     "DATA.ENSEMBLE_METHOD": ("sum", "mean", "max"),
-    "DATA.DECODING_BACKEND": ("pyav",),
+    "DATA.DECODING_BACKEND": ("pyav", "torchcodec"),
+    "DATA.DECODING_DEVICE": ("cpu", "cuda"),
     "DATA.TEMPORAL_SAMPLING": ("pyslowfast", "timestamps"),
     "DATA.SLOW_PATHWAY_SAMPLING": ("linspace", "stride"),
     "DATA.VAL_VIEW": ("random", "fixed"),
@@ -410,6 +411,12 @@ def _check_charades(cfg: CfgNode, fail) -> None:
                  "MODEL.HEAD_ACT sigmoid)")
 
 
+def _check_decoding(cfg: CfgNode, fail) -> None:
+    """DATA.DECODING_DEVICE cuda is TorchCodec's (NVDEC); PyAV decodes on the CPU."""
+    if cfg.DATA.DECODING_DEVICE == "cuda" and cfg.DATA.DECODING_BACKEND != "torchcodec":
+        fail("DATA.DECODING_DEVICE cuda needs DATA.DECODING_BACKEND torchcodec (PyAV decodes on the CPU)")
+
+
 _CHECKS = (
     _check_numbers,
     _check_choices,
@@ -430,4 +437,5 @@ _CHECKS = (
     _check_aug,
     _check_charades,
     _check_multigrid,
+    _check_decoding,
 )
