@@ -238,3 +238,12 @@ def test_decoding_device_cuda_needs_the_torchcodec_backend_at_load_time(tmp_path
         cfg_with(tmp_path, "DATA.DECODING_DEVICE", "cuda")
     with pytest.raises(ConfigError, match=r"DATA.DECODING_BACKEND is 'opencv'; choose one of \['pyav', 'torchcodec'\]"):
         cfg_with(tmp_path, "DATA.DECODING_BACKEND", "opencv")
+
+
+@needs_torchcodec
+def test_the_decode_benchmark_times_both_backends_on_the_same_clips(odd_videos):
+    from slowfast.reports.benchmark_decode import time_clips
+
+    result = time_clips([odd_videos["vfr.mp4"], odd_videos["ntsc.mp4"]], 2, "cpu")
+    assert set(result) == {"pyav", "torchcodec (cpu)"}
+    assert all(r["clips"] == 2 and 0 < r["median_ms"] <= r["p90_ms"] for r in result.values())
