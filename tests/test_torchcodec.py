@@ -282,3 +282,18 @@ def test_ten_bit_video_same_frames_pixels_within_the_stated_tolerance(tmp_path):
         diff = (a - b).abs().float()
         print(f"10-bit clip {clip_idx}: max {diff.max():.0f}, mean {diff.mean():.2f} grey levels")
         assert diff.max() <= TEN_BIT_MAX_DIFF and diff.mean() <= TEN_BIT_MEAN_DIFF, (diff.max(), diff.mean())
+
+
+@needs_torchcodec
+def test_nvdec_decoding_workers_are_spawned_not_forked(data_dir, tmp_path, monkeypatch):
+    """CUDA cannot run in a forked process: with DATA.DECODING_DEVICE cuda the loader's workers are spawned.
+    (Only the loader's set-up runs here; NVDEC itself needs a GPU and was not measured.)"""
+    from slowfast.datasets.build import build_loader
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    opts = ["DATA.PATH_TO_DATA_DIR", data_dir, "DATA.GENERATE_SYNTHETIC", "False", "DATA.DECODING_BACKEND", "torchcodec",
+            "DATA_LOADER.NUM_WORKERS", "2", "TRAIN.BATCH_SIZE", "4", "DATA_LOADER.PIN_MEMORY", "False"]
+    loader = build_loader(cfg_with(tmp_path, *opts, "DATA.DECODING_DEVICE", "cuda"), "train")
+    assert loader.multiprocessing_context.get_start_method() == "spawn"
+    assert loader.dataset.sample_clip.keywords == {"device": "cuda"}
+    assert build_loader(cfg_with(tmp_path, *opts), "train").multiprocessing_context is None  # CPU: as before
