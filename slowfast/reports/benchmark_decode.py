@@ -6,7 +6,9 @@ Clips are SlowFast 8x8's (32 frames, sampling rate 2 at 30 fps; PySlowFast's fra
 process with one torch thread (as a loader worker decodes), on two sets of videos written once into
 ``--media`` (default ``output/benchmark_media``): the tiny synthetic Kinetics videos (32x32, 75 frames,
 H.264) and a Kinetics-sized one (``slowfast.reports.benchmark_media``: 340x256, 10 s at 30 fps, H.264 as
-FFmpeg encodes by default). Each clip alternates the backends (same video, same window) so load drift
+FFmpeg encodes by default), and the same 352 pixels wide (TorchCodec 0.17 converts frames to RGB with swscale
+when the width is a multiple of 32, else with an FFmpeg filter graph: both are timed). Each clip alternates
+the backends (same video, same window) so load drift
 hits both alike; the report is the median and 90th percentile wall milliseconds per clip, and the median
 CPU time of the process (all its threads; less sensitive to other jobs on a shared machine). The two backends'
 clips are checked to be equal on the way. ``--device cuda``: TorchCodec on NVDEC (needs a GPU).
@@ -38,7 +40,8 @@ def media(folder: str) -> dict[str, list[str]]:
                                 num_frames=75, seed=0, num_workers=1)
     tiny = sorted(os.path.join(synthetic, "videos", "test", f) for f in os.listdir(os.path.join(synthetic, "videos", "test")))
     big = make_benchmark_video(os.path.join(folder, "kinetics_like_340x256_10s.mp4"))
-    return {"synthetic 32x32, 2.5 s": tiny, "340x256, 10 s": [big]}
+    aligned = make_benchmark_video(os.path.join(folder, "kinetics_like_352x256_10s.mp4"), width=352)
+    return {"synthetic 32x32, 2.5 s": tiny, "340x256, 10 s": [big], "352x256, 10 s": [aligned]}
 
 
 def time_clips(videos: list[str], clips: int, device: str) -> dict:
