@@ -144,24 +144,35 @@ def decode_frames(source, facts: StreamFacts, index: List[int], device: str = "c
     """Frames ``index`` (into ``facts.pts``) of ``source``, decoded by TorchCodec on ``device``: a
     ``len(index) x H x W x 3`` uint8 RGB CPU tensor (a frame picked twice is decoded once).
 
+    Runs with one torch thread (restored after): TorchCodec's and the reordering's tensor copies cost 4-7x
+    the CPU time with 2 threads on a busy 2-core machine (a loader worker has one anyway).
+
     Raises:
         VideoDecodeError: decoding fails, or the decoder's frames are not the scanned ones.
     """
     tc = load_torchcodec()
     data, name = _decoder_source(source)
     wanted = sorted(set(int(i) for i in index))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
-        decoder = tc.decoders.VideoDecoder(data, stream_index=facts.stream_index, seek_mode="exact",
-                                           device=device, dimension_order="NHWC")
-        batch = decoder.get_frames_at(wanted)
-    except _TORCHCODEC_ERRORS as err:
-        raise VideoDecodeError(name, f"TorchCodec decoding failed ({err})") from err
-    expected = facts.pts[wanted].to(torch.float64) * facts.time_base.numerator / facts.time_base.denominator
-    if batch.data.shape[0] != len(wanted) or not torch.equal(batch.pts_seconds.cpu().to(torch.float64), expected):
-        raise VideoDecodeError(name, "TorchCodec's decoder returned other frames than its scan listed")
-    position = {frame: k for k, frame in enumerate(wanted)}
-    order = torch.tensor([position[int(i)] for i in index], dtype=torch.long)
-    return batch.data.cpu().index_select(0, order)  # (index_select: list indexing costs ~10 ms here)
+        try:
+            decoder = tc.decoders.VideoDecoder(data, stream_index=facts.stream_index, seek_mode="exact",
+                                               device=device, dimension_order="NHWC")
+            batch = decoder.get_frames_at(wanted)
+        except _TORCHCODEC_ERRORS as err:
+            raise VideoDecodeError(name, f"TorchCodec decoding failed ({err})") from err
+        expected = facts.pts[wanted].to(torch.float64) * facts.time_base.numerator / facts.time_base.denominator
+        if batch.data.shape[0] != len(wanted) or not torch.equal(batch.pts_seconds.cpu().to(torch.float64), expected):
+            raise VideoDecodeError(name, "TorchCodec's decoder returned other frames than its scan listed")
+        frames = batch.data.cpu()
+        if [int(i) for i in index] == wanted:
+            return frames.contiguous()
+        position = {frame: k for k, frame in enumerate(wanted)}
+        # index_select, not frames[list]: list indexing costs ~10 ms per clip here
+        return frames.index_select(0, torch.tensor([position[int(i)] for i in index], dtype=torch.long))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _pyslowfast_index(facts: StreamFacts, clip_idx: int, num_clips: int, num_frames: int, sampling_rate: int,
