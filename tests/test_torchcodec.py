@@ -297,3 +297,23 @@ def test_nvdec_decoding_workers_are_spawned_not_forked(data_dir, tmp_path, monke
     assert loader.multiprocessing_context.get_start_method() == "spawn"
     assert loader.dataset.sample_clip.keywords == {"device": "cuda"}
     assert build_loader(cfg_with(tmp_path, *opts), "train").multiprocessing_context is None  # CPU: as before
+
+
+@needs_torchcodec
+def test_the_dataset_replaces_or_leaves_out_a_video_torchcodec_cannot_read(data_dir, tmp_path):
+    """As with PyAV: a corrupt training video is replaced by another (and counted), a test view of one is left
+    out (failed) instead of stopping the run."""
+    from slowfast.datasets.build import build_dataset
+
+    good = [v for v in synthetic_videos(data_dir) if "/test/" in v][0]
+    (tmp_path / "junk.mp4").write_bytes(open(good, "rb").read()[:2000])
+    for split in ("train", "test"):
+        (tmp_path / f"{split}.csv").write_text(f"{tmp_path / 'junk.mp4'} 0\n{good} 1\n")
+    opts = ["DATA.PATH_TO_DATA_DIR", str(tmp_path), "DATA.GENERATE_SYNTHETIC", "False", "DATA.DECODING_BACKEND",
+            "torchcodec", "DATA.NUM_FRAMES", "8", "MODEL.NUM_CLASSES", "4"]
+    torch.manual_seed(0)
+    train = build_dataset("kinetics", cfg_with(tmp_path, *opts), "train")
+    _, label, video, extra = train[0]
+    assert extra["retries"] >= 1 and video == 1 and label == 1 and not extra["failed"]
+    test = build_dataset("kinetics", cfg_with(tmp_path, *opts), "test")
+    assert test[0][3]["failed"] and not test[test.views_per_video][3]["failed"]
