@@ -233,11 +233,17 @@ def test_decoding_device_cuda_without_cuda_is_a_config_error(tmp_path, monkeypat
     assert capsys.readouterr().err.startswith("config error: DATA.DECODING_DEVICE cuda: CUDA is not available")
 
 
-def test_decoding_device_cuda_needs_the_torchcodec_backend_at_load_time(tmp_path):
+def test_decoding_device_cuda_needs_the_torchcodec_backend_and_values_are_checked_at_load_time(tmp_path, capsys):
+    from slowfast.apps.run_net import main
+
     with pytest.raises(ConfigError, match=r"DATA.DECODING_DEVICE cuda needs DATA.DECODING_BACKEND torchcodec"):
-        cfg_with(tmp_path, "DATA.DECODING_DEVICE", "cuda")
+        clip_sampler(cfg_with(tmp_path, "DATA.DECODING_DEVICE", "cuda"))
+    assert main(["--cfg", TINY, "OUTPUT_DIR", str(tmp_path / "run"), "DATA.DECODING_DEVICE", "cuda"]) == 2
+    assert capsys.readouterr().err.startswith("config error: DATA.DECODING_DEVICE cuda needs DATA.DECODING_BACKEND")
     with pytest.raises(ConfigError, match=r"DATA.DECODING_BACKEND is 'opencv'; choose one of \['pyav', 'torchcodec'\]"):
         cfg_with(tmp_path, "DATA.DECODING_BACKEND", "opencv")
+    with pytest.raises(ConfigError, match=r"DATA.DECODING_DEVICE is 'gpu'; choose one of \['cpu', 'cuda'\]"):
+        cfg_with(tmp_path, "DATA.DECODING_DEVICE", "gpu")
 
 
 @needs_torchcodec

@@ -411,12 +411,6 @@ def _check_charades(cfg: CfgNode, fail) -> None:
                  "MODEL.HEAD_ACT sigmoid)")
 
 
-def _check_decoding(cfg: CfgNode, fail) -> None:
-    """DATA.DECODING_DEVICE cuda is TorchCodec's (NVDEC); PyAV decodes on the CPU."""
-    if cfg.DATA.DECODING_DEVICE == "cuda" and cfg.DATA.DECODING_BACKEND != "torchcodec":
-        fail("DATA.DECODING_DEVICE cuda needs DATA.DECODING_BACKEND torchcodec (PyAV decodes on the CPU)")
-
-
 _CHECKS = (
     _check_numbers,
     _check_choices,
@@ -437,5 +431,4 @@ _CHECKS = (
     _check_aug,
     _check_charades,
     _check_multigrid,
-    _check_decoding,
 )

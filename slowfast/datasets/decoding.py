@@ -13,7 +13,9 @@ cannot be decoded raises :class:`~slowfast.datasets.video_container.VideoDecodeE
 replace and count it whatever the backend.
 
 :func:`check_decoding` fails at once, with a ``ConfigError`` naming the key, when the configured backend
-cannot run here (TorchCodec or its FFmpeg libraries missing, ``DATA.DECODING_DEVICE cuda`` without CUDA).
+cannot run here (TorchCodec or its FFmpeg libraries missing, ``DATA.DECODING_DEVICE cuda`` without CUDA or
+with PyAV). ``tools/run_net.py`` calls it before anything else runs, and so does :func:`clip_sampler`. (The
+keys' values are checked at load time, ``config/validation.py``'s choices.)
 """
 import functools
 from typing import Callable
@@ -30,6 +32,9 @@ def check_decoding(cfg) -> None:
     """Raise ``ConfigError`` (one line: the key, and what to install or change) when ``DATA.DECODING_BACKEND``
     / ``DATA.DECODING_DEVICE`` cannot run on this machine."""
     if cfg.DATA.DECODING_BACKEND != "torchcodec":
+        if cfg.DATA.DECODING_DEVICE == "cuda":
+            raise ConfigError("DATA.DECODING_DEVICE cuda needs DATA.DECODING_BACKEND torchcodec (PyAV decodes on "
+                              "the CPU)")
         return
     from slowfast.datasets.torchcodec_decoder import TorchCodecUnavailable, load_torchcodec
 
