@@ -91,6 +91,9 @@ def _decoder_source(source):
     in_memory = as_video_bytes(source)
     if in_memory is not None:
         return in_memory.data, in_memory.name
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"TorchCodec decodes a path or bytes, not {type(source).__name__} "
+                        "(pass the encoded video as VideoBytes(data, name))")
     path = os.fspath(source)
     if not os.path.isfile(path):
         raise VideoDecodeError(path, "no such file")
