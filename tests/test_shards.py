@@ -320,3 +320,24 @@ def test_multi_label_shards_carry_the_label_sets(data, tmp_path, capsys):
     assert got == {i: sorted(int(x) for x in lb.split(",")) for i, lb in enumerate(labels)}
     with pytest.raises(ValueError, match=r"val.json: packed with multi_label True but DATA.MULTI_LABEL is False"):
         ShardedKinetics(cfg_for(str(tmp_path / "s"), tmp_path), "val")
+
+
+def test_shards_decoded_by_torchcodec_give_the_files_pyav_clips(data, tmp_path):
+    """Shard bytes go through DATA.DECODING_BACKEND like files do: TorchCodec on shards == PyAV on files."""
+    from slowfast.datasets import torchcodec_decoder
+
+    try:
+        torchcodec_decoder.load_torchcodec()
+    except torchcodec_decoder.TorchCodecUnavailable as err:
+        pytest.skip(f"TorchCodec cannot decode here: {err}")
+    data_dir, shards_dir = data
+    shards = ShardedKinetics(cfg_for(shards_dir, tmp_path, "DATA.DECODING_BACKEND", "torchcodec"), "train")
+    shards.set_epoch(1)
+    files = build_dataset("kinetics", cfg_for(data_dir, tmp_path), "train")
+    count = 0
+    for inputs, label, index, _ in shards:
+        with item_rng(item_seed(shards.seed, 1, index)):
+            ref = files[index]
+        assert label == ref[1] and all(torch.equal(a, b) for a, b in zip(inputs, ref[0])), index
+        count += 1
+    assert count == files.num_videos

@@ -31,6 +31,7 @@ from slowfast.apps.cli import DEBUG_ENV, config_parser, parse_with_overrides, us
 from slowfast.apps.run_summary import run_summary  # noqa: E402
 from slowfast.config import load_config  # noqa: E402
 from slowfast.data_prep.check import run_preflight  # noqa: E402
+from slowfast.datasets.decoding import check_decoding  # noqa: E402
 from slowfast.datasets.prepare import prepare_data  # noqa: E402
 from slowfast.engine.launch import check_devices, check_init_method, launch_job  # noqa: E402
 from slowfast.engine.acceleration import inference_dtype  # noqa: E402
@@ -99,6 +100,7 @@ def main(argv=None) -> int:
         cfg = load_config(args.cfg_file, args.opts)
         setup_logging()
         check_devices(cfg)
+        check_decoding(cfg)  # DATA.DECODING_BACKEND / DECODING_DEVICE usable here (TorchCodec, FFmpeg, CUDA)
         if cfg.TEST.ENABLE:  # TEST.PRECISION the device lacks: one line now, not after training
             inference_dtype(cfg, device_for(cfg))
         check_init_method(cfg, args.init_method)

@@ -220,8 +220,10 @@ _C.DATA.TRAIN_CROP_SIZE = 224
 _C.DATA.TEST_CROP_SIZE = 256
 # Random horizontal flip at training time.
 _C.DATA.RANDOM_FLIP = True
-# Video decoding backend (only "pyav").
+# Video decoding backend: "pyav" or "torchcodec" (same frames; needs pip install -e .[torchcodec] and FFmpeg 4-9 libraries).
 _C.DATA.DECODING_BACKEND = "pyav"
+# Where DATA.DECODING_BACKEND torchcodec decodes: "cpu" or "cuda" (NVDEC; frames come back to the CPU as uint8).
+_C.DATA.DECODING_DEVICE = "cpu"
 # Feed frames as BGR instead of RGB (some Caffe2 checkpoints expect BGR).
 _C.DATA.REVERSE_INPUT_CHANNEL = False
 # How the test views of one video are combined: "sum" (PySlowFast's TestMeter), "mean" (sum / decoded views) or "max".

@@ -128,6 +128,8 @@ def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = Non
         collate_fn=collate,
         persistent_workers=False,
         generator=torch.Generator().manual_seed(cfg.RNG_SEED),
+        # NVDEC decoding (DATA.DECODING_DEVICE cuda) in workers: CUDA cannot run in forked processes.
+        multiprocessing_context="spawn" if workers and cfg.DATA.DECODING_DEVICE == "cuda" else None,
     )
 
 

@@ -23,8 +23,7 @@ Typical use by a dataset::
     # frames: 32 x H x W x 3 uint8
 """
 import math
-import os
-from typing import Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import av
 from av.video.reformatter import VideoReformatter
@@ -199,7 +198,7 @@ def nearest_frames(timestamps: torch.Tensor, query_sec: torch.Tensor) -> torch.T
 
 
 def sample_clip(
-    path: Union[str, os.PathLike],
+    path: Source,
     clip_idx: int,
     num_clips: int,
     num_frames: int,
@@ -221,7 +220,7 @@ def sample_clip(
     than the window are padded by clamping indices to the last frame.
 
     Args:
-        path: video file.
+        path: video file, its encoded ``bytes`` / ``VideoBytes`` (a video in memory), or an open container.
         clip_idx: ``-1`` for a random clip, else in ``[0, num_clips)``.
         num_clips: number of test clips per video.
         num_frames: frames returned.
@@ -339,7 +338,7 @@ def _all_frames(container, stream) -> List:
 
 
 def sample_clip_pyslowfast(
-    path: Union[str, os.PathLike],
+    path: Source,
     clip_idx: int,
     num_clips: int,
     num_frames: int,
@@ -365,6 +364,8 @@ def sample_clip_pyslowfast(
 
     Containers that store no duration or no frame count are decoded whole and the clip placed on all
     their frames (PySlowFast's fallback for a missing duration).
+
+    ``path``: a video file, its encoded ``bytes`` / ``VideoBytes`` (a video in memory), or an open container.
 
     Returns:
         ``num_frames x H x W x 3`` uint8 RGB tensor.

@@ -6,7 +6,8 @@ paths are then taken relative to the CSV's folder).
 
 Sampling (report, section 3), by default exactly PySlowFast's (`slowfast/datasets/kinetics.py`):
 - frames: `decoder.sample_clip_pyslowfast` (DATA.TEMPORAL_SAMPLING "pyslowfast"; "timestamps" =
-  `decoder.sample_clip`, a time grid over the whole video with nearest-frame resampling);
+  `decoder.sample_clip`, a time grid over the whole video with nearest-frame resampling), decoded by
+  PyAV or TorchCodec (DATA.DECODING_BACKEND: the same frames, `decoding.clip_sampler`);
 - pixels: /255, then (x - DATA.MEAN) / DATA.STD, then the spatial transforms (PySlowFast's order),
   then the optional RGB -> BGR reversal, then the pathways (`sampling.pack_pathway_output`, Slow
   frames by DATA.SLOW_PATHWAY_SAMPLING);
@@ -44,7 +45,7 @@ import torch.utils.data
 
 from slowfast.config.validation import num_pathways
 from slowfast.datasets import transforms as T
-from slowfast.datasets.decoder import sample_clip, sample_clip_pyslowfast
+from slowfast.datasets.decoding import clip_sampler
 from slowfast.datasets.fast_train_clip import train_clip, train_crop_uint8
 from slowfast.datasets.rand_augment import RandAugment
 from slowfast.datasets.registry import DATASET_REGISTRY
@@ -101,7 +102,7 @@ class Kinetics(torch.utils.data.Dataset):
         self.random_flip = cfg.DATA.RANDOM_FLIP
         self.reverse_channels = cfg.DATA.REVERSE_INPUT_CHANNEL
         self.max_retries = cfg.DATA.MAX_DECODE_RETRIES
-        self.sample_clip = sample_clip_pyslowfast if cfg.DATA.TEMPORAL_SAMPLING == "pyslowfast" else sample_clip
+        self.sample_clip = clip_sampler(cfg)  # DATA.DECODING_BACKEND / DECODING_DEVICE / TEMPORAL_SAMPLING
         self.slow_sampling = cfg.DATA.SLOW_PATHWAY_SAMPLING
         self.random_view = split == "train" or (split == "val" and cfg.DATA.VAL_VIEW == "random")
         self.uint8_train = cfg.DATA.UINT8_TRAIN_PIPELINE

@@ -41,7 +41,6 @@ The Rule (which process and loader worker reads which videos, in which order):
 """
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -49,7 +48,6 @@ import tarfile
 from collections import deque
 from typing import Iterator, NamedTuple, Optional
 
-import av
 import torch
 import torch.utils.data
 
@@ -57,7 +55,7 @@ from slowfast.config.errors import ConfigError
 from slowfast.datasets.kinetics import DatasetFormatError, Kinetics
 from slowfast.datasets.seeding import item_rng, item_seed
 from slowfast.datasets.validation import UnreadableDataError
-from slowfast.datasets.video_container import VideoDecodeError
+from slowfast.datasets.video_container import VideoBytes, VideoDecodeError
 from slowfast.formats import shards as fmt
 from slowfast.utils import distributed as du
 
@@ -304,19 +302,10 @@ class ShardedKinetics(Kinetics, torch.utils.data.IterableDataset):
                            join(self.location, shard), got, first, stop - 1, stop - first - got)
 
     def _decode(self, data: bytes, name: str, clip_idx: int) -> torch.Tensor:
-        """One clip (T x H x W x 3 uint8) of the encoded video ``data`` (``name``: for messages)."""
-        try:
-            container = av.open(io.BytesIO(data))
-        except (av.FFmpegError, OSError, ValueError) as err:
-            raise VideoDecodeError(name, f"cannot open container ({err})") from None
-        try:
-            with container:
-                return self.sample_clip(container, clip_idx, self.num_clips, self.num_frames, self.sampling_rate,
-                                        self.target_fps)
-        except VideoDecodeError as err:
-            raise VideoDecodeError(name, err.reason) from None
-        except av.FFmpegError as err:
-            raise VideoDecodeError(name, str(err)) from None
+        """One clip (T x H x W x 3 uint8) of the encoded video ``data`` (``name``: shard and key, for
+        messages), decoded from memory by DATA.DECODING_BACKEND (``datasets.decoding.clip_sampler``)."""
+        return self.sample_clip(VideoBytes(data, name), clip_idx, self.num_clips, self.num_frames, self.sampling_rate,
+                                self.target_fps)
 
     # ------------------------------------------------------------------ items
 

@@ -7,11 +7,16 @@ timeline, measured from the stream's first timestamp (``stream.start_time``).
 Supported: any seekable container FFmpeg reads (mp4, webm/mkv, avi, MPEG-TS, MPEG-PS) with H.264,
 MPEG-4 part 2, VP9, ... video.  Raw elementary streams (``.h264`` files) carry no timestamps and
 cannot seek; they raise :class:`VideoDecodeError`.
+
+A video may also be held in memory (e.g. read from a tar shard): pass its encoded ``bytes``, or a
+:class:`VideoBytes` (bytes + the name errors give it, e.g. ``"train-000003.tar:vid42"``), wherever a path
+is accepted.
 """
+import io
 import math
 import os
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
 
 import av
 
@@ -49,11 +54,51 @@ class VideoInfo:
     height: int
 
 
-Source = Union[str, os.PathLike, "av.container.InputContainer"]
+IN_MEMORY_NAME = "<in-memory video>"
 
 
-def open_video(path: Union[str, os.PathLike]) -> "av.container.InputContainer":
-    """Open ``path`` with PyAV and check it has a video stream.
+class VideoBytes(NamedTuple):
+    """An encoded video held in memory, and the name errors give it (say the shard and the sample key)."""
+
+    data: bytes
+    name: str = IN_MEMORY_NAME
+
+
+Path = Union[str, os.PathLike]
+Source = Union[str, os.PathLike, bytes, VideoBytes, "av.container.InputContainer"]
+
+
+def as_video_bytes(source) -> Optional[VideoBytes]:
+    """``source`` as :class:`VideoBytes` when it is a video in memory (``bytes``, ``bytearray``,
+    ``memoryview`` or ``VideoBytes``), else ``None`` (a path or an open container)."""
+    if isinstance(source, VideoBytes):
+        return source
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return VideoBytes(bytes(source))
+    return None
+
+
+def source_name(source) -> str:
+    """What errors call ``source``: the path, the in-memory video's name, or the container's name."""
+    in_memory = as_video_bytes(source)
+    if in_memory is not None:
+        return in_memory.name
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return _container_path(source)
+
+
+class _NamedBytesIO(io.BytesIO):
+    """Bytes PyAV reads as a file; the container (and its errors) carry ``name``."""
+
+    def __init__(self, data: bytes, name: str):
+        super().__init__(data)
+        self.name = name
+
+
+def open_video(path: Union[Path, bytes, VideoBytes]) -> "av.container.InputContainer":
+    """Open ``path`` (or a video in memory: ``bytes`` / :class:`VideoBytes`) with PyAV and check it has a
+    video stream.
 
     Returns an input container (use it as a context manager to close it).
 
@@ -61,11 +106,15 @@ def open_video(path: Union[str, os.PathLike]) -> "av.container.InputContainer":
         VideoDecodeError: the file is missing, unreadable, not a media file,
             truncated so badly the demuxer rejects it, or has no video stream.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise VideoDecodeError(path, "no such file")
+    in_memory = as_video_bytes(path)
+    if in_memory is not None:
+        path, source = in_memory.name, _NamedBytesIO(in_memory.data, in_memory.name)
+    else:
+        path = source = os.fspath(path)
+        if not os.path.isfile(path):
+            raise VideoDecodeError(path, "no such file")
     try:
-        container = av.open(path)
+        container = av.open(source)
     except (av.FFmpegError, OSError, UnicodeDecodeError) as err:
         raise VideoDecodeError(path, f"cannot open container ({err})") from err
     if not container.streams.video:
@@ -78,7 +127,7 @@ class _borrow:
     """Context manager yielding an open container; closes it only if it opened it."""
 
     def __init__(self, source: Source):
-        self._owned = isinstance(source, (str, os.PathLike))
+        self._owned = isinstance(source, (str, os.PathLike)) or as_video_bytes(source) is not None
         self._container = open_video(source) if self._owned else source
 
     def __enter__(self):
