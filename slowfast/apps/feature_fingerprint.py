@@ -13,12 +13,11 @@ small beside decoding and running the model.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Dict, List, Optional
 
-from slowfast.utils.io import write_text_atomic
+from slowfast.utils.io import file_sha256, write_text_atomic
 
 FINGERPRINT_NAME = "fingerprint.json"
 # Config sections (whole) and keys that change the features a checkpoint gives.
@@ -29,14 +28,6 @@ FEATURE_KEYS = (
     "TEST.NUM_ENSEMBLE_VIEWS", "TEST.NUM_SPATIAL_CROPS", "TEST.CHECKPOINT_TYPE",
     "DEMO.STRIDE_SEC", "DEMO.CROP",
 )
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _plain(value):

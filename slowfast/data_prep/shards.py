@@ -27,8 +27,8 @@ from typing import Dict, List, Optional, Sequence
 
 from slowfast.datasets.video_container import VideoDecodeError, get_video_info
 from slowfast.formats.kinetics import read_multi_label_rows, read_video_list_rows, resolve_video_path
-from slowfast.formats.shards import file_sha256, index_name, make_index, parse_size, sample_key, shard_name
-from slowfast.utils.io import TEMP_PREFIX, refuse_overwriting_inputs, write_json_atomic
+from slowfast.formats.shards import index_name, make_index, parse_size, sample_key, shard_name
+from slowfast.utils.io import TEMP_PREFIX, file_sha256, refuse_overwriting_inputs, write_json_atomic
 from slowfast.utils.progress import Progress
 
 logger = logging.getLogger(__name__)

@@ -58,6 +58,7 @@ from slowfast.datasets.validation import UnreadableDataError
 from slowfast.datasets.video_container import VideoBytes, VideoDecodeError
 from slowfast.formats import shards as fmt
 from slowfast.utils import distributed as du
+from slowfast.utils.io import file_sha256
 
 logger = logging.getLogger(__name__)
 _READ_ERRORS = (tarfile.TarError, OSError, EOFError, ValueError)  # a shard that cannot be read on
@@ -121,7 +122,7 @@ def _check_local(location: str, url: str, index: fmt.ShardIndex) -> None:
             logger.warning("shard %s has %d bytes, its index %s says %d: it is read until it breaks",
                            path, os.path.getsize(path), url, size)
     csv = os.path.join(location, f"{index.split}.csv")
-    if os.path.isfile(csv) and fmt.file_sha256(csv) != index.csv_sha256:
+    if os.path.isfile(csv) and file_sha256(csv) != index.csv_sha256:
         raise fmt.ShardIndexError(f"{url}: was made from another {index.split}.csv than {csv} (sha256 differs): "
                                   "another version of the dataset; rewrite the shards with tools/make_shards.py")
 

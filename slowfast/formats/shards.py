@@ -71,14 +71,6 @@ def parse_size(text: str) -> int:
     return size
 
 
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class ShardIndex:
     """A split's index, validated (see the module docstring)."""

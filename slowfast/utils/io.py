@@ -4,6 +4,7 @@ so a crash never leaves a half-written file and an existing file stays intact un
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -119,6 +120,15 @@ def refuse_overwriting_inputs(outputs: dict, inputs: dict, output_folders: dict 
 class TextFileError(ValueError):
     """A text input (a list, a split file, an annotation CSV) is not UTF-8; the message names the file and
     the line."""
+
+
+def file_sha256(path: str) -> str:
+    """The hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_text(path: str) -> str:
