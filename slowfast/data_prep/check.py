@@ -41,7 +41,9 @@ from slowfast.checkpoint import checkpoint_dir
 from slowfast.checkpoint.errors import WEIGHTS_HINT
 from slowfast.data_prep.check_ava import check_ava, label_map_ids
 from slowfast.data_prep.check_kinetics import check_kinetics, classnames_size
+from slowfast.data_prep.check_shards import num_classes_from_url
 from slowfast.datasets.ava import annotation_path
+from slowfast.datasets.shards import is_url
 from slowfast.engine.tasks import build_task
 from slowfast.formats.kinetics import read_video_list_rows
 from slowfast.formats.problems import AvaFormatError, Problem
@@ -143,7 +145,9 @@ def resolve_num_classes(cfg):
         source = path
     else:
         source = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "classnames.json")
-        if os.path.isfile(source):
+        if is_url(cfg.DATA.PATH_TO_DATA_DIR):  # shards at a URL: their classnames.json
+            num, source = num_classes_from_url(cfg.DATA.PATH_TO_DATA_DIR)
+        elif os.path.isfile(source):
             num = classnames_size(source)
         else:
             source = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "train.csv")
