@@ -125,8 +125,9 @@ def classnames_count(location: str) -> int:
     """Classes in the ``classnames.json`` that tools/make_shards.py copied beside the shards (a folder or a
     URL, read as the index is); ShardIndexError naming it when it cannot be read or parsed."""
     url = join(location, "classnames.json")
+    data = read_bytes(location, "classnames.json", "classnames.json")
     try:
-        return len(json.loads(read_bytes(location, "classnames.json", "classnames.json").decode("utf-8")))
+        return len(dict(json.loads(data.decode("utf-8"))))
     except (UnicodeDecodeError, ValueError, TypeError) as err:
         raise fmt.ShardIndexError(f"{url}: not a JSON name -> id object ({err})") from None
 
