@@ -104,6 +104,17 @@ def test_a_missing_local_shard_is_a_one_line_preflight_error(broken, tmp_path, c
     assert "Traceback" not in err and len([ln for ln in err.splitlines() if "train-000002" in ln]) == 1
 
 
+def test_a_shard_missing_at_a_url_is_found_when_read_and_counted(data, tmp_path, caplog):
+    _, shards_dir = data
+    root = tmp_path / "url"
+    shutil.copytree(shards_dir, root)
+    os.remove(root / "train-000003.tar")  # a URL's shards are not listed before the run: found when read
+    dataset = ShardedKinetics(cfg_for(f"file://{root}", tmp_path), "train")
+    items = list(dataset)
+    assert len(items) == dataset.quota == 16 and sum(extra["retries"] for *_, extra in items) == 4
+    assert f"file://{root}/train-000003.tar cannot be read after 0 of its samples" in caplog.text
+
+
 def padding_per_stream(index, seed, epoch, streams, batch, lost):
     """Rule 7: a stream that reads fewer than its quota repeats its own samples, each one counted."""
     order = fmt.shard_order(len(index.counts), seed, epoch)

@@ -33,7 +33,8 @@ The Rule (which process and loader worker reads which videos, in which order):
    stream: the previous samples (up to DATA.MAX_DECODE_RETRIES back), then the following ones; the
    replacement counts in the batch's ``retries``; none readable stops the run (``UnreadableDataError``).
    A shard that cannot be read (missing, truncated, not a tar) loses its remaining samples, with a warning
-   naming it; a training stream left with fewer than ``Q`` samples starts its slice over and pads with
+   naming it (a local shard the index lists but the folder lacks is refused before the run, by
+   :func:`load_index`; at a URL it is found when read, and counted so); a training stream left with fewer than ``Q`` samples starts its slice over and pads with
    those (counted as replacements), so the iteration count never changes. In val / test a sample that
    cannot be decoded gives blank views marked failed; videos of a lost shard part get no view (the test
    reports ``num_videos_without_views``). Item ``p`` depends only on the stream's sequence, so resuming
