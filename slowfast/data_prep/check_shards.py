@@ -49,8 +49,9 @@ def num_classes_from_url(location: str) -> Tuple[int, str]:
     try:
         return classnames_count(location), source
     except fmt.ShardIndexError as err:
-        raise ValueError(f"MODEL.NUM_CLASSES 0 reads the shards' classnames.json: {err}; copy it there "
-                         "(tools/make_shards.py writes it) or set MODEL.NUM_CLASSES") from None
+        raise ValueError(f"MODEL.NUM_CLASSES 0 reads the shards' classnames.json: {err}; copy the dataset's "
+                         "classnames.json there (tools/make_shards.py copies it when --data has one) or set "
+                         "MODEL.NUM_CLASSES") from None
 
 
 def check_shard_split(cfg, split: str, decode: bool = False) -> List[Problem]:
