@@ -13,7 +13,8 @@ Kinetics (``{split}.csv`` in ``DATA.PATH_TO_DATA_DIR``): lines that do not parse
 ``MODEL.NUM_CLASSES``; not cheap: missing videos, undecodable videos and (``decode`` decodes every frame)
 truncated ones, whose frames stop before the count their container states (``truncated_video``, an error:
 the loader leaves out the test views past the cut and replaces the video in training). A one-frame video
-or a still image passes: the loader reads it.
+or a still image passes: the loader reads it. A split read from tar shards (folder or URL) is checked by
+:mod:`slowfast.data_prep.check_shards` (``decode``: every shard read and every sample decoded from memory).
 
 AVA (the files of :mod:`slowfast.datasets.ava`): missing files (frame lists, box CSVs, proposals,
 label map, ground truth, exclusions), box-CSV rows that do not parse, action ids outside
@@ -26,7 +27,8 @@ JPEGs of the key-frame clips (unreadable ones with ``decode``).
 
 ``MODEL.NUM_CLASSES 0`` means "from the dataset": :func:`resolve_num_classes` takes the largest id of
 ``AVA.LABEL_MAP_FILE`` (AVA's 60 evaluated classes go up to id 80, so 80) or the size of Kinetics'
-``classnames.json`` (else one more than the largest training label).
+``classnames.json`` (at a URL of shards: theirs, read as the index is; else one more than the largest
+training label).
 """
 from __future__ import annotations
 
