@@ -2,10 +2,12 @@
 (folder and file:// URL), the dataset's log line, MODEL.NUM_CLASSES 0 over a URL, a garbage shard in a real
 training run (the replaced count summed over loader workers) and a missing local shard refused before the run.
 Tiny synthetic videos (32 px), the data of tests/test_shards.py."""
+import io
 import json
 import logging
 import os
 import shutil
+import tarfile
 
 import pytest
 
@@ -61,6 +63,27 @@ def test_check_dataset_decode_names_each_bad_sample_corrupt_and_missing_shard(da
     # without --decode only the index and the shards' presence are checked (no shard is read)
     code, out = check(capsys, broken, "--split", "train")
     assert code == 1 and out.strip().splitlines()[-1].startswith("1 problem(s)") and "train-000002.tar" in out
+
+
+def test_check_dataset_decode_counts_a_shards_samples_and_their_members(data, tmp_path, capsys):
+    _, shards_dir = data
+    root = tmp_path / "members"
+    shutil.copytree(shards_dir, root)
+    shard = str(root / "val-000000.tar")
+    with tarfile.open(shard) as tar:
+        members = [(m.name, tar.extractfile(m).read()) for m in tar.getmembers()]
+    at = [name for name, _ in members].index("000000002.mp4") + 1
+    members[at:at] = [("000000002.webm", b"x" * 10)]  # a second video in sample 2
+    extra = [("000000009.json", json.dumps({"index": 9, "label": 0}).encode())]  # a sample the index lacks
+    with tarfile.open(shard, "w") as tar:
+        for name, payload in members + extra:
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    code, out = check(capsys, str(root), "--decode", "--split", "val")
+    assert code == 1 and out.strip().splitlines()[-1].startswith("2 problem(s)"), out
+    assert f"{shard}: holds 6 samples, its index says 5" in out
+    assert f"{shard}:000000002: 2 video members (mp4, webm), a sample holds one" in out
 
 
 def test_check_dataset_decode_reads_shards_at_a_url(broken, capsys, caplog):
