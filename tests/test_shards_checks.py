@@ -156,11 +156,11 @@ def test_garbage_shards_train_to_the_end_with_both_workers_replacements_summed(d
     for shard in lost:
         with open(os.path.join(root, index.names[shard]), "wb") as f:
             f.write(b"not a tar file" * 300)  # same path, garbage bytes: the index still lists it
-    padded, _ = padding_per_stream(index, 0, 0, 2, 2, lost)
+    padded, _ = padding_per_stream(index, 0, 0, 2, 4, lost)
     assert all(n > 0 for n in padded)
     out = tmp_path / "run"
     code, err = run_net(capsys, "DATA.PATH_TO_DATA_DIR", root, "DATA.GENERATE_SYNTHETIC", "False", "OUTPUT_DIR",
-                        str(out), "DATA.NUM_FRAMES", "8", "TRAIN.BATCH_SIZE", "2", "DATA_LOADER.NUM_WORKERS", "2",
+                        str(out), "DATA.NUM_FRAMES", "8", "TRAIN.BATCH_SIZE", "4", "DATA_LOADER.NUM_WORKERS", "2",
                         "SOLVER.MAX_EPOCH", "1", "TEST.ENABLE", "False", "TRAIN.EVAL_PERIOD", "10", "RNG_SEED", "0",
                         "LOG_MODEL_INFO", "False", "DATA.SHUFFLE_BUFFER", "4")
     assert code == 0, err
