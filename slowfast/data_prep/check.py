@@ -13,7 +13,8 @@ Kinetics (``{split}.csv`` in ``DATA.PATH_TO_DATA_DIR``): lines that do not parse
 ``MODEL.NUM_CLASSES``; not cheap: missing videos, undecodable videos and (``decode`` decodes every frame)
 truncated ones, whose frames stop before the count their container states (``truncated_video``, an error:
 the loader leaves out the test views past the cut and replaces the video in training). A one-frame video
-or a still image passes: the loader reads it.
+or a still image passes: the loader reads it. A split read from tar shards (folder or URL) is checked by
+:mod:`slowfast.data_prep.check_shards` (``decode``: every shard read and every sample decoded from memory).
 
 AVA (the files of :mod:`slowfast.datasets.ava`): missing files (frame lists, box CSVs, proposals,
 label map, ground truth, exclusions), box-CSV rows that do not parse, action ids outside
@@ -26,7 +27,8 @@ JPEGs of the key-frame clips (unreadable ones with ``decode``).
 
 ``MODEL.NUM_CLASSES 0`` means "from the dataset": :func:`resolve_num_classes` takes the largest id of
 ``AVA.LABEL_MAP_FILE`` (AVA's 60 evaluated classes go up to id 80, so 80) or the size of Kinetics'
-``classnames.json`` (else one more than the largest training label).
+``classnames.json`` (at a URL of shards: theirs, read as the index is; else one more than the largest
+training label).
 """
 from __future__ import annotations
 
@@ -41,7 +43,9 @@ from slowfast.checkpoint import checkpoint_dir
 from slowfast.checkpoint.errors import WEIGHTS_HINT
 from slowfast.data_prep.check_ava import check_ava, label_map_ids
 from slowfast.data_prep.check_kinetics import check_kinetics, classnames_size
+from slowfast.data_prep.check_shards import num_classes_from_url
 from slowfast.datasets.ava import annotation_path
+from slowfast.datasets.shards import is_url
 from slowfast.engine.tasks import build_task
 from slowfast.formats.kinetics import read_video_list_rows
 from slowfast.formats.problems import AvaFormatError, Problem
@@ -143,7 +147,9 @@ def resolve_num_classes(cfg):
         source = path
     else:
         source = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "classnames.json")
-        if os.path.isfile(source):
+        if is_url(cfg.DATA.PATH_TO_DATA_DIR):  # shards at a URL: their classnames.json
+            num, source = num_classes_from_url(cfg.DATA.PATH_TO_DATA_DIR)
+        elif os.path.isfile(source):
             num = classnames_size(source)
         else:
             source = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "train.csv")

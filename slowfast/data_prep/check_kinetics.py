@@ -6,6 +6,7 @@ import json
 import os
 from typing import Dict, List, Sequence
 
+from slowfast.data_prep.check_shards import check_shard_split
 from slowfast.data_prep.video_io import check_video
 from slowfast.datasets.shards import shard_index_problems, uses_shards
 from slowfast.formats.kinetics import check_label_range, read_multi_label_rows, read_video_list_rows, resolve_video_path
@@ -66,8 +67,8 @@ def check_kinetics(cfg, splits: Sequence[str], decode: bool = False, cheap: bool
         except (ValueError, TypeError) as err:
             out.append(Problem(names, None, "parse", f"not a JSON name -> id object ({err})"))
     for split in splits:
-        if uses_shards(cfg, split):  # tar shards (tools/make_shards.py): their index, cheaply
-            out += shard_index_problems(cfg, split)
+        if uses_shards(cfg, split):  # tar shards (tools/make_shards.py): their index; decode: every sample
+            out += shard_index_problems(cfg, split) if cheap else check_shard_split(cfg, split, decode)
             continue
         found = check_kinetics_csv(os.path.join(root, f"{split}.csv"), num_classes, cfg.DATA.PATH_LABEL_SEPARATOR,
                                    cfg.DATA.PATH_PREFIX, files=not cheap, decode=decode and not cheap,

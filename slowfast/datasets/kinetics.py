@@ -121,7 +121,11 @@ class Kinetics(torch.utils.data.Dataset):
         # Short side of the deterministic views: PySlowFast uses the jitter minimum for one crop.
         self.test_scale = self.test_crop if self.num_crops > 1 else self.jitter[0]
         logger.info("%s %s: %d videos x %d views from %s", type(self).__name__, split, len(self.videos),
-                    self.views_per_video, csv)
+                    self.views_per_video, self.list_source(csv))
+
+    def list_source(self, csv: str) -> str:
+        """Where the video list came from, for the log (the shard dataset names its index)."""
+        return csv
 
     def read_videos(self, csv: str, cfg) -> list:
         """[(video, label), ...] of the split's list `csv` (the Charades dataset overrides it)."""

@@ -33,7 +33,8 @@ The Rule (which process and loader worker reads which videos, in which order):
    stream: the previous samples (up to DATA.MAX_DECODE_RETRIES back), then the following ones; the
    replacement counts in the batch's ``retries``; none readable stops the run (``UnreadableDataError``).
    A shard that cannot be read (missing, truncated, not a tar) loses its remaining samples, with a warning
-   naming it; a training stream left with fewer than ``Q`` samples starts its slice over and pads with
+   naming it (a local shard the index lists but the folder lacks is refused before the run, by
+   :func:`load_index`; at a URL it is found when read, and counted so); a training stream left with fewer than ``Q`` samples starts its slice over and pads with
    those (counted as replacements), so the iteration count never changes. In val / test a sample that
    cannot be decoded gives blank views marked failed; videos of a lost shard part get no view (the test
    reports ``num_videos_without_views``). Item ``p`` depends only on the stream's sequence, so resuming
@@ -61,7 +62,7 @@ from slowfast.utils import distributed as du
 from slowfast.utils.io import file_sha256
 
 logger = logging.getLogger(__name__)
-_READ_ERRORS = (tarfile.TarError, OSError, EOFError, ValueError)  # a shard that cannot be read on
+READ_ERRORS = (tarfile.TarError, OSError, EOFError, ValueError)  # a shard that cannot be read on
 
 
 def is_url(location: str) -> bool:
@@ -90,31 +91,49 @@ def _gopen(url: str):
     return gopen(url) if is_url(url) else open(url, "rb")
 
 
-def load_index(location: str, split: str) -> fmt.ShardIndex:
-    """The validated index of ``split`` at ``location``; ShardIndexError (one line) when it is missing or
-    unreadable, of another version, names local shards that do not exist, or was made from another CSV
-    than the ``<split>.csv`` beside it."""
-    url = join(location, fmt.index_name(split))
+def read_bytes(location: str, name: str, what: str) -> bytes:
+    """The bytes of the file ``name`` at ``location`` (a folder or URL); ShardIndexError naming it."""
+    url = join(location, name)
     if not is_url(location) and not os.path.isfile(url):
-        raise fmt.ShardIndexError(f"{url}: no shard index for the {split} split (DATA.FORMAT shards reads "
-                                  f"{fmt.index_name(split)} written by tools/make_shards.py)")
+        raise fmt.ShardIndexError(f"{url}: no {what}")
     try:
         with _gopen(url) as f:
-            data = f.read()
+            return f.read()
     except ConfigError:
         raise
     except Exception as err:  # noqa: BLE001 - gopen's schemes raise what their clients raise
-        raise fmt.ShardIndexError(f"{url}: cannot read the shard index ({err})") from None
+        raise fmt.ShardIndexError(f"{url}: cannot read the {what} ({err})") from None
+
+
+def load_index(location: str, split: str, check_files: bool = True) -> fmt.ShardIndex:
+    """The validated index of ``split`` at ``location``; ShardIndexError (one line) when it is missing or
+    unreadable, of another version, names local shards that do not exist (``check_files``), or was made
+    from another CSV than the ``<split>.csv`` beside it. Shards at a URL are not looked for here: one
+    that cannot be read is counted when the loader reaches it (Rule 7)."""
+    url = join(location, fmt.index_name(split))
+    data = read_bytes(location, fmt.index_name(split), f"shard index for the {split} split (DATA.FORMAT shards "
+                      f"reads {fmt.index_name(split)} written by tools/make_shards.py)")
     index = fmt.parse_index(data, url)
     if index.split != split:
         raise fmt.ShardIndexError(f"{url}: is the index of the {index.split!r} split, not {split!r}")
     if not is_url(location):
-        _check_local(location, url, index)
+        _check_local(location, url, index, check_files)
     return index
 
 
-def _check_local(location: str, url: str, index: fmt.ShardIndex) -> None:
-    for name, size in zip(index.names, index.sizes):
+def classnames_count(location: str) -> int:
+    """Classes in the ``classnames.json`` that tools/make_shards.py copied beside the shards (a folder or a
+    URL, read as the index is); ShardIndexError naming it when it cannot be read or parsed."""
+    url = join(location, "classnames.json")
+    data = read_bytes(location, "classnames.json", "classnames.json")
+    try:
+        return len(dict(json.loads(data.decode("utf-8"))))
+    except (UnicodeDecodeError, ValueError, TypeError) as err:
+        raise fmt.ShardIndexError(f"{url}: not a JSON name -> id object ({err})") from None
+
+
+def _check_local(location: str, url: str, index: fmt.ShardIndex, check_files: bool) -> None:
+    for name, size in zip(index.names, index.sizes) if check_files else ():
         path = os.path.join(location, name)
         if not os.path.isfile(path):
             raise fmt.ShardIndexError(f"{url}: lists shard {path}, which does not exist")
@@ -150,7 +169,7 @@ class _PastSlice(Exception):
     """Raised by the member filter at the first member after the wanted samples: stops reading the shard."""
 
 
-def _samples_of(url: str, first: int, stop: int) -> Iterator[dict]:
+def samples_of(url: str, first: int, stop: int) -> Iterator[dict]:
     """Samples ``first .. stop-1`` (positions) of the tar shard at ``url``, as ``{"__key__", ext: bytes}``;
     the members of earlier samples are passed over without being kept, and reading stops after the last."""
     from webdataset.tariterators import tar_file_iterator
@@ -216,6 +235,9 @@ class ShardedKinetics(Kinetics, torch.utils.data.IterableDataset):
         logger.info("%s: %d samples in %d shards at %s, %d stream(s) (%d process(es) x %d worker(s))%s", split,
                     self.index.count, len(self.index.names), self.location, self.streams, self.world, self.workers,
                     f", {self.quota} samples per stream per epoch" if self.train else "")
+
+    def list_source(self, csv: str) -> str:
+        return f"the shard index {join(self.location, fmt.index_name(self.index.split))}"
 
     def read_videos(self, csv: str, cfg) -> list:
         """[(path as written, label), ...] of every CSV row, from the index (no shard is opened)."""
@@ -288,12 +310,12 @@ class ShardedKinetics(Kinetics, torch.utils.data.IterableDataset):
     def _read_piece(self, shard: str, first: int, stop: int) -> Iterator[Sample]:
         got = 0
         try:
-            for raw in _samples_of(join(self.location, shard), first, stop):
+            for raw in samples_of(join(self.location, shard), first, stop):
                 got += 1
                 sample = _as_sample(raw, shard, len(self.videos))
                 if sample is not None:
                     yield sample
-        except _READ_ERRORS as err:
+        except READ_ERRORS as err:
             logger.warning("shard %s cannot be read after %d of its samples %d..%d (%s: %s): the other %d are lost",
                            join(self.location, shard), got, first, stop - 1, type(err).__name__, err,
                            stop - first - got)
