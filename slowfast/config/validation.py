@@ -410,6 +410,19 @@ def _check_charades(cfg: CfgNode, fail) -> None:
                  "MODEL.HEAD_ACT sigmoid)")
 
 
+def _check_iter_checkpoints(cfg: CfgNode, fail) -> None:
+    """TRAIN.CHECKPOINT_ITER_PERIOD: >= 0, whole accumulation groups, not with multigrid's varying batches."""
+    period = cfg.TRAIN.CHECKPOINT_ITER_PERIOD
+    if isinstance(period, bool) or not isinstance(period, int) or period < 0:
+        fail(f"TRAIN.CHECKPOINT_ITER_PERIOD must be an integer >= 0 (0 = epoch checkpoints only), got {period!r}")
+    if period % max(1, cfg.TRAIN.GRAD_ACCUM_STEPS):
+        fail(f"TRAIN.CHECKPOINT_ITER_PERIOD {period} must be a multiple of TRAIN.GRAD_ACCUM_STEPS "
+             f"{cfg.TRAIN.GRAD_ACCUM_STEPS} (checkpoints are saved between optimizer steps)")
+    if period and (cfg.MULTIGRID.LONG_CYCLE or cfg.MULTIGRID.SHORT_CYCLE):
+        fail("TRAIN.CHECKPOINT_ITER_PERIOD is not supported with MULTIGRID.LONG_CYCLE / SHORT_CYCLE (their batches "
+             "change size within an epoch); set it to 0")
+
+
 _CHECKS = (
     _check_numbers,
     _check_choices,
@@ -430,4 +443,6 @@ _CHECKS = (
     _check_aug,
     _check_charades,
     _check_multigrid,
+    _check_iter_checkpoints,
 )
+

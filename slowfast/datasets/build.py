@@ -28,6 +28,7 @@ from slowfast.config.validation import world_size
 from slowfast.datasets import ava, charades, kinetics  # noqa: F401  (importing a dataset module registers it)
 from slowfast.datasets import multigrid as mgd
 from slowfast.datasets.registry import DATASET_REGISTRY  # also imported from here
+from slowfast.datasets.resume_sampler import ResumableDistributedSampler
 from slowfast.solver import multigrid as mgs
 from slowfast.utils import distributed as du
 
@@ -104,8 +105,9 @@ def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = Non
                           f"{total} over {world} process(es) is {per_process} per process and the last partial batch is "
                           f"dropped, so training would run 0 iterations; lower TRAIN.BATCH_SIZE or add training data")
     if train:
-        # Epoch-seeded shuffling (set_epoch) also on one process, so a resumed run sees the same order.
-        sampler = torch.utils.data.distributed.DistributedSampler(
+        # Epoch-seeded shuffling (set_epoch) also on one process, so a resumed run sees the same order;
+        # DistributedSampler's permutation, and a resumed epoch can start after its first batches.
+        sampler = ResumableDistributedSampler(
             dataset, num_replicas=world, rank=rank, shuffle=True, seed=cfg.RNG_SEED, drop_last=True)
     else:
         sampler = du.ShardedEvalSampler(dataset, num_replicas=world, rank=rank)
@@ -127,11 +129,22 @@ def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = Non
     )
 
 
-def shuffle_loader(loader, epoch: int, seed: int) -> None:
-    """Make epoch `epoch` reproducible: the sampler's shuffle and the workers' random augmentation seeds
-    depend only on (seed, epoch), so a resumed run sees exactly the data an uninterrupted run would."""
+def shuffle_loader(loader, epoch: int, seed: int, start_iter: int = 0) -> None:
+    """Position a training loader on epoch `epoch` from iteration `start_iter` on: the sampler's shuffle
+    depends only on (seed, epoch), its first `start_iter` batches are skipped (never read), the workers'
+    seeds depend only on (seed, epoch), and a dataset with `set_epoch` (per-item seeds: Kinetics, Charades;
+    streaming datasets skip by themselves) gets `set_epoch(epoch, start_iter)`. So a resumed run sees
+    exactly the data an uninterrupted run would, also from the middle of an epoch."""
     sampler = getattr(loader.batch_sampler, "sampler", loader.sampler)  # multigrid: inside the batch sampler
-    if hasattr(sampler, "set_epoch"):
+    if start_iter and not isinstance(sampler, ResumableDistributedSampler) and not hasattr(loader.dataset, "set_epoch"):
+        raise ValueError(f"this loader cannot start an epoch at iteration {start_iter} (sampler {type(sampler).__name__})")
+    if isinstance(sampler, ResumableDistributedSampler):
+        if start_iter and loader.batch_size is None:  # a batch sampler of varying batches (multigrid)
+            raise ValueError("a multigrid loader cannot start an epoch in its middle")
+        sampler.set_epoch(epoch, start_iter * (loader.batch_size or 0))
+    elif hasattr(sampler, "set_epoch"):
         sampler.set_epoch(epoch)
+    if hasattr(loader.dataset, "set_epoch"):
+        loader.dataset.set_epoch(epoch, start_iter)
     if loader.generator is not None:
         loader.generator.manual_seed(seed * 100003 + epoch)

@@ -33,6 +33,11 @@ video, at most DATA.MAX_DECODE_RETRIES times in a row (then an `UnreadableDataEr
 video stops the run: a one-line error from tools/run_net.py); the number of replacements travels with
 the batch so the loop can count them. In val/test the view is returned as zeros with `failed` set, and
 the test loop leaves it out of the video's average and reports it.
+
+Random draws are per item (`datasets.seeding`): every draw of an item (window, scale, crop, flip, RandAugment,
+the replacement of an unreadable video) happens inside `item_rng(item_seed(RNG_SEED, epoch, video index))`,
+the epoch being the one `set_epoch` recorded (0 before any). An item is therefore the same bit for bit
+whatever DATA_LOADER.NUM_WORKERS, the process that reads it or where a resumed run starts.
 """
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ from slowfast.datasets.fast_train_clip import train_clip, train_crop_uint8
 from slowfast.datasets.rand_augment import RandAugment
 from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
+from slowfast.datasets.seeding import item_rng, item_seed
 from slowfast.datasets.validation import UnreadableDataError
 from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.formats.kinetics import check_label_range, read_multi_label_rows, read_video_list_rows, resolve_video_path
@@ -101,6 +107,7 @@ class Kinetics(torch.utils.data.Dataset):
         self.random_flip = cfg.DATA.RANDOM_FLIP
         self.reverse_channels = cfg.DATA.REVERSE_INPUT_CHANNEL
         self.max_retries = cfg.DATA.MAX_DECODE_RETRIES
+        self.seed, self.epoch = cfg.RNG_SEED, 0  # per-item seeds (set_epoch)
         self.sample_clip = sample_clip_pyslowfast if cfg.DATA.TEMPORAL_SAMPLING == "pyslowfast" else sample_clip
         self.slow_sampling = cfg.DATA.SLOW_PATHWAY_SAMPLING
         self.random_view = split == "train" or (split == "val" and cfg.DATA.VAL_VIEW == "random")
@@ -137,6 +144,11 @@ class Kinetics(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.videos) * self.views_per_video
+
+    def set_epoch(self, epoch: int, start_iter: int = 0) -> None:
+        """Record the epoch whose per-item seeds the items use (`datasets.build.shuffle_loader` calls it;
+        the sampler skips the first `start_iter` batches, so nothing else changes here)."""
+        self.epoch = int(epoch)
 
     def _frames(self, video_idx: int, view: int) -> torch.Tensor:
         """Decode the frames of one view (T x H x W x C uint8)."""
@@ -188,26 +200,29 @@ class Kinetics(torch.utils.data.Dataset):
     def __getitem__(self, index):
         index, crop = index if isinstance(index, tuple) else (index, None)  # (index, crop): datasets.multigrid
         video_idx, view = divmod(index, self.views_per_video)
+        with item_rng(item_seed(self.seed, self.epoch, video_idx)):  # every random draw of this item
+            clips, video_idx, failed, retries = self._decode_with_retries(video_idx, view, crop)
+        views = [pack_pathway_output(c, self.alpha, self.num_pathways, self.slow_sampling) for c in clips]
+        extra = {"failed": failed, "retries": retries}
+        if self.num_samples == 1:
+            return views[0], self.label(video_idx), video_idx, extra
+        return views, self.label(video_idx), video_idx, {**extra, "num_samples": self.num_samples}
+
+    def _decode_with_retries(self, video_idx: int, view: int, crop: int | None) -> tuple:
+        """(clips, video index used, failed, replacements): an unreadable training video is replaced by a
+        random other one (at most DATA.MAX_DECODE_RETRIES in a row); in val / test the view is a blank, failed."""
         retries = 0
         while True:
             try:
                 frames = self._frames(video_idx, view)
-                clips = [self._clip(frames, view, crop) for _ in range(self.num_samples)]
-                failed = False
-                break
+                return [self._clip(frames, view, crop) for _ in range(self.num_samples)], video_idx, False, retries
             except VideoDecodeError as e:
                 logger.warning("skipping unreadable video (%s): %s", self.split, e)
                 if self.split != "train":
-                    clips, failed = [self._blank()], True
-                    break
+                    return [self._blank()], video_idx, True, retries
                 retries += 1
                 if retries > self.max_retries:
                     raise UnreadableDataError(
                         f"{retries} unreadable videos in a row (last: {e.path}: {e.reason}); check the dataset "
                         f"(DATA.MAX_DECODE_RETRIES = {self.max_retries})") from e
                 video_idx = int(torch.randint(len(self.videos), (1,)).item())
-        views = [pack_pathway_output(c, self.alpha, self.num_pathways, self.slow_sampling) for c in clips]
-        extra = {"failed": failed, "retries": retries}
-        if self.num_samples == 1:
-            return views[0], self.label(video_idx), video_idx, extra
-        return views, self.label(video_idx), video_idx, {**extra, "num_samples": self.num_samples}
