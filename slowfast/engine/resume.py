@@ -44,7 +44,8 @@ _METER_SCALARS = ("loss", "top1", "top5", "grad_norm")
 
 def data_layout(cfg, loader) -> dict:
     """What the order of an epoch's remaining batches depends on (stored in mid-epoch checkpoints)."""
-    return {"world_size": du.get_world_size(), "batch_per_process": loader.batch_size, "items": len(loader.dataset),
+    items = len(loader.dataset) if hasattr(loader.dataset, "__len__") else None
+    return {"world_size": du.get_world_size(), "batch_per_process": loader.batch_size, "items": items,
             "dataset": type(loader.dataset).__name__, "data_dir": cfg.DATA.PATH_TO_DATA_DIR,
             "num_workers": cfg.DATA_LOADER.NUM_WORKERS}
 
