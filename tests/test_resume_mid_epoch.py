@@ -82,7 +82,7 @@ def stop_after_iteration_checkpoint(monkeypatch, name: str):
     monkeypatch.setattr(cu, "save_checkpoint", save_then_die)
 
 
-OPTS = ["SOLVER.MAX_EPOCH", "2", "TEST.ENABLE", "False", "TRAIN.EVAL_PERIOD", "0", "LOG_PERIOD", "1",
+OPTS = ["DATA.NUM_FRAMES", "4", "SOLVER.MAX_EPOCH", "2", "TEST.ENABLE", "False", "TRAIN.EVAL_PERIOD", "0", "LOG_PERIOD", "1",
         "TRAIN.CHECKPOINT_ITER_PERIOD", "2", "TRAIN.CHECKPOINT_KEEP", "0"]
 
 
