@@ -91,8 +91,11 @@ def test_a_run_killed_after_a_mid_epoch_checkpoint_resumes_to_the_parameters_of_
         data_dir, tmp_path, monkeypatch, workers, epochs):
     """4 iterations per epoch, a checkpoint every 2; the run dies right after the one of epoch 1, iteration 2,
     and the rerun continues at iteration 3 (the first 2 batches are not read again), then (2 epochs) trains
-    epoch 2 with its own mid-epoch checkpoint."""
+    epoch 2 with its own mid-epoch checkpoint. With 1 epoch, precise BN statistics are recomputed after it
+    over the epoch's first batches (the ones the resumed run skipped) and saved in the epoch checkpoint."""
     opts = [*OPTS, "DATA_LOADER.NUM_WORKERS", workers, "SOLVER.MAX_EPOCH", str(epochs)]
+    if epochs == 1:
+        opts += ["BN.USE_PRECISE_STATS", "True", "BN.NUM_BATCHES_PRECISE", "4"]
     run_net(tiny_opts(data_dir, tmp_path / "full", *opts))
     stop_after_iteration_checkpoint(monkeypatch, "checkpoint_epoch_00000_iter_000002.pyth")
     with pytest.raises(KeyboardInterrupt):

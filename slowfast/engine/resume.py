@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from slowfast import checkpoint as cu
+from slowfast.datasets.resume_sampler import ResumableDistributedSampler
 from slowfast.utils import distributed as du
 
 logger = logging.getLogger(__name__)
@@ -128,6 +129,17 @@ class IterCheckpoints:
         if start and self.resume.meter:
             restore_meter(meter, self.resume.meter)
         return start
+
+    def end_epoch(self, loader, epoch: int) -> None:
+        """Give a resumed epoch's loader its whole epoch back (precise BN reads it from its first batch on, as
+        in an uninterrupted run); the sampler's order and the loader's generator are left as they are."""
+        if not self.resume.start_iter_of(epoch):
+            return
+        sampler = getattr(loader.batch_sampler, "sampler", loader.sampler)
+        if isinstance(sampler, ResumableDistributedSampler):
+            sampler.skip = 0
+        if hasattr(loader.dataset, "set_epoch"):
+            loader.dataset.set_epoch(epoch, 0)
 
     def after_iter(self, epoch: int, it: int, n_iters: int, meter) -> None:
         """After iteration `it`: at a period boundary inside the epoch, save (master) and reseed (every rank)."""

@@ -115,6 +115,8 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
                                                           else {})}, epoch * n_iters + it, "train/")
         if iters:
             iters.after_iter(epoch, it, n_iters, meter)  # TRAIN.CHECKPOINT_ITER_PERIOD
+    if iters:
+        iters.end_epoch(loader, epoch)  # a resumed epoch's skipped batches readable again (precise BN)
     stats = task.name_epoch_stats({**meter.epoch_stats(epoch), **accel.peak_memory_stats(device),
                                    "clips_per_rank": du.all_gather_objects(meter.samples)})
     log_json_stats(stats, logger)
