@@ -222,10 +222,10 @@ def test_kill_and_resume_reproduces_the_uninterrupted_run(data_dir, tmp_path, mo
     run_net(tiny_opts(data_dir, tmp_path / "full", *opts))
     original = train_mod.train_epoch
 
-    def crash_in_second_epoch(cfg, task, model, loader, optimizer, scaler, meter, epoch, tb):
+    def crash_in_second_epoch(cfg, task, model, loader, optimizer, scaler, meter, epoch, tb, **kwargs):
         if epoch == 1:
             raise KeyboardInterrupt("killed")
-        return original(cfg, task, model, loader, optimizer, scaler, meter, epoch, tb)
+        return original(cfg, task, model, loader, optimizer, scaler, meter, epoch, tb, **kwargs)
 
     monkeypatch.setattr(train_mod, "train_epoch", crash_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
@@ -250,20 +250,6 @@ def test_kill_and_resume_reproduces_the_uninterrupted_run(data_dir, tmp_path, mo
         torch.testing.assert_close(resumed["model_state"][k], v, rtol=0, atol=0, msg=k)
     assert resumed["epoch"] == 2
     assert resumed["optimizer_state"]["param_groups"][0]["lr"] == full["optimizer_state"]["param_groups"][0]["lr"]
-
-
-def test_two_gloo_processes_match_one_process_with_the_same_total_batch(data_dir, tmp_path):
-    """Synchronised SGD: 2 processes x 2 clips == 1 process x 4 clips (BN frozen, no dropout, no flip,
-    no scale jitter, crop size = frame size, and a sampling window longer than the 40-frame video, so
-    that no augmentation differs between the processes' random streams)."""
-    opts = ["TEST.ENABLE", "False", "TRAIN.EVAL_PERIOD", "0", "BN.FREEZE", "True", "MODEL.DROPOUT_RATE", "0.0",
-            "DATA.RANDOM_FLIP", "False", "DATA.TRAIN_JITTER_SCALES", "[32, 32]", "DATA.SAMPLING_RATE", "6"]
-    run_net(tiny_opts(data_dir, tmp_path / "one", *opts))
-    run_net(tiny_opts(data_dir, tmp_path / "two", *opts, "NUM_PROCESSES", "2"))
-    one = cu.read_checkpoint(cu.checkpoint_path(str(tmp_path / "one"), 1))["model_state"]
-    two = cu.read_checkpoint(cu.checkpoint_path(str(tmp_path / "two"), 1))["model_state"]
-    for k, v in one.items():
-        torch.testing.assert_close(two[k], v, rtol=1e-4, atol=1e-5, msg=k)
 
 
 def test_test_only_run_on_videos_of_other_codecs_sizes_and_rates(tmp_path):

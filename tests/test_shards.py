@@ -16,7 +16,6 @@ pytest.importorskip("webdataset", reason="the shards extra is not installed: pip
 from slowfast.config import load_config  # noqa: E402
 from slowfast.data_prep.shards import main as make_shards_main  # noqa: E402
 from slowfast.datasets.build import build_dataset, build_loader  # noqa: E402
-from slowfast.datasets.seeding import item_rng, item_seed  # noqa: E402
 from slowfast.datasets.shards import ShardedKinetics, shard_loader  # noqa: E402
 from slowfast.datasets.synthetic import make_kinetics_synthetic  # noqa: E402
 from slowfast.datasets.build import default_collate, shuffle_loader  # noqa: E402
@@ -110,12 +109,12 @@ def test_shard_clips_are_bit_identical_to_the_files_clips(data, tmp_path):
         shards = ShardedKinetics(cfg_for(shards_dir, tmp_path), split)
         shards.set_epoch(epoch)
         files = build_dataset("kinetics", cfg_for(data_dir, tmp_path), split)
+        files.set_epoch(epoch)  # the same per-item seeds (datasets.seeding) as the shards' items
         views = {}
         for inputs, label, index, _ in shards:
             view = views.get(index, 0)
             views[index] = view + 1
-            with item_rng(item_seed(shards.seed, epoch, index)):  # Kinetics' per-item seed (datasets.seeding)
-                ref = files[index * files.views_per_video + view]
+            ref = files[index * files.views_per_video + view]
             assert label == ref[1] and all(torch.equal(a, b) for a, b in zip(inputs, ref[0])), (split, index, view)
         assert views == {i: files.views_per_video for i in range(files.num_videos)}
 
@@ -334,10 +333,10 @@ def test_shards_decoded_by_torchcodec_give_the_files_pyav_clips(data, tmp_path):
     shards = ShardedKinetics(cfg_for(shards_dir, tmp_path, "DATA.DECODING_BACKEND", "torchcodec"), "train")
     shards.set_epoch(1)
     files = build_dataset("kinetics", cfg_for(data_dir, tmp_path), "train")
+    files.set_epoch(1)
     count = 0
     for inputs, label, index, _ in shards:
-        with item_rng(item_seed(shards.seed, 1, index)):
-            ref = files[index]
+        ref = files[index]
         assert label == ref[1] and all(torch.equal(a, b) for a, b in zip(inputs, ref[0])), index
         count += 1
     assert count == files.num_videos

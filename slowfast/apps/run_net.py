@@ -33,7 +33,7 @@ from slowfast.config import load_config  # noqa: E402
 from slowfast.data_prep.check import run_preflight  # noqa: E402
 from slowfast.datasets.decoding import check_decoding  # noqa: E402
 from slowfast.datasets.prepare import prepare_data  # noqa: E402
-from slowfast.engine.launch import check_devices, check_init_method, launch_job  # noqa: E402
+from slowfast.engine.launch import check_devices, check_init_method, launch_job, torchrun_overrides  # noqa: E402
 from slowfast.engine.acceleration import inference_dtype  # noqa: E402
 from slowfast.engine.common import device_for  # noqa: E402
 from slowfast.engine.test import test  # noqa: E402
@@ -98,6 +98,8 @@ def main(argv=None) -> int:
     cfg, start = None, time.monotonic()
     try:
         cfg = load_config(args.cfg_file, args.opts)
+        if torchrun_overrides(cfg):  # torchrun's processes per machine and machines (TRAIN.BATCH_SIZE: their total)
+            cfg = load_config(args.cfg_file, [*args.opts, *torchrun_overrides(cfg)])
         setup_logging()
         check_devices(cfg)
         check_decoding(cfg)  # DATA.DECODING_BACKEND / DECODING_DEVICE usable here (TorchCodec, FFmpeg, CUDA)

@@ -15,13 +15,14 @@ from slowfast.checkpoint.keep import prune_checkpoints
 from slowfast.checkpoint.errors import CheckpointError, CheckpointMissingError, CheckpointReadError
 from slowfast.checkpoint.pyth import load_pickled, read_checkpoint
 from slowfast.checkpoint.store import (CHECKPOINT_DIR, atomic_torch_save, checkpoint_dir, checkpoint_path,
-                                       compare_state_dicts, format_key_report, inflate_state, last_checkpoint,
+                                       compare_state_dicts, format_key_report, inflate_state, iteration_checkpoint_path,
+                                       last_checkpoint,
                                        list_checkpoints, load_checkpoint, load_state, read_any_checkpoint,
                                        remove_stale_temp_files, resume_latest, save_checkpoint, set_aside,
                                        strip_wrapper_prefix)
 
 __all__ = ["CHECKPOINT_DIR", "CheckpointChoice", "CheckpointError", "CheckpointMissingError", "CheckpointReadError",
            "atomic_torch_save", "checkpoint_dir", "checkpoint_for_testing", "checkpoint_path", "compare_state_dicts",
-           "format_key_report", "inflate_state", "last_checkpoint", "list_checkpoints", "load_checkpoint",
+           "format_key_report", "inflate_state", "iteration_checkpoint_path", "last_checkpoint", "list_checkpoints", "load_checkpoint",
            "load_pickled", "load_state", "prune_checkpoints", "read_any_checkpoint", "read_checkpoint", "remove_stale_temp_files",
            "resume_latest", "save_checkpoint", "set_aside", "strip_wrapper_prefix"]

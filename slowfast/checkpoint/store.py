@@ -34,7 +34,9 @@ from slowfast.utils.io import TEMP_PREFIX, atomic_write
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
-_NAME = re.compile(r"^checkpoint_epoch_(\d{5,})\.pyth$")
+# checkpoint_epoch_NNNNN.pyth after N completed epochs; checkpoint_epoch_NNNNN_iter_IIIIII.pyth in the middle of
+# epoch N + 1, before its iteration I + 1 (TRAIN.CHECKPOINT_ITER_PERIOD): sorted by (N, I), epoch ends first.
+_NAME = re.compile(r"^checkpoint_epoch_(\d{5,})(?:_iter_(\d{6,}))?\.pyth$")
 
 
 def checkpoint_dir(output_dir: str) -> str:
@@ -46,12 +48,19 @@ def checkpoint_path(output_dir: str, epoch: int) -> str:
     return os.path.join(checkpoint_dir(output_dir), f"checkpoint_epoch_{epoch:05d}.pyth")
 
 
+def iteration_checkpoint_path(output_dir: str, epoch: int, next_iter: int) -> str:
+    """OUTPUT_DIR/checkpoints/checkpoint_epoch_NNNNN_iter_IIIIII.pyth: `epoch` completed epochs and the first
+    `next_iter` iterations of the next one (TRAIN.CHECKPOINT_ITER_PERIOD)."""
+    return os.path.join(checkpoint_dir(output_dir), f"checkpoint_epoch_{epoch:05d}_iter_{next_iter:06d}.pyth")
+
+
 def list_checkpoints(output_dir: str) -> list[str]:
+    """The checkpoints of OUTPUT_DIR/checkpoints, oldest first (epoch, then iteration within the epoch)."""
     d = checkpoint_dir(output_dir)
     if not os.path.isdir(d):
         return []
-    names = sorted((int(m.group(1)), n) for n in os.listdir(d) if (m := _NAME.match(n)))
-    return [os.path.join(d, n) for _, n in names]
+    names = sorted((int(m.group(1)), int(m.group(2) or 0), n) for n in os.listdir(d) if (m := _NAME.match(n)))
+    return [os.path.join(d, n) for _, _, n in names]
 
 
 def last_checkpoint(output_dir: str) -> str | None:
@@ -92,7 +101,8 @@ def set_aside(path: str) -> str:
 
 
 def resume_latest(output_dir: str, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                  scaler: Any = None, set_aside_unreadable: bool = True, cfg: Any = None) -> tuple[str | None, int]:
+                  scaler: Any = None, set_aside_unreadable: bool = True, cfg: Any = None,
+                  state_out: dict | None = None) -> tuple[str | None, int]:
     """Auto-resume: load the newest checkpoint of OUTPUT_DIR/checkpoints that can be read.
 
     A newer file that cannot be read (truncated by a crash while copying, a full disk, refused content)
@@ -101,11 +111,12 @@ def resume_latest(output_dir: str, model: nn.Module, optimizer: torch.optim.Opti
     deleted; a file with NaN / Inf weights counts as unreadable. Files are never fully unpickled here. A
     readable checkpoint that does not fit the model, or whose stored config differs from `cfg` on an
     architecture key, raises CheckpointError (a configuration problem, not a damaged file).
-    Returns (path, completed epochs), or (None, 0) when no checkpoint can be read.
+    Returns (path, completed epochs), or (None, 0) when no checkpoint can be read; `state_out` as in
+    `load_checkpoint`.
     """
     for path in reversed(list_checkpoints(output_dir)):
         try:
-            return path, load_checkpoint(path, model, optimizer, scaler=scaler, cfg=cfg)
+            return path, load_checkpoint(path, model, optimizer, scaler=scaler, cfg=cfg, state_out=state_out)
         except CheckpointReadError as e:
             note = ""
             if set_aside_unreadable and os.path.exists(path):
@@ -319,6 +330,7 @@ def load_checkpoint(
     allow_unsafe: bool = False,
     cfg: Any = None,
     cfg_exempt: Iterable[str] = (),
+    state_out: dict | None = None,
 ) -> int:
     """Load a checkpoint into `model` (and `optimizer`, `scaler` when given and present).
 
@@ -329,7 +341,8 @@ def load_checkpoint(
     or whose weights hold a NaN or Inf, raises CheckpointReadError before the model is touched.
     `cfg`: the run's config, compared with the stored one (`check_cfg_fit`: a differing architecture key
     but `cfg_exempt` is a CheckpointError, a differing data key a warning); files with no stored cfg
-    (Caffe2 pickles, bare state dicts) are not compared.
+    (Caffe2 pickles, bare state dicts) are not compared. `state_out` (a dict) receives the file's
+    "train_state" (where a mid-epoch checkpoint stopped: `engine.resume`) when it has one.
     """
     model_state = unwrap(model).state_dict()
     data = read_any_checkpoint(path, checkpoint_type, model_state, allow_unsafe)
@@ -347,4 +360,6 @@ def load_checkpoint(
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
         raise CheckpointError(f"{path}: the optimizer / grad-scaler state does not fit (another "
                               f"SOLVER.OPTIMIZING_METHOD or parameter set?): {first_line(e)}") from e
+    if state_out is not None and isinstance(data.get("train_state"), dict):
+        state_out["train_state"] = data["train_state"]
     return int(data.get("epoch") or 0)

@@ -52,6 +52,8 @@ _C.TRAIN.EVAL_PERIOD = 10
 _C.TRAIN.CHECKPOINT_PERIOD = 10
 # Keep only the last this many checkpoints in OUTPUT_DIR/checkpoints (0 = keep all); only ones this run wrote are deleted.
 _C.TRAIN.CHECKPOINT_KEEP = 0
+# Also save a checkpoint every this many iterations inside an epoch, for an exact mid-epoch resume (0 = off; a multiple of GRAD_ACCUM_STEPS).
+_C.TRAIN.CHECKPOINT_ITER_PERIOD = 0
 # Resume from the latest checkpoint in OUTPUT_DIR/checkpoints if one exists.
 _C.TRAIN.AUTO_RESUME = True
 # Checkpoint to initialise from (e.g. a Kinetics model for AVA fine-tuning); "" = none.

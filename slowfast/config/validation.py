@@ -1,17 +1,20 @@
 """Validation of a merged config: value ranges and consistency between keys, one `_check_<group>`
 function per config group, run in turn by `validate`; the first problem found is raised as a
-`ConfigError` naming the key. Add a group's checks as a new `_check_*` function listed in `_CHECKS`.
+`ConfigError` naming the key. Add a group's checks as a new `_check_*` function listed in `_CHECKS`
+(the training-data groups' checks live in `config.checks_data`; values derived from a config, such as
+`world_size`, in `config.derived`).
 """
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from fvcore.common.config import CfgNode
 
+from slowfast.config.checks_data import (check_aug, check_charades, check_iter_checkpoints, check_mixup, check_multigrid,
+                                         check_shards)
 from slowfast.config.defaults import get_cfg
+from slowfast.config.derived import STAGE_DEPTHS, get_key, num_pathways, stage_depths, world_size
 from slowfast.config.errors import ConfigError
-from slowfast.config.rand_augment_spec import parse_aa_type
 
 
 def all_keys(node: CfgNode, prefix: str = "") -> list[str]:
@@ -29,7 +32,6 @@ def all_keys(node: CfgNode, prefix: str = "") -> list[str]:
 # ----------------------------------------------------------------------------------------------
 # Validation
 # ----------------------------------------------------------------------------------------------
-STAGE_DEPTHS = {18: (2, 2, 2, 2), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 _CHOICES = {
     "MODEL.ARCH": ("slowfast", "slow", "fast", "c2d", "i3d"),
     "MODEL.MODEL_NAME": ("SlowFast", "ResNet"),
@@ -61,30 +63,6 @@ _CHOICES = {
 }
 
 
-def _get(cfg: CfgNode, full_key: str) -> Any:
-    node = cfg
-    for p in full_key.split("."):
-        node = node[p]
-    return node
-
-
-def stage_depths(cfg: CfgNode) -> tuple[int, int, int, int]:
-    """Blocks in res2..res5 for the configured RESNET.DEPTH (or RESNET.STAGE_DEPTHS when DEPTH is 0)."""
-    if cfg.RESNET.DEPTH == 0:
-        return tuple(cfg.RESNET.STAGE_DEPTHS)
-    return STAGE_DEPTHS[cfg.RESNET.DEPTH]
-
-
-def num_pathways(cfg: CfgNode) -> int:
-    return 2 if cfg.MODEL.MODEL_NAME == "SlowFast" else 1
-
-
-def world_size(cfg: CfgNode) -> int:
-    """Total number of processes: (GPUs, or CPU processes when NUM_GPUS is 0) x machines."""
-    per_machine = cfg.NUM_GPUS if cfg.NUM_GPUS > 0 else cfg.NUM_PROCESSES
-    return max(1, per_machine) * cfg.NUM_SHARDS
-
-
 def validate(cfg: CfgNode, source: str = "config") -> None:
     """Raise ConfigError when values are out of range or inconsistent with each other: the checks of each
     config group in turn; the first problem found is raised."""
@@ -99,7 +77,7 @@ def validate(cfg: CfgNode, source: str = "config") -> None:
 def _check_numbers(cfg: CfgNode, fail) -> None:
     """Every float key finite (no .inf / .nan), counts that cannot be negative."""
     for key in all_keys(cfg):
-        value = _get(cfg, key)
+        value = get_key(cfg, key)
         floats = value if isinstance(value, (list, tuple)) else [value]
         if any(isinstance(v, float) and not math.isfinite(v) for v in floats):
             fail(f"{key} must be a finite number, got {value}")
@@ -110,8 +88,8 @@ def _check_numbers(cfg: CfgNode, fail) -> None:
 def _check_choices(cfg: CfgNode, fail) -> None:
     """Keys that take one of a fixed set of values (_CHOICES)."""
     for key, choices in _CHOICES.items():
-        if _get(cfg, key) not in choices:
-            fail(f"{key} is {_get(cfg, key)!r}; choose one of {list(choices)}")
+        if get_key(cfg, key) not in choices:
+            fail(f"{key} is {get_key(cfg, key)!r}; choose one of {list(choices)}")
 
 
 def _check_backbone(cfg: CfgNode, fail) -> None:
@@ -141,7 +119,7 @@ def _check_backbone(cfg: CfgNode, fail) -> None:
         if len(value) != 4 or any(not isinstance(s, (list, tuple)) or len(s) < npath for s in value):
             fail(f"{key} must list res2..res5 (4 entries) with one value per pathway ({npath}), got {value}")
         # Longer lists would be ignored silently; the (two-pathway) defaults are left alone.
-        if any(len(s) > npath for s in value) and list(value) != list(_get(defaults, key)):
+        if any(len(s) > npath for s in value) and list(value) != list(get_key(defaults, key)):
             fail(f"{key} has more entries per stage than the model has pathways ({npath}, MODEL.MODEL_NAME "
                  f"{cfg.MODEL.MODEL_NAME}), got {value}")
     for s, depth in enumerate(depths):
@@ -206,7 +184,7 @@ def _check_processes(cfg: CfgNode, fail) -> None:
         fail("NUM_GPUS must be >= 0 and NUM_PROCESSES >= 1")
     world = world_size(cfg)
     for key in ("TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE"):
-        bs = _get(cfg, key)
+        bs = get_key(cfg, key)
         if bs < 1 or bs % world:
             fail(f"{key} = {bs} is not divisible by the number of processes ({world})")
     if cfg.TEST.NUM_ENSEMBLE_VIEWS < 1 or cfg.TEST.NUM_SPATIAL_CROPS not in (1, 3):
@@ -259,8 +237,8 @@ def _check_demo(cfg: CfgNode, fail) -> None:
     if cfg.DEMO.TOP_K < 1:
         fail(f"DEMO.TOP_K must be >= 1, got {cfg.DEMO.TOP_K}")
     for key in ("DEMO.DETECTOR_THRESH", "DEMO.ACTION_THRESH"):
-        if not 0.0 <= _get(cfg, key) <= 1.0:
-            fail(f"{key} must be in [0, 1], got {_get(cfg, key)}")
+        if not 0.0 <= get_key(cfg, key) <= 1.0:
+            fail(f"{key} must be in [0, 1], got {get_key(cfg, key)}")
 
 
 def _check_bootstrap_and_figures(cfg: CfgNode, fail) -> None:
@@ -275,9 +253,9 @@ def _check_bootstrap_and_figures(cfg: CfgNode, fail) -> None:
 def _check_first_hour(cfg: CfgNode, fail) -> None:
     """TRAIN.CHECKPOINT_KEEP and DEMO.DISPLAY_SIZE: counts that cannot be negative."""
     for key in ("TRAIN.CHECKPOINT_KEEP", "DEMO.DISPLAY_SIZE"):
-        if _get(cfg, key) < 0:
+        if get_key(cfg, key) < 0:
             fail(f"{key} must be >= 0 (0 = {'keep all' if key.startswith('TRAIN') else 'the input size'}), "
-                 f"got {_get(cfg, key)}")
+                 f"got {get_key(cfg, key)}")
 
 
 def _check_fine_tuning(cfg: CfgNode, fail) -> None:
@@ -290,7 +268,7 @@ def _check_fine_tuning(cfg: CfgNode, fail) -> None:
     if not isinstance(cfg.TRAIN.GRAD_ACCUM_STEPS, int) or cfg.TRAIN.GRAD_ACCUM_STEPS < 1:
         fail(f"TRAIN.GRAD_ACCUM_STEPS must be an integer >= 1 (1 = no accumulation), got {cfg.TRAIN.GRAD_ACCUM_STEPS!r}")
     for key in ("SOLVER.CLIP_GRAD_VAL", "SOLVER.CLIP_GRAD_L2NORM"):
-        value = _get(cfg, key)
+        value = get_key(cfg, key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not math.isfinite(value) or value < 0):
             fail(f"{key} must be None (off) or a number >= 0 (0 = off), got {value!r}")
@@ -331,101 +309,6 @@ def _check_multi_label(cfg: CfgNode, fail) -> None:
              f"{cfg.MODEL.LOSS_FUNC} and {cfg.MODEL.HEAD_ACT}")
 
 
-def _check_mixup(cfg: CfgNode, fail) -> None:
-    """MIXUP: alphas, probabilities, smoothing; refused for detection (the rule: no mixing of AVA key frames)."""
-    m = cfg.MIXUP
-    if not m.ENABLE:
-        return
-    if cfg.DETECTION.ENABLE:
-        fail("MIXUP.ENABLE True is refused for detection (DETECTION.ENABLE True): mixing two key frames would mix "
-             "their person boxes' labels, so mixup and CutMix are classification only")
-    if m.ALPHA < 0 or m.CUTMIX_ALPHA < 0 or m.ALPHA == m.CUTMIX_ALPHA == 0:
-        fail(f"MIXUP.ALPHA and MIXUP.CUTMIX_ALPHA must be >= 0 and not both 0, got {m.ALPHA}, {m.CUTMIX_ALPHA}")
-    for key in ("MIXUP.PROB", "MIXUP.SWITCH_PROB"):
-        if not 0.0 <= _get(cfg, key) <= 1.0:
-            fail(f"{key} must be in [0, 1], got {_get(cfg, key)}")
-    if not 0.0 <= m.LABEL_SMOOTH_VALUE < 1.0:
-        fail(f"MIXUP.LABEL_SMOOTH_VALUE must be in [0, 1), got {m.LABEL_SMOOTH_VALUE}")
-
-
-def _check_aug(cfg: CfgNode, fail) -> None:
-    """AUG: RandAugment's policy string, repeated augmentation; Kinetics-format classification only."""
-    if cfg.AUG.NUM_SAMPLE < 1:
-        fail(f"AUG.NUM_SAMPLE must be >= 1, got {cfg.AUG.NUM_SAMPLE}")
-    if (cfg.AUG.ENABLE or cfg.AUG.NUM_SAMPLE > 1) and cfg.DETECTION.ENABLE:
-        fail("AUG.ENABLE and AUG.NUM_SAMPLE > 1 are for classification (Kinetics-format training); "
-             "DETECTION.ENABLE True has neither")
-    if cfg.AUG.ENABLE:
-        try:
-            parse_aa_type(cfg.AUG.AA_TYPE)
-        except ValueError as e:
-            fail(f"AUG.AA_TYPE {e}")
-
-
-def _check_multigrid(cfg: CfgNode, fail) -> None:
-    """MULTIGRID: factors, Kinetics-format classification only, global head pooling, and every long-cycle
-    phase's frames (a Slow pathway frame at least) and batch (split over processes and BN.NUM_SPLITS)."""
-    mg = cfg.MULTIGRID
-    if not (mg.LONG_CYCLE or mg.SHORT_CYCLE):
-        return
-    if cfg.DETECTION.ENABLE:
-        fail("MULTIGRID.LONG_CYCLE / SHORT_CYCLE train Kinetics-format classification; "
-             "refused with DETECTION.ENABLE True")
-    if cfg.MODEL.HEAD_POOLING != "global":
-        fail("MULTIGRID.LONG_CYCLE / SHORT_CYCLE change the clip size: set MODEL.HEAD_POOLING global")
-    if cfg.TRAIN.DATASET.lower() != "kinetics":
-        fail(f"MULTIGRID.LONG_CYCLE / SHORT_CYCLE need TRAIN.DATASET kinetics (its clips follow the schedule's "
-             f"shapes), got {cfg.TRAIN.DATASET!r}")
-    for key in ("EPOCH_FACTOR", "BN_BASE_SIZE", "EVAL_FREQ"):
-        if not getattr(mg, key) > 0:
-            fail(f"MULTIGRID.{key} must be > 0, got {getattr(mg, key)}")
-    if min(mg.LONG_CYCLE_SAMPLING_RATE, mg.DEFAULT_B, mg.DEFAULT_T, mg.DEFAULT_S) < 0:
-        fail("MULTIGRID.LONG_CYCLE_SAMPLING_RATE and MULTIGRID.DEFAULT_B/T/S must be >= 0 (0 = automatic)")
-    if len(mg.SHORT_CYCLE_FACTORS) != 2 or not all(0 < f <= 1 for f in mg.SHORT_CYCLE_FACTORS):
-        fail(f"MULTIGRID.SHORT_CYCLE_FACTORS must be 2 factors in (0, 1], got {list(mg.SHORT_CYCLE_FACTORS)}")
-    pairs = mg.LONG_CYCLE_FACTORS
-    if not pairs or not all(len(p) == 2 and 0 < p[0] <= 1 and 0 < p[1] <= 1 for p in pairs):
-        fail(f"MULTIGRID.LONG_CYCLE_FACTORS must be (t, s) pairs in (0, 1], got {list(pairs)}")
-    b0, t0 = mg.DEFAULT_B or cfg.TRAIN.BATCH_SIZE, mg.DEFAULT_T or cfg.DATA.NUM_FRAMES
-    s0 = mg.DEFAULT_S or cfg.DATA.TRAIN_CROP_SIZE
-    alpha, world = cfg.SLOWFAST.ALPHA if num_pathways(cfg) == 2 else 1, world_size(cfg)
-    for t_f, s_f in pairs if mg.LONG_CYCLE else [(1, 1)]:
-        t, s = int(round(t0 * t_f)), s0 * s_f
-        if t < alpha or t % alpha:
-            fail(f"MULTIGRID.LONG_CYCLE_FACTORS ({t_f:g}, {s_f:g}) gives {t} frames from {t0}: not a positive "
-                 f"multiple of SLOWFAST.ALPHA {alpha}; raise DATA.NUM_FRAMES or the factor")
-        batch = b0 * int(round(t0 * s0 * s0 / (t * s * s)))
-        short = [max(1, int(round((s / (s0 * f)) ** 2))) for f in mg.SHORT_CYCLE_FACTORS] if mg.SHORT_CYCLE else []
-        for f in [1] + short:
-            splits = cfg.BN.NUM_SPLITS if cfg.BN.NORM_TYPE == "sub_batchnorm" else 1
-            if (batch * f) % (world * splits):
-                fail(f"MULTIGRID: the batch of {batch * f} clips at {t} frames x {s:.0f}^2 (from TRAIN.BATCH_SIZE / "
-                     f"MULTIGRID.DEFAULT_B {b0}) cannot be divided over {world} process(es) x BN.NUM_SPLITS {splits}")
-
-
-# The groups' checks, in the order they run (one per line: add yours at the end).
-def _check_charades(cfg: CfgNode, fail) -> None:
-    """TRAIN.DATASET / TEST.DATASET charades (PySlowFast frame lists) is a multi-label dataset."""
-    for key, node in (("TRAIN.DATASET", cfg.TRAIN), ("TEST.DATASET", cfg.TEST)):
-        if node.ENABLE and node.DATASET.lower() == "charades" and not cfg.DATA.MULTI_LABEL:
-            fail(f"{key} charades is a multi-label dataset: set DATA.MULTI_LABEL True (with MODEL.LOSS_FUNC bce and "
-                 "MODEL.HEAD_ACT sigmoid)")
-
-
-def _check_shards(cfg: CfgNode, fail) -> None:
-    """DATA.FORMAT shards / DATA.SHUFFLE_BUFFER: shards hold Kinetics-format datasets, streamed in order
-    (no multigrid batch sampler)."""
-    if cfg.DATA.SHUFFLE_BUFFER < 0:
-        fail(f"DATA.SHUFFLE_BUFFER must be >= 0 (0 = no shuffling inside a stream), got {cfg.DATA.SHUFFLE_BUFFER}")
-    if cfg.DATA.FORMAT != "shards":
-        return
-    for key, node in (("TRAIN.DATASET", cfg.TRAIN), ("TEST.DATASET", cfg.TEST)):
-        if node.ENABLE and node.DATASET.lower() != "kinetics":
-            fail(f"DATA.FORMAT shards reads Kinetics-format shards (tools/make_shards.py), but {key} is {node.DATASET!r}")
-    if cfg.TRAIN.ENABLE and (cfg.MULTIGRID.LONG_CYCLE or cfg.MULTIGRID.SHORT_CYCLE):
-        fail("DATA.FORMAT shards streams the videos in order; MULTIGRID needs random access: use DATA.FORMAT files")
-
-
 _CHECKS = (
     _check_numbers,
     _check_choices,
@@ -442,9 +325,11 @@ _CHECKS = (
     _check_model_vis,
     _check_test_runtime,
     _check_multi_label,
-    _check_mixup,
-    _check_aug,
-    _check_charades,
-    _check_multigrid,
-    _check_shards,
+    check_mixup,
+    check_aug,
+    check_charades,
+    check_multigrid,
+    check_shards,
+    check_iter_checkpoints,
 )
+

@@ -29,6 +29,7 @@ from slowfast.datasets import ava, charades, kinetics  # noqa: F401  (importing 
 from slowfast.datasets import multigrid as mgd
 from slowfast.datasets import shards
 from slowfast.datasets.registry import DATASET_REGISTRY  # also imported from here
+from slowfast.datasets.resume_sampler import ResumableDistributedSampler
 from slowfast.solver import multigrid as mgs
 from slowfast.utils import distributed as du
 
@@ -108,8 +109,9 @@ def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = Non
                           f"{total} over {world} process(es) is {per_process} per process and the last partial batch is "
                           f"dropped, so training would run 0 iterations; lower TRAIN.BATCH_SIZE or add training data")
     if train:
-        # Epoch-seeded shuffling (set_epoch) also on one process, so a resumed run sees the same order.
-        sampler = torch.utils.data.distributed.DistributedSampler(
+        # Epoch-seeded shuffling (set_epoch) also on one process, so a resumed run sees the same order;
+        # DistributedSampler's permutation, and a resumed epoch can start after its first batches.
+        sampler = ResumableDistributedSampler(
             dataset, num_replicas=world, rank=rank, shuffle=True, seed=cfg.RNG_SEED, drop_last=True)
     else:
         sampler = du.ShardedEvalSampler(dataset, num_replicas=world, rank=rank)
@@ -134,13 +136,21 @@ def build_loader(cfg, split: str, dataset: torch.utils.data.Dataset | None = Non
 
 
 def shuffle_loader(loader, epoch: int, seed: int, start_iter: int = 0) -> None:
-    """Make epoch `epoch` reproducible: the sampler's shuffle and the workers' random augmentation seeds
-    depend only on (seed, epoch), so a resumed run sees exactly the data an uninterrupted run would.
-    A dataset with `set_epoch` (shards) is told the epoch and the first iteration to yield."""
+    """Position a training loader on epoch `epoch` from iteration `start_iter` on: the sampler's shuffle
+    depends only on (seed, epoch), its first `start_iter` batches are skipped (never read), the workers'
+    seeds depend only on (seed, epoch), and a dataset with `set_epoch` (per-item seeds: Kinetics, Charades;
+    streaming datasets skip by themselves) gets `set_epoch(epoch, start_iter)`. So a resumed run sees
+    exactly the data an uninterrupted run would, also from the middle of an epoch."""
+    sampler = getattr(loader.batch_sampler, "sampler", loader.sampler)  # multigrid: inside the batch sampler
+    if start_iter and not isinstance(sampler, ResumableDistributedSampler) and not hasattr(loader.dataset, "set_epoch"):
+        raise ValueError(f"this loader cannot start an epoch at iteration {start_iter} (sampler {type(sampler).__name__})")
+    if isinstance(sampler, ResumableDistributedSampler):
+        if start_iter and loader.batch_size is None:  # a batch sampler of varying batches (multigrid)
+            raise ValueError("a multigrid loader cannot start an epoch in its middle")
+        sampler.set_epoch(epoch, start_iter * (loader.batch_size or 0))
+    elif hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
     if hasattr(loader.dataset, "set_epoch"):
         loader.dataset.set_epoch(epoch, start_iter)
-    sampler = getattr(loader.batch_sampler, "sampler", loader.sampler)  # multigrid: inside the batch sampler
-    if hasattr(sampler, "set_epoch"):
-        sampler.set_epoch(epoch)
     if loader.generator is not None:
         loader.generator.manual_seed(seed * 100003 + epoch)

@@ -34,6 +34,11 @@ video, at most DATA.MAX_DECODE_RETRIES times in a row (then an `UnreadableDataEr
 video stops the run: a one-line error from tools/run_net.py); the number of replacements travels with
 the batch so the loop can count them. In val/test the view is returned as zeros with `failed` set, and
 the test loop leaves it out of the video's average and reports it.
+
+Random draws are per item (`datasets.seeding`): every draw of an item (window, scale, crop, flip, RandAugment,
+the replacement of an unreadable video) happens inside `item_rng(item_seed(RNG_SEED, epoch, video index))`,
+the epoch being the one `set_epoch` recorded (0 before any). An item is therefore the same bit for bit
+whatever DATA_LOADER.NUM_WORKERS, the process that reads it or where a resumed run starts.
 """
 from __future__ import annotations
 
@@ -50,6 +55,7 @@ from slowfast.datasets.fast_train_clip import train_clip, train_crop_uint8
 from slowfast.datasets.rand_augment import RandAugment
 from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.datasets.sampling import pack_pathway_output
+from slowfast.datasets.seeding import item_rng, item_seed
 from slowfast.datasets.validation import UnreadableDataError
 from slowfast.datasets.video_container import VideoDecodeError
 from slowfast.formats.kinetics import check_label_range, read_multi_label_rows, read_video_list_rows, resolve_video_path
@@ -102,6 +108,7 @@ class Kinetics(torch.utils.data.Dataset):
         self.random_flip = cfg.DATA.RANDOM_FLIP
         self.reverse_channels = cfg.DATA.REVERSE_INPUT_CHANNEL
         self.max_retries = cfg.DATA.MAX_DECODE_RETRIES
+        self.seed, self.epoch = cfg.RNG_SEED, 0  # per-item seeds (set_epoch)
         self.sample_clip = clip_sampler(cfg)  # DATA.DECODING_BACKEND / DECODING_DEVICE / TEMPORAL_SAMPLING
         self.slow_sampling = cfg.DATA.SLOW_PATHWAY_SAMPLING
         self.random_view = split == "train" or (split == "val" and cfg.DATA.VAL_VIEW == "random")
@@ -142,6 +149,11 @@ class Kinetics(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.videos) * self.views_per_video
+
+    def set_epoch(self, epoch: int, start_iter: int = 0) -> None:
+        """Record the epoch whose per-item seeds the items use (`datasets.build.shuffle_loader` calls it;
+        the sampler skips the first `start_iter` batches, so nothing else changes here)."""
+        self.epoch = int(epoch)
 
     def _frames(self, video_idx: int, view: int) -> torch.Tensor:
         """Decode the frames of one view (T x H x W x C uint8)."""
@@ -193,27 +205,33 @@ class Kinetics(torch.utils.data.Dataset):
     def __getitem__(self, index):
         index, crop = index if isinstance(index, tuple) else (index, None)  # (index, crop): datasets.multigrid
         video_idx, view = divmod(index, self.views_per_video)
+        with item_rng(item_seed(self.seed, self.epoch, video_idx)):  # every random draw of this item
+            frames, video_idx, retries = self._decode_with_retries(video_idx, view)
+            return self.item(frames, video_idx, view, crop, retries)
+
+    def _decode_with_retries(self, video_idx: int, view: int) -> tuple:
+        """(frames or None, video index used, replacements): an unreadable training video is replaced by a
+        random other one (at most DATA.MAX_DECODE_RETRIES in a row); in val / test the frames are None (the
+        item's view is a blank, marked failed)."""
         retries = 0
         while True:
             try:
-                frames = self._frames(video_idx, view)
-                break
+                return self._frames(video_idx, view), video_idx, retries
             except VideoDecodeError as e:
                 logger.warning("skipping unreadable video (%s): %s", self.split, e)
                 if self.split != "train":
-                    frames = None
-                    break
+                    return None, video_idx, retries
                 retries += 1
                 if retries > self.max_retries:
                     raise UnreadableDataError(
                         f"{retries} unreadable videos in a row (last: {e.path}: {e.reason}); check the dataset "
                         f"(DATA.MAX_DECODE_RETRIES = {self.max_retries})") from e
                 video_idx = int(torch.randint(len(self.videos), (1,)).item())
-        return self.item(frames, video_idx, view, crop, retries)
 
     def item(self, frames, video_idx: int, view: int, crop: int | None = None, retries: int = 0):
         """The item `(inputs, label, video_idx, extra)` of decoded `frames` (None: undecodable, a blank view
-        marked failed); shared with the shard dataset (datasets.shards)."""
+        marked failed); shared with the shard dataset (datasets.shards). Its random draws (crop, flip,
+        RandAugment) come from the caller's per-item generator state (datasets.seeding)."""
         if frames is None:
             clips, failed = [self._blank()], True
         else:

@@ -43,7 +43,7 @@ def to_device(inputs, device: torch.device) -> list[torch.Tensor]:
     return [x.to(device, non_blocking=True) for x in inputs]
 
 
-def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
+def load_weights_for_training(cfg, model, optimizer, scaler=None, state_out: dict | None = None) -> int:
     """Resume from OUTPUT_DIR (TRAIN.AUTO_RESUME) or initialise from TRAIN.CHECKPOINT_FILE_PATH.
 
     Auto-resume takes the newest checkpoint that can be read (`cu.resume_latest`: unreadable newer ones
@@ -51,13 +51,14 @@ def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
     are removed first. Both compare the stored config with `cfg` (`cu.load_checkpoint`); fine-tuning from
     TRAIN.CHECKPOINT_FILE_PATH exempts the head and task keys (`FINE_TUNE_EXEMPT_KEYS`). A stored epoch past
     SOLVER.MAX_EPOCH is a CheckpointError (it would train nothing). Returns the number of completed epochs
-    to start after.
+    to start after; `state_out` receives a mid-epoch checkpoint's "train_state" (`engine.resume`), not when
+    TRAIN.CHECKPOINT_EPOCH_RESET starts anew.
     """
     if du.is_master():
         cu.remove_stale_temp_files(cfg.OUTPUT_DIR)
     du.barrier()
     last, epoch = (cu.resume_latest(cfg.OUTPUT_DIR, model, optimizer, scaler, set_aside_unreadable=du.is_master(),
-                                    cfg=cfg) if cfg.TRAIN.AUTO_RESUME else (None, 0))
+                                    cfg=cfg, state_out=state_out) if cfg.TRAIN.AUTO_RESUME else (None, 0))
     if last:
         check_epoch_in_schedule(cfg, last, epoch, "use another OUTPUT_DIR to train anew")
         logger.info("resumed from %s (epoch %d done)", last, epoch)
@@ -69,7 +70,7 @@ def load_weights_for_training(cfg, model, optimizer, scaler=None) -> int:
             path, model, None if reset else optimizer, checkpoint_type=cfg.TRAIN.CHECKPOINT_TYPE,
             allow_partial=cfg.TRAIN.CHECKPOINT_PARTIAL_LOAD, expected_dropped=("head.",),
             inflate=cfg.TRAIN.CHECKPOINT_INFLATE, allow_unsafe=cfg.TRAIN.CHECKPOINT_ALLOW_UNSAFE_PICKLE,
-            cfg=cfg, cfg_exempt=FINE_TUNE_EXEMPT_KEYS,
+            cfg=cfg, cfg_exempt=FINE_TUNE_EXEMPT_KEYS, state_out=None if reset else state_out,
         )
         if not reset:
             check_epoch_in_schedule(cfg, path, epoch, "set TRAIN.CHECKPOINT_EPOCH_RESET True to start at epoch 0")

@@ -1,7 +1,9 @@
 """Start 1..N processes per machine and run a job in each.
 
 - torchrun: when RANK / WORLD_SIZE / LOCAL_RANK are in the environment, the current process joins
-  that group (init_method env://) and runs the job.
+  that group (init_method env://) and runs the job; torchrun's layout (LOCAL_WORLD_SIZE processes per
+  machine, WORLD_SIZE in all) replaces NUM_GPUS / NUM_PROCESSES and NUM_SHARDS (`torchrun_overrides`), so
+  TRAIN.BATCH_SIZE stays the total batch over all processes as with a spawned run.
 - otherwise NUM_GPUS processes (one per GPU, NCCL) or NUM_PROCESSES CPU processes (gloo) are spawned
   on this machine, machine SHARD_ID of NUM_SHARDS, joined through --init_method tcp://HOST:PORT
   (default: a free local port when NUM_SHARDS is 1).
@@ -98,9 +100,28 @@ def init_group(cfg, init_method: str, world: int, rank: int) -> None:
         done.set()
 
 
+def under_torchrun() -> bool:
+    return "WORLD_SIZE" in os.environ and "RANK" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
+
+
+def torchrun_overrides(cfg) -> list[str]:
+    """KEY VALUE overrides that make the config's process layout torchrun's (nothing outside torchrun, or when
+    they already agree): NUM_GPUS (NUM_PROCESSES with NUM_GPUS 0) = LOCAL_WORLD_SIZE, NUM_SHARDS = machines,
+    SHARD_ID = this machine's GROUP_RANK."""
+    if not under_torchrun():
+        return []
+    world = int(os.environ["WORLD_SIZE"])
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    key = "NUM_GPUS" if cfg.NUM_GPUS > 0 else "NUM_PROCESSES"
+    layout = {key: local, "NUM_SHARDS": max(1, world // max(1, local)), "SHARD_ID": int(os.environ.get("GROUP_RANK", 0))}
+    if all(getattr(cfg, k) == v for k, v in layout.items()):
+        return []
+    return [str(x) for kv in layout.items() for x in kv]
+
+
 def launch_job(cfg, job: Callable, init_method: str | None = None) -> None:
     """Run `job(cfg)` in every process of the configured world."""
-    if "WORLD_SIZE" in os.environ and "RANK" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
+    if under_torchrun():
         local_rank = int(os.environ.get("LOCAL_RANK", 0))
         if cfg.NUM_GPUS > 0:
             torch.cuda.set_device(local_rank)

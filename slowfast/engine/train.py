@@ -4,8 +4,10 @@ what differs between classification and detection comes from the run's task (`en
 Per epoch: reproducible shuffling and augmentation seeds (a resumed run sees the same data as an
 uninterrupted one), lr set every iteration from the fractional epoch, progress line with ETA and a
 JSON stats line every LOG_PERIOD iterations, TensorBoard scalars, a checkpoint every
-CHECKPOINT_PERIOD epochs (and after the last), validation every EVAL_PERIOD epochs, training curves in
-OUTPUT_DIR/plots/ after each validation and the last epoch.
+CHECKPOINT_PERIOD epochs (and after the last; every TRAIN.CHECKPOINT_ITER_PERIOD iterations too, resumed
+exactly in the middle of the epoch: `engine.resume`), validation every EVAL_PERIOD epochs, training curves in
+OUTPUT_DIR/plots/ after each validation and the last epoch. Epoch stats lines count the clips each process
+trained on (`clips_per_rank`).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from slowfast.engine import acceleration as accel
 from slowfast.engine.common import device_for, load_weights_for_training, setup_run
 from slowfast.engine.multigrid import Schedule, build_schedule
 from slowfast.engine.optim_step import OptimizerStep
+from slowfast.engine.resume import IterCheckpoints, ResumePoint, reseed_main
 from slowfast.engine.tasks import Task, build_task
 from slowfast.models import build_model
 from slowfast.models.build import prepare_for_training
@@ -38,12 +41,15 @@ from slowfast.visualization.training_curves import update_run_plots
 logger = logging.getLogger(__name__)
 
 
-def seed_epoch(cfg, loader, epoch: int) -> None:
-    """Seed everything random in epoch `epoch` from (RNG_SEED, epoch) alone."""
-    shuffle_loader(loader, epoch, cfg.RNG_SEED)
+def seed_epoch(cfg, loader, epoch: int, start_iter: int = 0) -> None:
+    """Seed everything random in epoch `epoch` from (RNG_SEED, epoch) alone; a resumed epoch starts at
+    `start_iter` with the seeds an uninterrupted run had there (`engine.resume`)."""
+    shuffle_loader(loader, epoch, cfg.RNG_SEED, start_iter)
     seed = cfg.RNG_SEED * 100003 + epoch * 1009 + du.get_rank()
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
+    if start_iter:
+        reseed_main(cfg, epoch, start_iter)
 
 
 def set_sync_bn_groups(model: nn.Module, group_size: int) -> None:
@@ -72,7 +78,7 @@ def freeze_bn(model: nn.Module) -> int:
 
 
 def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainMeter, epoch: int,
-                tb: TensorboardWriter, sched: Schedule | None = None) -> dict:
+                tb: TensorboardWriter, sched: Schedule | None = None, iters: IterCheckpoints | None = None) -> dict:
     sched = sched or build_schedule(cfg, log=False)  # lr and stats keys (MULTIGRID.*: engine.multigrid)
     model.train()
     if cfg.BN.FREEZE:
@@ -80,8 +86,9 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
     device = device_for(cfg)
     meter.reset()
     n_iters = len(loader)
+    start = iters.begin_epoch(epoch, meter) if iters else 0  # > 0: resumed mid-epoch (meter sums restored)
     stepper = OptimizerStep(cfg, optimizer, scaler, n_iters)  # TRAIN.GRAD_ACCUM_STEPS, SOLVER.CLIP_GRAD_*
-    for it, (inputs, labels, _, extra) in enumerate(loader):
+    for it, (inputs, labels, _, extra) in enumerate(loader, start):
         data_ready = time.perf_counter()  # the wait for this batch (dt_data) ends here
         lr = sched.lr(epoch + stepper.group_start(it) / n_iters)
         set_lr(optimizer, lr)
@@ -106,7 +113,12 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
             log_json_stats(stats, logger)
             tb.add_scalars({"loss": loss_v, "lr": lr, **({"top1_err": top1, "top5_err": top5} if top1 is not None
                                                           else {})}, epoch * n_iters + it, "train/")
-    stats = task.name_epoch_stats({**meter.epoch_stats(epoch), **accel.peak_memory_stats(device)})
+        if iters:
+            iters.after_iter(epoch, it, n_iters, meter)  # TRAIN.CHECKPOINT_ITER_PERIOD
+    if iters:
+        iters.end_epoch(loader, epoch)  # a resumed epoch's skipped batches readable again (precise BN)
+    stats = task.name_epoch_stats({**meter.epoch_stats(epoch), **accel.peak_memory_stats(device),
+                                   "clips_per_rank": du.all_gather_objects(meter.samples)})
     log_json_stats(stats, logger)
     replaced = stats[task.replaced_key]
     if replaced:
@@ -172,7 +184,8 @@ def train(cfg) -> None:
         logger.info("model: %s", model_summary(model, dummy_inputs(cfg, cfg.DATA.TEST_CROP_SIZE, device=device)))
     optimizer = build_optimizer(cfg, model)
     scaler = accel.grad_scaler(cfg, device)  # enabled for fp16 autocast only
-    start_epoch = load_weights_for_training(cfg, model, optimizer, scaler)
+    resumed = {}  # "train_state" of a mid-epoch checkpoint (engine.resume)
+    start_epoch = load_weights_for_training(cfg, model, optimizer, scaler, state_out=resumed)
     if du.get_world_size() > 1:
         if cfg.BN.NORM_TYPE == "sync_batchnorm":
             if device.type != "cuda":
@@ -190,10 +203,12 @@ def train(cfg) -> None:
     logger.info("training from epoch %d to %d, %d iterations per epoch, %d process(es)", start_epoch + 1,
                 sched.max_epoch, len(train_loader), du.get_world_size())
     written = []  # checkpoints this run saved: the only ones TRAIN.CHECKPOINT_KEEP may delete
+    resume = ResumePoint.from_checkpoint(cfg, resumed.get("train_state"), start_epoch, train_loader)
+    iters = IterCheckpoints(cfg, model, optimizer, scaler, train_loader, written, resume)
     for epoch in range(start_epoch, sched.max_epoch):
         sched.start_epoch(train_loader, meter, epoch)
-        seed_epoch(cfg, train_loader, epoch)
-        train_epoch(cfg, task, step_model, train_loader, optimizer, scaler, meter, epoch, tb)
+        seed_epoch(cfg, train_loader, epoch, resume.start_iter_of(epoch))
+        train_epoch(cfg, task, step_model, train_loader, optimizer, scaler, meter, epoch, tb, iters=iters)
         last = epoch + 1 == sched.max_epoch
         eval_due = sched.eval_due(epoch)  # TRAIN.EVAL_PERIOD (MULTIGRID.EVAL_FREQ per long-cycle phase)
         precise = cfg.BN.USE_PRECISE_STATS and (eval_due or last or sched.phase_ends(epoch))  # multigrid: phase ends
