@@ -86,13 +86,27 @@ OPTS = ["DATA.NUM_FRAMES", "4", "SOLVER.MAX_EPOCH", "2", "TEST.ENABLE", "False",
         "TRAIN.CHECKPOINT_ITER_PERIOD", "2", "TRAIN.CHECKPOINT_KEEP", "0"]
 
 
-@pytest.mark.parametrize("workers,epochs", [("0", 2), ("2", 1)])
+@pytest.fixture(scope="module")
+def shards_dir(data_dir, tmp_path_factory):
+    pytest.importorskip("webdataset", reason="sharded data needs webdataset (pip install -e .[shards])")
+    from slowfast.data_prep.shards import make_shards
+
+    out = str(tmp_path_factory.mktemp("shards") / "shards")
+    make_shards(data_dir, out, shard_size=30_000)
+    return out
+
+
+@pytest.mark.parametrize("workers,epochs,source", [("0", 2, "files"), ("2", 1, "files"), ("2", 1, "shards")])
 def test_a_run_killed_after_a_mid_epoch_checkpoint_resumes_to_the_parameters_of_the_uninterrupted_run(
-        data_dir, tmp_path, monkeypatch, workers, epochs):
+        data_dir, tmp_path, monkeypatch, request, workers, epochs, source):
     """4 iterations per epoch, a checkpoint every 2; the run dies right after the one of epoch 1, iteration 2,
     and the rerun continues at iteration 3 (the first 2 batches are not read again), then (2 epochs) trains
     epoch 2 with its own mid-epoch checkpoint. With 1 epoch, precise BN statistics are recomputed after it
-    over the epoch's first batches (the ones the resumed run skipped) and saved in the epoch checkpoint."""
+    over the epoch's first batches (the ones the resumed run skipped) and saved in the epoch checkpoint.
+    From shards (2 workers: 2 streams of 8 videos, 2 batches each) the shard dataset skips the first 2
+    batches of the epoch's streams itself, without decoding them."""
+    if source == "shards":
+        data_dir = request.getfixturevalue("shards_dir")
     opts = [*OPTS, "DATA_LOADER.NUM_WORKERS", workers, "SOLVER.MAX_EPOCH", str(epochs)]
     if epochs == 1:
         opts += ["BN.USE_PRECISE_STATS", "True", "BN.NUM_BATCHES_PRECISE", "4"]
