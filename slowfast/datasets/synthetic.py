@@ -236,6 +236,13 @@ def build_atomically(out_dir: str, marker: str, make: Callable[[str], object], c
     return out_dir
 
 
+def ensure_split_csvs(make: Callable[..., object], out_dir: str, kwargs: dict) -> Dict[str, str]:
+    """``make(out_dir, **kwargs)`` (a ``make_<name>_synthetic``) unless ``out_dir/train.csv`` exists,
+    atomically (:func:`build_atomically`; errors name ``ensure_<name>_synthetic``); -> its split CSVs."""
+    caller = make.__name__.replace("make_", "ensure_", 1)
+    return split_csv_paths(build_atomically(out_dir, "train.csv", lambda tmp: make(tmp, **kwargs), caller))
+
+
 def ensure_kinetics_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
     """Make the dataset of :func:`make_kinetics_synthetic` unless ``out_dir/train.csv`` exists,
     atomically (see :func:`build_atomically`).
@@ -243,6 +250,4 @@ def ensure_kinetics_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
     Returns:
         ``{"train": path_to_train_csv, "val": ..., "test": ...}``.
     """
-    out_dir = build_atomically(out_dir, "train.csv", lambda tmp: make_kinetics_synthetic(tmp, **kwargs),
-                               "ensure_kinetics_synthetic")
-    return split_csv_paths(out_dir)
+    return ensure_split_csvs(make_kinetics_synthetic, out_dir, kwargs)

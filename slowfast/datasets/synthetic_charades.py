@@ -16,7 +16,7 @@ from typing import Dict
 import cv2
 import numpy as np
 
-from slowfast.datasets.synthetic import SPLITS, build_atomically, class_velocity
+from slowfast.datasets.synthetic import SPLITS, class_velocity, ensure_split_csvs
 from slowfast.datasets.synthetic import render_moving_discs, split_csv_paths, write_lines, write_meta
 from slowfast.datasets.synthetic_multilabel import video_labels
 from slowfast.formats.charades import HEADER
@@ -50,7 +50,5 @@ def make_charades_synthetic(out_dir: str, num_classes: int = 4, num_train: int =
 
 def ensure_charades_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
     """:func:`make_charades_synthetic` unless ``out_dir/train.csv`` exists, atomically
-    (`synthetic.build_atomically`)."""
-    out_dir = build_atomically(out_dir, "train.csv", lambda tmp: make_charades_synthetic(tmp, **kwargs),
-                               "ensure_charades_synthetic")
-    return split_csv_paths(out_dir)
+    (`synthetic.ensure_split_csvs`)."""
+    return ensure_split_csvs(make_charades_synthetic, out_dir, kwargs)

@@ -14,7 +14,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from slowfast.datasets.synthetic import SPLITS, build_atomically, class_velocity, render_moving_discs, run_jobs
+from slowfast.datasets.synthetic import SPLITS, class_velocity, ensure_split_csvs, render_moving_discs, run_jobs
 from slowfast.datasets.synthetic import split_csv_paths, write_lines, write_meta
 from slowfast.datasets.video_encode import default_codec, write_video
 
@@ -64,7 +64,5 @@ def make_multilabel_synthetic(out_dir: str, num_classes: int = 4, num_train: int
 
 def ensure_multilabel_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
     """:func:`make_multilabel_synthetic` unless ``out_dir/train.csv`` exists, atomically
-    (`synthetic.build_atomically`)."""
-    out_dir = build_atomically(out_dir, "train.csv", lambda tmp: make_multilabel_synthetic(tmp, **kwargs),
-                               "ensure_multilabel_synthetic")
-    return split_csv_paths(out_dir)
+    (`synthetic.ensure_split_csvs`)."""
+    return ensure_split_csvs(make_multilabel_synthetic, out_dir, kwargs)
