@@ -131,6 +131,16 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def read_json_or_empty(path: str):
+    """The JSON in `path`, or {} when it cannot be read or parsed (a record another process may be
+    writing or may have removed: a run lock, a feature fingerprint)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
 def read_text(path: str) -> str:
     """The UTF-8 text of `path` (a byte-order mark dropped); a file that is not UTF-8 (a video, a binary
     file given by mistake) raises `TextFileError` naming the file and the line of the first bad byte."""
