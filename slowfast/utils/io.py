@@ -7,6 +7,7 @@ import errno
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from typing import IO, Callable
 
@@ -120,6 +121,17 @@ def refuse_overwriting_inputs(outputs: dict, inputs: dict, output_folders: dict 
 class TextFileError(ValueError):
     """A text input (a list, a split file, an annotation CSV) is not UTF-8; the message names the file and
     the line."""
+
+
+def overwrite_refused(outputs: dict, inputs: dict, output_folders: dict | None = None) -> bool:
+    """`refuse_overwriting_inputs` for a command line: True, with its one line "error: ..." on stderr,
+    when an output would overwrite an input (the caller then exits with status 2)."""
+    try:
+        refuse_overwriting_inputs(outputs, inputs, output_folders)
+    except OutputIsInputError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return True
+    return False
 
 
 def file_sha256(path: str) -> str:
