@@ -9,6 +9,7 @@ from PIL import Image
 
 from demo_fixtures import KINETICS_TINY, config_with_checkpoint
 from slowfast.config import ConfigError, load_config
+from slowfast.engine.test_analysis import accuracy_line
 from slowfast.datasets.synthetic import make_kinetics_synthetic
 from slowfast.evaluation.classification import analysis, confusion_matrix, per_class_accuracy, top_confusions
 from slowfast.visualization.evaluation_figures import write_confusion_png
@@ -84,6 +85,20 @@ def test_a_test_run_writes_per_class_results_confusion_png_and_intervals(tmp_pat
     log = open(os.path.join(cfg.OUTPUT_DIR, "log.txt")).read() if os.path.exists(
         os.path.join(cfg.OUTPUT_DIR, "log.txt")) else ""
     assert '"per_class"' not in log  # the stats line keeps to scalars
+    top1 = [line for line in log.splitlines() if "test: top-1" in line]
+    assert len(top1) == 1, top1  # one summary line, the intervals in it
+    assert "top-1 %.2f%% [%.2f, %.2f], top-5" % (r["top1_acc"], *r["top1_ci"]) in top1[0]
+    assert "(95% bootstrap intervals, 300 resamples)" in top1[0]
+
+
+def test_the_accuracy_line_shows_intervals_only_where_the_results_have_them():
+    plain = {"top1_acc": 87.5, "top5_acc": 100.0, "avg_err": 6.25, "num_videos": 8, "gflops_per_view": 0.0123}
+    assert accuracy_line(plain, 3) == ("test: top-1 87.50%, top-5 100.00%, avg error 6.25% over 8 videos x 3 views, "
+                                       "0.0123 GFLOPs x 3 views")
+    boot = dict(plain, top1_ci=[62.5, 100.0], top5_ci=[100.0, 100.0], bootstrap={"samples": 50})
+    assert accuracy_line(boot, 3) == (
+        "test: top-1 87.50% [62.50, 100.00], top-5 100.00% [100.00, 100.00], avg error 6.25% over 8 videos x "
+        "3 views (95% bootstrap intervals, 50 resamples), 0.0123 GFLOPs x 3 views")
 
 
 @pytest.mark.parametrize("key,value,words", [("TEST.BOOTSTRAP_SAMPLES", "-1", "must be >= 0"),

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from slowfast.reports import repro
+from slowfast.reports import flops_cache, repro, repro_figure
 
 TOOLS = os.path.join(repro.ROOT, "tools")
 
@@ -113,7 +113,7 @@ def test_figure_is_a_png(tmp_path, capsys):
              "--results", f"k400_slowfast_8x8_r50={k}", "--figure", str(png))
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
-    pts = repro.figure_points([{"row": repro.row_by_name("k400_slowfast_8x8_r50"),
+    pts = repro_figure.figure_points([{"row": repro.row_by_name("k400_slowfast_8x8_r50"),
                                 "info": {"gflops": None}, "measured": {"top1_acc": 60.0}, "results": {}}])
     assert {p[3] for p in pts["kinetics"]} == {"report", "measured"}
 
@@ -198,7 +198,6 @@ def test_a_copy_of_the_repo_in_another_folder_hits_every_row_and_leaves_the_cach
 
 def test_cache_key_follows_the_model_keys_and_code_only():
     from slowfast.checkpoint.cfg_diff import ARCHITECTURE_KEYS
-    from slowfast.reports import flops_cache
 
     files = {os.path.basename(p) for p in flops_cache.model_files()}
     assert {"build.py", "inputs.py", "video_net.py", "resnet.py", "heads.py", "norm.py"} <= files
@@ -261,17 +260,17 @@ def test_figure_of_the_committed_rows_with_measured_quick_starts_is_readable(tmp
 
     from slowfast.reports.repro_figure import _overlap
 
-    cache = repro.CostCache(os.path.join(repro.ROOT, "docs", "flops_cache.json"))
+    cache = flops_cache.CostCache(os.path.join(repro.ROOT, "docs", "flops_cache.json"))
     measured = {"synthetic_slowfast_tiny": {"top1_acc": 89.6}, "synthetic_ava_slowfast_tiny": {"mAP": 65.4},
                 "k700_slowfast_8x8": {"top1_acc": 12.5}}
     entries = []
     for row in repro.REPORT_ROWS:
         cfg = repro.load_row_config(row)
-        hit = cache.get(repro.cost_key(cfg, cfg.DATA.TEST_CROP_SIZE))
+        hit = cache.get(flops_cache.cost_key(cfg, cfg.DATA.TEST_CROP_SIZE))
         entries.append({"row": row, "info": {"gflops": hit["gflops"] if hit else None}, "results": None,
                         "measured": measured.get(row.name)})
     png = tmp_path / "fig.png"
-    layout = repro.write_figure(entries, str(png))
+    layout = repro_figure.write_figure(entries, str(png))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert {"kinetics", "synthetic"} <= set(layout)
     for name, panel in layout.items():

@@ -28,7 +28,7 @@ from slowfast.evaluation.ava import (
     write_box_rows,
 )
 from slowfast.evaluation.ava.evaluate import RULES
-from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs
+from slowfast.utils.io import overwrite_refused
 
 EXTENSIONS = {".csv": "ava", ".npz": "kinetics"}
 
@@ -95,12 +95,8 @@ def run_kinetics(args) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        refuse_overwriting_inputs({"--output": args.output},
-                                  {"--inputs": args.inputs, "--labelmap": args.labelmap,
-                                   "--groundtruth": args.groundtruth, "--exclusions": args.exclusions})
-    except OutputIsInputError as exc:
-        print("error: %s" % exc, file=sys.stderr)
+    if overwrite_refused({"--output": args.output}, {"--inputs": args.inputs, "--labelmap": args.labelmap,
+                                                     "--groundtruth": args.groundtruth, "--exclusions": args.exclusions}):
         return 2
     try:
         (run_ava if detect_mode(args) == "ava" else run_kinetics)(args)

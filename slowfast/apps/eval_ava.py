@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from slowfast.evaluation.ava.__main__ import build_parser, main as evaluate_main
-from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs
+from slowfast.utils.io import overwrite_refused
 from slowfast.visualization.evaluation_figures import write_pr_curves
 
 
@@ -32,12 +32,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     parser.add_argument("--pr-curves", metavar="DIR", help="write a precision-recall PNG per class into DIR")
     args, _ = parser.parse_known_args(argv)
-    if args.pr_curves:
-        try:
-            refuse_overwriting_inputs({}, {"--labelmap": args.labelmap, "--groundtruth": args.groundtruth,
-                                           "--detections": args.detections, "--exclusions": args.exclusions},
-                                      {"--pr-curves": args.pr_curves})
-        except OutputIsInputError as exc:
-            print("error: %s" % exc, file=sys.stderr)
-            return 2
+    if args.pr_curves and overwrite_refused({}, {"--labelmap": args.labelmap, "--groundtruth": args.groundtruth,
+                                                 "--detections": args.detections, "--exclusions": args.exclusions},
+                                            {"--pr-curves": args.pr_curves}):
+        return 2
     return evaluate_main(argv, parser, _after)

@@ -17,7 +17,7 @@ import json
 import os
 from typing import Dict, List, Optional
 
-from slowfast.utils.io import file_sha256, write_text_atomic
+from slowfast.utils.io import file_sha256, read_json_or_empty, write_text_atomic
 
 FINGERPRINT_NAME = "fingerprint.json"
 # Config sections (whole) and keys that change the features a checkpoint gives.
@@ -63,11 +63,7 @@ def read_fingerprint(output_dir: str) -> Optional[dict]:
     path = os.path.join(output_dir, FINGERPRINT_NAME)
     if not os.path.isfile(path):
         return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
+    return read_json_or_empty(path)
 
 
 def write_fingerprint(output_dir: str, settings: dict, videos: Dict[str, list]) -> str:

@@ -18,7 +18,7 @@ import sys
 import time
 import warnings
 
-from slowfast.reports import repro
+from slowfast.reports import flops_cache, repro, repro_figure
 from slowfast.utils.io import OutputIsInputError, refuse_overwriting_inputs, write_text_atomic
 from slowfast.utils.progress import Progress, format_seconds
 
@@ -106,7 +106,7 @@ def main(argv=None) -> None:
         print(f"repro_report: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     try:
-        cache = None if args.no_cache else repro.CostCache(args.cache)
+        cache = None if args.no_cache else flops_cache.CostCache(args.cache)
         entries = gather(args, cache)
     except (OSError, ValueError) as e:  # TextFileError and a bad JSON file are ValueErrors
         print(f"repro_report: error: {e}", file=sys.stderr)
@@ -116,6 +116,6 @@ def main(argv=None) -> None:
     if args.markdown:
         write_text_atomic(args.markdown, table + "\n")
     if args.figure:
-        repro.write_figure(entries, args.figure)
+        repro_figure.write_figure(entries, args.figure)
     print(summary(args, entries, cache, time.time() - start), file=sys.stderr)
 

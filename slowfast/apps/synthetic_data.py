@@ -11,7 +11,6 @@ Existing datasets are left alone.  To add a dataset, register ``(add_arguments, 
 """
 import argparse
 import os
-import sys
 import time
 
 from slowfast.datasets.synthetic import ensure_kinetics_synthetic
@@ -32,36 +31,38 @@ def add_kinetics_arguments(group):
     group.add_argument("--codec", default=None, help="encoder (default libx264, else mpeg4)")
 
 
+def _set_options(args) -> dict:
+    """The options the kinetics, multilabel and charades sets share."""
+    return dict(num_classes=args.num_classes, num_train=args.num_train, num_val=args.num_val,
+                num_test=args.num_test, size=args.size, num_frames=args.num_frames, seed=args.seed)
+
+
+def _video_options(args) -> dict:
+    """`_set_options` and the encoding options of the sets of encoded videos (kinetics, multilabel)."""
+    return dict(_set_options(args), fps=args.fps, codec=args.codec, num_workers=args.workers)
+
+
+def _line_counts(csvs: dict) -> dict:
+    """{split: lines of its CSV} (one video a line)."""
+    counts = {}
+    for split, path in csvs.items():
+        with open(path) as f:
+            counts[split] = sum(1 for _ in f)
+    return counts
+
+
 def build_kinetics(args):
-    csvs = ensure_kinetics_synthetic(
-        args.out,
-        num_classes=args.num_classes,
-        num_train=args.num_train,
-        num_val=args.num_val,
-        num_test=args.num_test,
-        size=args.size,
-        num_frames=args.num_frames,
-        fps=args.fps,
-        seed=args.seed,
-        codec=args.codec,
-        num_workers=args.workers,
-    )
-    return {split: sum(1 for _ in open(path)) for split, path in csvs.items()}
+    return _line_counts(ensure_kinetics_synthetic(args.out, **_video_options(args)))
 
 
 def build_multilabel(args):
     """Charades-style multi-label CSVs (`path id,id`): one or two discs, labels = their motions."""
-    csvs = ensure_multilabel_synthetic(args.out, num_classes=args.num_classes, num_train=args.num_train,
-                                       num_val=args.num_val, num_test=args.num_test, size=args.size,
-                                       num_frames=args.num_frames, fps=args.fps, seed=args.seed, codec=args.codec,
-                                       num_workers=args.workers)
-    return {split: sum(1 for _ in open(path)) for split, path in csvs.items()}
+    return _line_counts(ensure_multilabel_synthetic(args.out, **_video_options(args)))
 
 
 def build_charades(args):
     """The multi-label set as PySlowFast's Charades frame lists over JPEG frames (--fps, --codec unused)."""
-    ensure_charades_synthetic(args.out, num_classes=args.num_classes, num_train=args.num_train, num_val=args.num_val,
-                              num_test=args.num_test, size=args.size, num_frames=args.num_frames, seed=args.seed)
+    ensure_charades_synthetic(args.out, **_set_options(args))
     return {"train": args.num_train, "val": args.num_val, "test": args.num_test}
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import cv2
@@ -102,16 +101,7 @@ def make_proposals(frames_dir: str, out_csv: str, detector: Callable, keyframe_s
         for (vid, sec, _), dets in zip(batch, detect_people(detector, images, device, min_score)):
             rows += [(vid, sec, box, -1, score) for box, score in dets]
         progress.step(len(batch))
-    folder = os.path.dirname(os.path.abspath(out_csv))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".csv", dir=folder)
-    os.close(fd)
-    try:
-        ava_csv.write_box_csv(tmp, rows, proposals=True)
-        os.replace(tmp, out_csv)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    ava_csv.write_box_csv(out_csv, rows, proposals=True)  # atomically
     summary = {"videos": len(videos), "keyframes": len(jobs), "boxes": len(rows), "out": os.path.abspath(out_csv)}
     logger.info("proposals: %s", summary)
     return summary

@@ -133,13 +133,32 @@ def _split_jobs(out_dir: str, split: str, count: int, num_classes: int, size: in
     return jobs, lines
 
 
-def _run_jobs(jobs: Sequence[tuple], num_workers: int) -> None:
+def run_jobs(make: Callable[[tuple], None], jobs: Sequence[tuple], num_workers: int) -> None:
+    """``make(job)`` for every job: in this process for one worker or fewer than 8 jobs, else in
+    ``num_workers`` spawned processes (``make`` must be a module-level function)."""
     if num_workers <= 1 or len(jobs) < 8:
         for job in jobs:
-            _make_video(job)
+            make(job)
         return
     with ProcessPoolExecutor(max_workers=num_workers, mp_context=get_context("spawn")) as pool:
-        list(pool.map(_make_video, jobs, chunksize=max(1, len(jobs) // (4 * num_workers))))
+        list(pool.map(make, jobs, chunksize=max(1, len(jobs) // (4 * num_workers))))
+
+
+def write_lines(path: str, lines: Sequence[str]) -> None:
+    """Write ``lines`` (each with its newline) to ``path``: the synthetic sets' CSVs and frame lists."""
+    with open(path, "w") as f:
+        f.writelines(lines)
+
+
+def write_meta(out_dir: str, name: str, meta: dict) -> None:
+    """Write a synthetic set's parameters to ``out_dir/name`` (JSON, indent 1, sorted keys)."""
+    with open(os.path.join(out_dir, name), "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+
+
+def split_csv_paths(out_dir: str, splits: Sequence[str] = SPLITS, folder: str = "") -> Dict[str, str]:
+    """``{split: out_dir/folder/<split>.csv}``."""
+    return {split: os.path.join(out_dir, folder, f"{split}.csv") for split in splits}
 
 
 def make_kinetics_synthetic(
@@ -174,24 +193,17 @@ def make_kinetics_synthetic(
     codec = codec or default_codec()
     num_workers = num_workers or os.cpu_count() or 1
     counts = {"train": num_train, "val": num_val, "test": num_test}
-    all_jobs, csv_paths = [], {}
+    all_jobs, csv_paths = [], split_csv_paths(out_dir)
     for split in SPLITS:
         os.makedirs(os.path.join(out_dir, "videos", split), exist_ok=True)
         jobs, lines = _split_jobs(out_dir, split, counts[split], num_classes, size, num_frames, fps, codec, seed)
         all_jobs.extend(jobs)
-        csv_paths[split] = os.path.join(out_dir, f"{split}.csv")
-        with open(csv_paths[split], "w") as f:
-            f.writelines(lines)
-    _run_jobs(all_jobs, num_workers)
-    meta = dict(num_classes=num_classes, num_train=num_train, num_val=num_val, num_test=num_test,
-                size=size, num_frames=num_frames, fps=fps, seed=seed, codec=codec)
-    with open(os.path.join(out_dir, META_NAME), "w") as f:
-        json.dump(meta, f, indent=1, sort_keys=True)
+        write_lines(csv_paths[split], lines)
+    run_jobs(_make_video, all_jobs, num_workers)
+    write_meta(out_dir, META_NAME, dict(num_classes=num_classes, num_train=num_train, num_val=num_val,
+                                        num_test=num_test, size=size, num_frames=num_frames, fps=fps, seed=seed,
+                                        codec=codec))
     return csv_paths
-
-
-def _csv_paths(out_dir: str) -> Dict[str, str]:
-    return {split: os.path.join(out_dir, f"{split}.csv") for split in SPLITS}
 
 
 def build_atomically(out_dir: str, marker: str, make: Callable[[str], object], caller: str) -> str:
@@ -224,6 +236,13 @@ def build_atomically(out_dir: str, marker: str, make: Callable[[str], object], c
     return out_dir
 
 
+def ensure_split_csvs(make: Callable[..., object], out_dir: str, kwargs: dict) -> Dict[str, str]:
+    """``make(out_dir, **kwargs)`` (a ``make_<name>_synthetic``) unless ``out_dir/train.csv`` exists,
+    atomically (:func:`build_atomically`; errors name ``ensure_<name>_synthetic``); -> its split CSVs."""
+    caller = make.__name__.replace("make_", "ensure_", 1)
+    return split_csv_paths(build_atomically(out_dir, "train.csv", lambda tmp: make(tmp, **kwargs), caller))
+
+
 def ensure_kinetics_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
     """Make the dataset of :func:`make_kinetics_synthetic` unless ``out_dir/train.csv`` exists,
     atomically (see :func:`build_atomically`).
@@ -231,6 +250,4 @@ def ensure_kinetics_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
     Returns:
         ``{"train": path_to_train_csv, "val": ..., "test": ...}``.
     """
-    out_dir = build_atomically(out_dir, "train.csv", lambda tmp: make_kinetics_synthetic(tmp, **kwargs),
-                               "ensure_kinetics_synthetic")
-    return _csv_paths(out_dir)
+    return ensure_split_csvs(make_kinetics_synthetic, out_dir, kwargs)

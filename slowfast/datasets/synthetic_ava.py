@@ -31,14 +31,13 @@ with a high score (a few with a low one), plus one low-score false positive per 
 
 Deterministic by seed: each video draws from ``numpy.random.default_rng([seed, split, index])``.
 """
-import json
 import os
 from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
 
-from slowfast.datasets.synthetic import build_atomically
+from slowfast.datasets.synthetic import build_atomically, split_csv_paths, write_lines, write_meta
 from slowfast.formats import ava_csv, ava_frames, ava_labels
 
 # Action id (1-based, as in the CSVs; AVA's ids where AVA has the action) -> name.
@@ -209,7 +208,7 @@ def make_ava_synthetic(out_dir: str, num_train_videos: int = 6, num_val_videos: 
     for sub in ("frames", "frame_lists", "annotations"):
         os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
     counts = {"train": num_train_videos, "val": num_val_videos}
-    lists = {}
+    lists = split_csv_paths(out_dir, SPLITS, "frame_lists")
     for split in SPLITS:
         videos, gt, proposals = [], [], []
         for index in range(counts[split]):
@@ -217,17 +216,15 @@ def make_ava_synthetic(out_dir: str, num_train_videos: int = 6, num_val_videos: 
             videos.append(video)
             gt += video_gt
             proposals += video_proposals
-        lists[split] = os.path.join(out_dir, "frame_lists", f"{split}.csv")
         ava_frames.write_frame_list(lists[split], videos)
         ava_csv.write_box_csv(os.path.join(ann_dir, f"ava_{split}_v2.2.csv"), gt)
         ava_csv.write_box_csv(os.path.join(ann_dir, f"ava_{split}_predicted_boxes.csv"), proposals, proposals=True)
     _write_label_maps(ann_dir)
-    with open(os.path.join(ann_dir, "ava_val_excluded_timestamps_v2.2.csv"), "w") as f:
-        f.write(f"{video_id('val', num_val_videos - 1)},{FIRST_KEY_SEC + num_keyframes - 1:04d}\n")
-    meta = dict(num_train_videos=num_train_videos, num_val_videos=num_val_videos, people=people,
-                num_keyframes=num_keyframes, width=width, height=height, seed=seed, version=2)
-    with open(os.path.join(out_dir, META_NAME), "w") as f:
-        json.dump(meta, f, indent=1, sort_keys=True)
+    write_lines(os.path.join(ann_dir, "ava_val_excluded_timestamps_v2.2.csv"),
+                [f"{video_id('val', num_val_videos - 1)},{FIRST_KEY_SEC + num_keyframes - 1:04d}\n"])
+    write_meta(out_dir, META_NAME, dict(num_train_videos=num_train_videos, num_val_videos=num_val_videos,
+                                        people=people, num_keyframes=num_keyframes, width=width, height=height,
+                                        seed=seed, version=2))
     return lists
 
 
@@ -240,4 +237,4 @@ def ensure_ava_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
         ``{"train": train frame list, "val": val frame list}``.
     """
     out_dir = build_atomically(out_dir, META_NAME, lambda tmp: make_ava_synthetic(tmp, **kwargs), "ensure_ava_synthetic")
-    return {split: os.path.join(out_dir, "frame_lists", f"{split}.csv") for split in SPLITS}
+    return split_csv_paths(out_dir, SPLITS, "frame_lists")

@@ -10,15 +10,14 @@ frame row lists all the video's labels.
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Dict
 
 import cv2
 import numpy as np
 
-from slowfast.datasets.synthetic import SPLITS, build_atomically, class_velocity
-from slowfast.datasets.synthetic import render_moving_discs
+from slowfast.datasets.synthetic import SPLITS, class_velocity, ensure_split_csvs
+from slowfast.datasets.synthetic import render_moving_discs, split_csv_paths, write_lines, write_meta
 from slowfast.datasets.synthetic_multilabel import video_labels
 from slowfast.formats.charades import HEADER
 
@@ -29,7 +28,7 @@ def make_charades_synthetic(out_dir: str, num_classes: int = 4, num_train: int =
                             num_test: int = 48, size: int = 64, num_frames: int = 75, seed: int = 0) -> Dict[str, str]:
     """Write the frames and frame lists into ``out_dir``; returns ``{split: frame list path}``."""
     counts = {"train": num_train, "val": num_val, "test": num_test}
-    lists = {}
+    lists = split_csv_paths(out_dir)
     for split in SPLITS:
         lines = [" ".join(HEADER) + "\n"]
         for index, labels in enumerate(video_labels(seed, split, counts[split], num_classes)):
@@ -42,19 +41,14 @@ def make_charades_synthetic(out_dir: str, num_classes: int = 4, num_train: int =
                 cv2.imwrite(os.path.join(out_dir, relative), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
                             [cv2.IMWRITE_JPEG_QUALITY, 95])
                 lines.append(f"{name} {index} {t} {relative} \"{','.join(map(str, labels))}\"\n")
-        lists[split] = os.path.join(out_dir, f"{split}.csv")
-        with open(lists[split], "w") as f:
-            f.writelines(lines)
-    meta = dict(num_classes=num_classes, num_train=num_train, num_val=num_val, num_test=num_test, size=size,
-                num_frames=num_frames, seed=seed, layout="charades_frame_lists")
-    with open(os.path.join(out_dir, META_NAME), "w") as f:
-        json.dump(meta, f, indent=1, sort_keys=True)
+        write_lines(lists[split], lines)
+    write_meta(out_dir, META_NAME, dict(num_classes=num_classes, num_train=num_train, num_val=num_val,
+                                        num_test=num_test, size=size, num_frames=num_frames, seed=seed,
+                                        layout="charades_frame_lists"))
     return lists
 
 
 def ensure_charades_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
     """:func:`make_charades_synthetic` unless ``out_dir/train.csv`` exists, atomically
-    (`synthetic.build_atomically`)."""
-    out_dir = build_atomically(out_dir, "train.csv", lambda tmp: make_charades_synthetic(tmp, **kwargs),
-                               "ensure_charades_synthetic")
-    return {split: os.path.join(out_dir, f"{split}.csv") for split in SPLITS}
+    (`synthetic.ensure_split_csvs`)."""
+    return ensure_split_csvs(make_charades_synthetic, out_dir, kwargs)

@@ -9,15 +9,13 @@ Each video shows one or two textured discs over static block noise (the Kinetics
 direction, and the speed beyond four classes), two discs never share a class, and the video's labels
 are the set of motions present. Deterministic by seed, whatever the number of worker processes.
 """
-import json
 import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from typing import Dict, Optional
 
 import numpy as np
 
-from slowfast.datasets.synthetic import SPLITS, build_atomically, class_velocity, render_moving_discs
+from slowfast.datasets.synthetic import SPLITS, class_velocity, ensure_split_csvs, render_moving_discs, run_jobs
+from slowfast.datasets.synthetic import split_csv_paths, write_lines, write_meta
 from slowfast.datasets.video_encode import default_codec, write_video
 
 META_NAME = "synthetic_multilabel.json"
@@ -47,7 +45,7 @@ def make_multilabel_synthetic(out_dir: str, num_classes: int = 4, num_train: int
     """Write the dataset into ``out_dir``; returns ``{split: csv path}``."""
     codec = codec or default_codec()
     counts = {"train": num_train, "val": num_val, "test": num_test}
-    jobs, csvs = [], {}
+    jobs, csvs = [], split_csv_paths(out_dir)
     for split in SPLITS:
         os.makedirs(os.path.join(out_dir, "videos", split), exist_ok=True)
         lines = []
@@ -56,26 +54,15 @@ def make_multilabel_synthetic(out_dir: str, num_classes: int = 4, num_train: int
             jobs.append((os.path.join(out_dir, relative), [seed, SPLITS.index(split), index, 1], labels, num_classes,
                          size, num_frames, fps, codec))
             lines.append(f"{relative} {','.join(map(str, labels))}\n")
-        csvs[split] = os.path.join(out_dir, f"{split}.csv")
-        with open(csvs[split], "w") as f:
-            f.writelines(lines)
-    workers = num_workers or os.cpu_count() or 1
-    if workers <= 1 or len(jobs) < 8:
-        for job in jobs:
-            _make_video(job)
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            list(pool.map(_make_video, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
-    meta = dict(num_classes=num_classes, num_train=num_train, num_val=num_val, num_test=num_test, size=size,
-                num_frames=num_frames, fps=fps, seed=seed, codec=codec, multi_label=True, max_discs=MAX_DISCS)
-    with open(os.path.join(out_dir, META_NAME), "w") as f:
-        json.dump(meta, f, indent=1, sort_keys=True)
+        write_lines(csvs[split], lines)
+    run_jobs(_make_video, jobs, num_workers or os.cpu_count() or 1)
+    write_meta(out_dir, META_NAME, dict(num_classes=num_classes, num_train=num_train, num_val=num_val,
+                                        num_test=num_test, size=size, num_frames=num_frames, fps=fps, seed=seed,
+                                        codec=codec, multi_label=True, max_discs=MAX_DISCS))
     return csvs
 
 
 def ensure_multilabel_synthetic(out_dir: str, **kwargs) -> Dict[str, str]:
     """:func:`make_multilabel_synthetic` unless ``out_dir/train.csv`` exists, atomically
-    (`synthetic.build_atomically`)."""
-    out_dir = build_atomically(out_dir, "train.csv", lambda tmp: make_multilabel_synthetic(tmp, **kwargs),
-                               "ensure_multilabel_synthetic")
-    return {split: os.path.join(out_dir, f"{split}.csv") for split in SPLITS}
+    (`synthetic.ensure_split_csvs`)."""
+    return ensure_split_csvs(make_multilabel_synthetic, out_dir, kwargs)

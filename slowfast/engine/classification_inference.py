@@ -21,7 +21,7 @@ import torch
 
 from slowfast.datasets.build import build_loader
 from slowfast.engine.common import device_for, to_device
-from slowfast.engine.test_analysis import add_classification_analysis
+from slowfast.engine.test_analysis import accuracy_line, add_classification_analysis
 from slowfast.evaluation.classification import VideoAggregator
 from slowfast.evaluation.ensemble import VideoScores, write_video_scores
 from slowfast.evaluation.multilabel import MultiLabelAggregator, mean_average_precision
@@ -120,7 +120,5 @@ def run_classification_test(cfg, model) -> dict:
         logger.info("test: mAP %s (random scores: %s) over %d videos x %d views", results["mAP"],
                     results["random_mAP"], results["num_videos"], views)
         return results
-    logger.info("test: top-1 %.2f%% top-5 %.2f%% avg error %.2f%% over %d videos x %d views, %.3g GFLOPs x %d views",
-                results["top1_acc"], results["top5_acc"], results["avg_err"], results["num_videos"], views,
-                results["gflops_per_view"], views)
+    logger.info("%s", accuracy_line(results, views))
     return results

@@ -50,12 +50,22 @@ def add_classification_analysis(cfg, results: dict, scores: np.ndarray, labels: 
         writer = TensorboardWriter(cfg)
         writer.add_figure("test/confusion_matrix", confusion_figure(counts, names, figsize, title))
         writer.close()
-    if "top1_ci" in results:
-        logger.info("test: top-1 %.2f%% [%.2f, %.2f], top-5 %.2f%% [%.2f, %.2f] (95%% bootstrap over %d videos, "
-                    "%d resamples); confusion matrix in %s (%.1f s)", results["top1_acc"], *results["top1_ci"],
-                    results["top5_acc"], *results["top5_ci"], len(labels), cfg.TEST.BOOTSTRAP_SAMPLES,
-                    results["confusion_png"], time.perf_counter() - t0)
+    logger.info("test: per-class accuracy, intervals and confusion matrix in %.1f s (%s)", time.perf_counter() - t0,
+                results["confusion_png"])
     return results
+
+
+def accuracy_line(results: dict, views: int) -> str:
+    """The test's one summary line: top-1 / top-5 with their 95 % bootstrap intervals where `results` has
+    them (`top1_ci`, `top5_ci`), the average error, the videos and views, the GFLOPs per view."""
+    def acc(k):
+        ci = results.get(f"top{k}_ci")
+        return "%.2f%%" % results[f"top{k}_acc"] + (" [%.2f, %.2f]" % tuple(ci) if ci else "")
+    interval = ""
+    if "top1_ci" in results:
+        interval = " (95%% bootstrap intervals, %d resamples)" % results["bootstrap"]["samples"]
+    return "test: top-1 %s, top-5 %s, avg error %.2f%% over %d videos x %d views%s, %.3g GFLOPs x %d views" % (
+        acc(1), acc(5), results["avg_err"], results["num_videos"], views, interval, results["gflops_per_view"], views)
 
 
 def add_map_interval(cfg, results: dict, matches) -> dict:

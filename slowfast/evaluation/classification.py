@@ -76,6 +76,14 @@ class VideoAggregator:
             "top1_err": 100 - top1,
             "top5_err": 100 - top5,
             "avg_err": ((100 - top1) + (100 - top5)) / 2,
+            **self.view_counts(expected_views),
+        }
+
+    def view_counts(self, expected_views: int) -> dict:
+        """The results' counts of videos and views (tested videos, videos without a view, failed views,
+        videos short of `expected_views` decoded or failed views)."""
+        tested = self.views > 0
+        return {
             "num_videos": int(tested.sum()),
             "num_videos_without_views": int((~tested).sum()),
             "num_failed_views": int(self.failed_views.sum()),

@@ -68,9 +68,5 @@ class MultiLabelAggregator(VideoAggregator):
             "random_mAP": None if np.isnan(floor) else floor,
             "per_class_ap": m["per_class_ap"],
             "num_classes_skipped": m["num_classes_skipped"],
-            "num_videos": int(tested.sum()),
-            "num_videos_without_views": int((~tested).sum()),
-            "num_failed_views": int(self.failed_views.sum()),
-            "views": int(expected_views),
-            "videos_with_missing_views": int(((self.views + self.failed_views) != expected_views).sum()),
+            **self.view_counts(expected_views),
         }

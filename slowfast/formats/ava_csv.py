@@ -18,7 +18,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 import numpy as np
 
 from slowfast.formats.problems import AvaFormatError, display_name
-from slowfast.utils.io import write_text_atomic
+from slowfast.utils.io import atomic_write, write_text_atomic
 
 CHUNK_ROWS = 200_000
 # Action ids beyond this magnitude cannot be label-map ids; they are stored as
@@ -296,11 +296,14 @@ def check_video_ids(video_ids: Sequence[str]) -> None:
 def write_box_csv(path: str, rows: Iterable[Tuple[str, int, Sequence[float], int, float]], proposals: bool = False) -> None:
     """Write ``(video_id, sec, box, action_id, last)`` rows in the official layout: ground truth
     ``...,action_id,person_id`` (``last`` is the person id); proposals ``...,action_id,score``
-    (``action_id`` -1 written empty, ``last`` is the score).  Timestamps as 4 digits, 3-decimal boxes."""
-    with open(path, "w", encoding="utf-8") as f:
+    (``action_id`` -1 written empty, ``last`` is the score).  Timestamps as 4 digits, 3-decimal boxes; the
+    file is written atomically."""
+    def write(f):
         for video, sec, box, action, last in rows:
             coords = ",".join(f"{v:.3f}" for v in box)
             if proposals:
                 f.write(f"{video},{sec:04d},{coords},{'' if action == -1 else action},{last:.6f}\n")
             else:
                 f.write(f"{video},{sec:04d},{coords},{action},{int(last)}\n")
+
+    atomic_write(path, write, "w")  # a temporary file renamed into place

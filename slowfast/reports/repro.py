@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from slowfast.config import load_config
 from slowfast.config.validation import num_pathways
 from slowfast.utils.io import read_text
-from slowfast.reports.flops_cache import CostCache, compute_cost, cost_key  # noqa: F401 (benchmark.py imports them here)
-from slowfast.reports.repro_figure import figure_points, write_figure  # noqa: F401 (the figure, re-exported)
+from slowfast.reports.flops_cache import CostCache, compute_cost, cost_key
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REPORT = "report"

@@ -7,6 +7,7 @@ import errno
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from typing import IO, Callable
 
@@ -122,6 +123,17 @@ class TextFileError(ValueError):
     the line."""
 
 
+def overwrite_refused(outputs: dict, inputs: dict, output_folders: dict | None = None) -> bool:
+    """`refuse_overwriting_inputs` for a command line: True, with its one line "error: ..." on stderr,
+    when an output would overwrite an input (the caller then exits with status 2)."""
+    try:
+        refuse_overwriting_inputs(outputs, inputs, output_folders)
+    except OutputIsInputError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return True
+    return False
+
+
 def file_sha256(path: str) -> str:
     """The hex sha256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
@@ -129,6 +141,16 @@ def file_sha256(path: str) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_json_or_empty(path: str):
+    """The JSON in `path`, or {} when it cannot be read or parsed (a record another process may be
+    writing or may have removed: a run lock, a feature fingerprint)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def read_text(path: str) -> str:

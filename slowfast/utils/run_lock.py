@@ -23,6 +23,8 @@ import socket
 import sys
 import time
 
+from slowfast.utils.io import read_json_or_empty as _read  # the lock record; tests slow it down by name
+
 LOCK_NAME = ".run.lock"
 logger = logging.getLogger(__name__)
 
@@ -41,14 +43,6 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
-
-
-def _read(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
 
 
 class RunLock:

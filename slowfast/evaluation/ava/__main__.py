@@ -15,7 +15,7 @@ import sys
 
 from .evaluate import RULES, evaluate
 from slowfast.formats.problems import AvaFormatError
-from slowfast.utils.io import OutputIsInputError, atomic_write, refuse_overwriting_inputs
+from slowfast.utils.io import atomic_write, overwrite_refused
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,12 +76,9 @@ def main(argv=None, parser=None, after=None) -> int:
     """``parser``: a parser extended by a caller (default :func:`build_parser`); ``after(args, result)``:
     called after printing (e.g. figures), its return value is the exit status."""
     args = (parser or build_parser()).parse_args(argv)
-    try:
-        refuse_overwriting_inputs({"--output": args.output, "--plot": args.plot},
-                                  {"--labelmap": args.labelmap, "--groundtruth": args.groundtruth,
-                                   "--detections": args.detections, "--exclusions": args.exclusions})
-    except OutputIsInputError as exc:
-        print("error: %s" % exc, file=sys.stderr)
+    if overwrite_refused({"--output": args.output, "--plot": args.plot},
+                         {"--labelmap": args.labelmap, "--groundtruth": args.groundtruth,
+                          "--detections": args.detections, "--exclusions": args.exclusions}):
         return 2
     try:
         result = evaluate(args.labelmap, args.groundtruth, args.detections, args.exclusions,
