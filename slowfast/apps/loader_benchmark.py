@@ -41,9 +41,9 @@ def wants_loader_benchmark(argv: list[str]) -> bool:
 
 
 def worker_counts(text: str) -> list[int]:
-    """`--workers 0,1,2` (or `0 1 2`) -> [0, 1, 2]."""
+    """`--workers 0,1,2` -> [0, 1, 2]."""
     try:
-        counts = [int(x) for x in text.replace(",", " ").split()]
+        counts = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--workers {text!r}: give worker counts like 0,1,2") from None
     if not counts or min(counts) < 0:
@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cfg", dest="cfg_file", default=bl.DEFAULT_CFG, help="config YAML (default: 8x8 R50)")
     parser.add_argument("--backend", choices=bl.BACKENDS, default="pyav", help="DATA.DECODING_BACKEND")
     parser.add_argument("--source", choices=bl.SOURCES, default="files", help="video files, or tar shards of them")
-    parser.add_argument("--workers", type=worker_counts, nargs="+", default=[[0, 1, 2]], help="worker counts: 0,1,2")
+    parser.add_argument("--workers", type=worker_counts, default=[0, 1, 2],
+                        help="worker counts, comma-separated (default 0,1,2)")
     parser.add_argument("--data", default=None, help="a prepared Kinetics-format folder (default: synthetic videos)")
     parser.add_argument("--size", type=int, default=256, help="synthetic videos' width and height (default 256)")
     parser.add_argument("--clips", type=int, default=32, help="clips per timed stretch (default 32)")
@@ -90,7 +91,7 @@ def data_wait_main(runs: list[str], as_json: bool) -> int:
 
 
 def loader_main(args) -> int:
-    workers = sorted({w for group in args.workers for w in group})
+    workers = sorted(set(args.workers))
     if min(args.clips, args.repeats, args.batch, args.size) < 1:
         print("error: --clips, --repeats, --batch and --size must be >= 1", file=sys.stderr)
         return 2
