@@ -46,11 +46,13 @@ def test_loader_benchmark_on_pyav_files_gives_well_formed_rows_per_worker_count(
     best = max(r["clips_s_per_core"] for r in loader)
     assert derived["what"] == "loader_cores_per_node" and derived["clips_s_per_core"] == best
     assert derived["cores"] == pytest.approx(8 * 100 / best)
+    best_cpu = max(r["clips_per_cpu_s"] for r in loader)
+    assert best_cpu > 0 and derived["cores_by_cpu_time"] == pytest.approx(8 * 100 / best_cpu)
 
 
 def test_loader_clips_per_second_follow_the_cost_of_a_clip_and_two_workers_share_it(capsys, monkeypatch):
-    """Every clip made 80 ms slower: one process builds at most 12.5 clips/s; two workers, sleeping in parallel,
-    nearly twice that (so the rate is measured on the real loader, workers included)."""
+    """Every clip made 80 ms slower (asleep): one process builds at most 12.5 clips/s; two workers, sleeping in
+    parallel, nearly twice that (so the rate is measured on the real loader, workers included)."""
     from slowfast.datasets.kinetics import Kinetics
 
     item = Kinetics.__getitem__
@@ -65,13 +67,15 @@ def test_loader_clips_per_second_follow_the_cost_of_a_clip_and_two_workers_share
     assert by_workers[0]["clips_s"] < 12.5
     assert by_workers[2]["clips_s"] > 1.4 * by_workers[0]["clips_s"]
     assert by_workers[2]["clips_s_per_core"] == pytest.approx(by_workers[2]["clips_s"] / 2)
+    # Sleeping costs no CPU: per CPU second far more clips are built than per second of the wall clock.
+    assert by_workers[0]["clips_per_cpu_s"] > 2 * by_workers[0]["clips_s"]
 
 
 def test_loader_benchmark_text_says_the_per_core_formula_and_the_cores_needed(capsys):
     assert benchmark_main(["--what", "loader", *SMALL, "--workers", "0", "--clips", "2", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "loader pyav/files, 0 worker(s):" in out and "cores = max(1, workers) = 1" in out
-    assert "SlowFast 8x8 R50 on 8 GPUs at 100 clips/s each needs about" in out
+    assert "SlowFast 8x8 R50 on 8 GPUs at 100 clips/s each needs about" in out and "clips per CPU second" in out
 
 
 def test_cores_per_node_derivation_reproduces_the_speed_sections_55_cores():

@@ -110,7 +110,7 @@ def loader_main(args) -> int:
                 data = bl.pack_shards(data, os.path.join(tmp, "shards"))
             rows = [bl.bench_loader_row(bl.loader_cfg(cfg, data, args.backend, args.source, w, args.batch),
                                         args.backend, args.source, w, args.clips, args.repeats) for w in workers]
-        rows.append(bl.cores_row(max(r["clips_s_per_core"] for r in rows)))
+        rows.append(bl.cores_row(rows))
         for line in (json.dumps(r) for r in rows) if args.json else bl.loader_lines(rows):
             print(line, flush=True)
         return 0
