@@ -173,6 +173,15 @@ def test_missing_torchcodec_or_webdataset_packages_name_what_to_install(tmp_path
     assert "pip install -e .[shards]" in _one_error_line(capsys, "--source", "shards")
 
 
+def test_a_failing_shard_writer_is_one_line_with_its_last_words(tmp_path, capsys, monkeypatch):
+    writer = tmp_path / "make_shards.py"
+    writer.write_text("import sys\nprint('error: no videos to pack', file=sys.stderr)\nsys.exit(2)\n")
+    monkeypatch.setattr(bl, "MAKE_SHARDS", str(writer))
+    monkeypatch.setattr(bl, "missing_part", lambda *a: None)  # webdataset may be absent: the writer is what fails
+    line = _one_error_line(capsys, "--source", "shards")
+    assert line.startswith("error: --source shards:") and "failed (exit 2): error: no videos to pack" in line
+
+
 def test_bad_data_folder_and_worker_counts_are_input_errors(tmp_path, capsys):
     line = _one_error_line(capsys, "--data", str(tmp_path))
     assert "--data" in line and "no train.csv" in line

@@ -107,7 +107,11 @@ def loader_main(args) -> int:
             data = args.data or bl.make_benchmark_data(os.path.join(tmp, "data"), size=args.size,
                                                        rows=args.batch * (max(workers) + 2) + args.clips * args.repeats)
             if args.source == "shards":
-                data = bl.pack_shards(data, os.path.join(tmp, "shards"))
+                try:
+                    data = bl.pack_shards(data, os.path.join(tmp, "shards"))
+                except bl.ShardPackingError as e:
+                    print(f"error: --source shards: {e}", file=sys.stderr)
+                    return 2
             rows = [bl.bench_loader_row(bl.loader_cfg(cfg, data, args.backend, args.source, w, args.batch),
                                         args.backend, args.source, w, args.clips, args.repeats) for w in workers]
         rows.append(bl.cores_row(rows))

@@ -88,13 +88,17 @@ def make_benchmark_data(out_dir: str, size: int = 256, seconds: float = 3.0, vid
     return out_dir
 
 
+class ShardPackingError(RuntimeError):
+    """tools/make_shards.py failed on the benchmark's data; the message ends with its last line."""
+
+
 def pack_shards(data_dir: str, out_dir: str) -> str:
-    """`tools/make_shards.py --data data_dir --out out_dir` in a subprocess; RuntimeError with its last line."""
+    """`tools/make_shards.py --data data_dir --out out_dir` in a subprocess; ShardPackingError with its last line."""
     done = subprocess.run([sys.executable, MAKE_SHARDS, "--data", data_dir, "--out", out_dir],
                           capture_output=True, text=True)
     if done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()
-        raise RuntimeError(f"{MAKE_SHARDS} failed (exit {done.returncode}): {said[-1] if said else ''}")
+        raise ShardPackingError(f"{MAKE_SHARDS} failed (exit {done.returncode}): {said[-1] if said else ''}")
     return out_dir
 
 
