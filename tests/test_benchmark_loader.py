@@ -17,8 +17,8 @@ from slowfast.utils.meters import TrainMeter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "configs/Synthetic/SLOWFAST_TINY.yaml")
-# 32 px synthetic videos, the tiny config's 16 x 2 clip, batches of 2.
-SMALL = ["--cfg", TINY, "--size", "32", "--batch", "2"]
+# 32 px synthetic disc videos, the tiny config's 16 x 2 clip, batches of 2.
+SMALL = ["--cfg", TINY, "--media", "discs", "--size", "32", "--batch", "2"]
 
 
 def _rows(text):
@@ -180,6 +180,19 @@ def test_a_failing_shard_writer_is_one_line_with_its_last_words(tmp_path, capsys
     monkeypatch.setattr(bl, "missing_part", lambda *a: None)  # webdataset may be absent: the writer is what fails
     line = _one_error_line(capsys, "--source", "shards")
     assert line.startswith("error: --source shards:") and "failed (exit 2): error: no videos to pack" in line
+
+
+def test_the_default_media_decode_like_kinetics_videos(tmp_path):
+    """--media kinetics-like: 340x256 H.264 benchmark videos, distinct per seed, listed in turn in train.csv."""
+    from slowfast.datasets.video_container import get_video_info
+
+    data = bl.make_benchmark_data(str(tmp_path / "d"), "kinetics-like", rows=6, seconds=1.0, videos=2)
+    lines = open(os.path.join(data, "train.csv")).read().splitlines()
+    assert [ln.split() for ln in lines] == [[f"videos/v{i % 2}.mp4", str(i % 4)] for i in range(6)]
+    info = get_video_info(os.path.join(data, "videos", "v0.mp4"))
+    assert (info.width, info.height) == (340, 256)
+    assert open(os.path.join(data, "videos", "v0.mp4"), "rb").read() != open(os.path.join(data, "videos", "v1.mp4"), "rb").read()
+    assert os.path.isfile(os.path.join(data, "val.csv")) and os.path.isfile(os.path.join(data, "test.csv"))
 
 
 def test_bad_data_folder_and_worker_counts_are_input_errors(tmp_path, capsys):

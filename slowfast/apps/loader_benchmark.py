@@ -2,14 +2,15 @@
 training input-bound? (slowfast/reports/benchmark_loader.py measures; this is the command line.)
 
     python tools/benchmark.py --what loader --backend pyav|torchcodec --source files|shards
-        [--workers 0,1,2] [--data DIR] [--cfg CFG] [--clips N] [--repeats R] [--batch B] [--size PX] [--json]
-        [KEY VALUE ...]
+        [--workers 0,1,2] [--data DIR] [--cfg CFG] [--clips N] [--repeats R] [--batch B]
+        [--media kinetics-like|discs] [--size PX] [--json] [KEY VALUE ...]
     python tools/benchmark.py --what data-wait RUN_DIR [RUN_DIR ...] [--json]
 
 The loader mode builds the real training loader of CFG (default: configs/Kinetics/K400/SLOWFAST_8x8_R50.yaml,
 i.e. its 32 frames x 2, jitter 256-320, crop 224 training clip) over --data (a prepared Kinetics-format
-folder), or by default over 16 synthetic H.264 videos of --size^2 pixels and 3 s generated into a temporary
-folder; --source shards first packs that folder with tools/make_shards.py. It prints clips/s and clips/s
+folder), or by default over 4 videos of 4 s generated into a temporary folder (--media kinetics-like:
+340x256 H.264 that decodes like a Kinetics video; discs: the synthetic set's moving discs of --size^2
+pixels); --source shards first packs that folder with tools/make_shards.py. It prints clips/s and clips/s
 per core (cores = max(1, workers)) per worker count, then the loader cores an 8-GPU node needs for
 SlowFast 8x8 R50 at 100 clips/s per GPU (GETTING_STARTED.md, Speed). --json: one JSON object per line.
 A backend or source this checkout lacks is one line naming it, exit status 2.
@@ -26,7 +27,7 @@ from slowfast.apps.cli import parse_with_overrides, run_with_config
 from slowfast.reports import benchmark_loader as bl
 from slowfast.visualization.training_log import TrainingLogError, read_training_log
 
-LOADER_FLAGS = ("--backend", "--source", "--data", "--clips", "--repeats", "--size")
+LOADER_FLAGS = ("--backend", "--source", "--data", "--clips", "--repeats", "--media", "--size")
 
 
 def wants_loader_benchmark(argv: list[str]) -> bool:
@@ -60,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=worker_counts, default=[0, 1, 2],
                         help="worker counts, comma-separated (default 0,1,2)")
     parser.add_argument("--data", default=None, help="a prepared Kinetics-format folder (default: synthetic videos)")
-    parser.add_argument("--size", type=int, default=256, help="synthetic videos' width and height (default 256)")
+    parser.add_argument("--media", choices=bl.MEDIA, default="kinetics-like",
+                        help="without --data: 340x256 videos that decode like Kinetics ones (default), or the "
+                        "synthetic set's moving discs")
+    parser.add_argument("--size", type=int, default=128, help="--media discs: width and height (default 128)")
     parser.add_argument("--clips", type=int, default=32, help="clips per timed stretch (default 32)")
     parser.add_argument("--repeats", type=int, default=3, help="timed stretches; the median is reported (default 3)")
     parser.add_argument("--batch", type=int, default=8, help="TRAIN.BATCH_SIZE of the loader (default 8)")
@@ -104,8 +108,8 @@ def loader_main(args) -> int:
         if args.data and not os.path.isfile(os.path.join(args.data, "train.csv")):
             raise FileNotFoundError(f"--data {args.data}: no train.csv in it (a prepared Kinetics-format folder)")
         with tempfile.TemporaryDirectory(prefix="loader_bench_") as tmp:
-            data = args.data or bl.make_benchmark_data(os.path.join(tmp, "data"), size=args.size,
-                                                       rows=args.batch * (max(workers) + 2) + args.clips * args.repeats)
+            listed = args.batch * (max(workers) + 2) + args.clips * args.repeats  # no epoch ends while timing
+            data = args.data or bl.make_benchmark_data(os.path.join(tmp, "data"), args.media, listed, args.size)
             if args.source == "shards":
                 try:
                     data = bl.pack_shards(data, os.path.join(tmp, "shards"))

@@ -71,20 +71,42 @@ def missing_part(backend: str, source: str, cfg) -> str | None:
     return None
 
 
-def make_benchmark_data(out_dir: str, size: int = 256, seconds: float = 3.0, videos: int = 16,
-                        rows: int = 64, fps: int = 30) -> str:
-    """A Kinetics-format set in `out_dir`: `videos` synthetic H.264 videos of `size`^2 pixels and `seconds`
-    each, listed `rows` times in train.csv (the page cache holds them, as it would a hot shard)."""
-    from slowfast.datasets.synthetic import make_kinetics_synthetic
+MEDIA = ("kinetics-like", "discs")
 
-    make_kinetics_synthetic(out_dir, num_classes=4, num_train=videos, num_val=1, num_test=1, size=size,
-                            num_frames=max(1, int(round(seconds * fps))), fps=fps, seed=0,
-                            num_workers=1 if size <= 64 else None)  # tiny videos: no process pool start-up
-    train = os.path.join(out_dir, "train.csv")
-    with open(train, encoding="utf-8") as f:
-        lines = f.readlines()
-    with open(train, "w", encoding="utf-8") as f:
-        f.writelines(lines[i % len(lines)] for i in range(max(rows, len(lines))))
+
+def _list_rows(out_dir: str, split: str, names: list[str], rows: int) -> None:
+    """`out_dir/<split>.csv` listing `names` in turn `rows` times (labels 0-3 in turn)."""
+    with open(os.path.join(out_dir, f"{split}.csv"), "w", encoding="utf-8") as f:
+        f.writelines(f"{names[i % len(names)]} {i % 4}\n" for i in range(max(rows, len(names))))
+
+
+def make_benchmark_data(out_dir: str, media: str = "kinetics-like", rows: int = 64, size: int = 128,
+                        seconds: float = 4.0, videos: int = 4) -> str:
+    """A Kinetics-format set in `out_dir` whose train.csv lists `videos` videos in turn, `rows` lines (the page
+    cache holds them, as it would a hot shard); val.csv / test.csv list the first. "kinetics-like": the
+    340x256 H.264 benchmark video of slowfast.reports.benchmark_media (decodes like a Kinetics video), one
+    per seed; "discs": the synthetic Kinetics set's moving-disc videos of `size`^2 pixels (they compress
+    far better than real video, so decode faster)."""
+    from slowfast.reports.benchmark_media import make_benchmark_video
+
+    os.makedirs(os.path.join(out_dir, "videos"), exist_ok=True)
+    if media == "discs":
+        from slowfast.datasets.synthetic import make_kinetics_synthetic
+
+        make_kinetics_synthetic(out_dir, num_classes=4, num_train=videos, num_val=1, num_test=1, size=size,
+                                num_frames=int(round(seconds * 30)), fps=30, seed=0,
+                                num_workers=1 if size <= 64 else None)  # tiny videos: no process pool start-up
+        with open(os.path.join(out_dir, "train.csv"), encoding="utf-8") as f:
+            names = [line.split()[0] for line in f if line.strip()]
+    elif media == "kinetics-like":
+        names = [f"videos/v{i}.mp4" for i in range(videos)]
+        for i, name in enumerate(names):
+            make_benchmark_video(os.path.join(out_dir, name), seconds=seconds, seed=i)
+    else:
+        raise ValueError(f"media {media!r}: choose one of {MEDIA}")
+    _list_rows(out_dir, "train", names, rows)
+    for split in ("val", "test"):
+        _list_rows(out_dir, split, names[:1], 1)
     return out_dir
 
 
