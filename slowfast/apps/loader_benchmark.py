@@ -8,7 +8,7 @@ training input-bound? (slowfast/reports/benchmark_loader.py measures; this is th
 
 The loader mode builds the real training loader of CFG (default: configs/Kinetics/K400/SLOWFAST_8x8_R50.yaml,
 i.e. its 32 frames x 2, jitter 256-320, crop 224 training clip) over --data (a prepared Kinetics-format
-folder), or by default over 4 videos of 4 s generated into a temporary folder (--media kinetics-like:
+folder), or by default over 4 videos of 10 s generated into a temporary folder (--media kinetics-like:
 340x256 H.264 that decodes like a Kinetics video; discs: the synthetic set's moving discs of --size^2
 pixels); --source shards first packs that folder with tools/make_shards.py. It prints clips/s and clips/s
 per core (cores = max(1, workers)) per worker count, then the loader cores an 8-GPU node needs for
@@ -109,7 +109,8 @@ def loader_main(args) -> int:
             raise FileNotFoundError(f"--data {args.data}: no train.csv in it (a prepared Kinetics-format folder)")
         with tempfile.TemporaryDirectory(prefix="loader_bench_") as tmp:
             listed = args.batch * (max(workers) + 2) + args.clips * args.repeats  # no epoch ends while timing
-            data = args.data or bl.make_benchmark_data(os.path.join(tmp, "data"), args.media, listed, args.size)
+            data = args.data or bl.make_benchmark_data(os.path.join(tmp, "data"), args.media, listed, args.size,
+                                                       seconds=10.0 if args.media == "kinetics-like" else 4.0)
             if args.source == "shards":
                 try:
                     data = bl.pack_shards(data, os.path.join(tmp, "shards"))

@@ -81,11 +81,12 @@ def _list_rows(out_dir: str, split: str, names: list[str], rows: int) -> None:
 
 
 def make_benchmark_data(out_dir: str, media: str = "kinetics-like", rows: int = 64, size: int = 128,
-                        seconds: float = 4.0, videos: int = 4) -> str:
+                        seconds: float = 10.0, videos: int = 4) -> str:
     """A Kinetics-format set in `out_dir` whose train.csv lists `videos` videos in turn, `rows` lines (the page
     cache holds them, as it would a hot shard); val.csv / test.csv list the first. "kinetics-like": the
     340x256 H.264 benchmark video of slowfast.reports.benchmark_media (decodes like a Kinetics video), one
-    per seed; "discs": the synthetic Kinetics set's moving-disc videos of `size`^2 pixels (they compress
+    per seed, 10 s like a Kinetics clip (a random window then decodes from the key frame before it, as in
+    Kinetics); "discs": the synthetic Kinetics set's moving-disc videos of `size`^2 pixels (they compress
     far better than real video, so decode faster)."""
     from slowfast.reports.benchmark_media import make_benchmark_video
 
