@@ -10,9 +10,10 @@ The loader mode builds the real training loader of CFG (default: configs/Kinetic
 i.e. its 32 frames x 2, jitter 256-320, crop 224 training clip) over --data (a prepared Kinetics-format
 folder), or by default over 4 videos of 10 s generated into a temporary folder (--media kinetics-like:
 340x256 H.264 that decodes like a Kinetics video; discs: the synthetic set's moving discs of --size^2
-pixels); --source shards first packs that folder with tools/make_shards.py. It prints clips/s and clips/s
-per core (cores = max(1, workers)) per worker count, then the loader cores an 8-GPU node needs for
-SlowFast 8x8 R50 at 100 clips/s per GPU (GETTING_STARTED.md, Speed). --json: one JSON object per line.
+pixels, 4 s); --source shards first packs that folder with tools/make_shards.py. It prints clips/s, clips/s
+per core (cores = max(1, workers)) and clips per CPU second (the CPU time of the process and its workers:
+not slowed by other processes on the machine) per worker count, then the loader cores an 8-GPU node needs
+for SlowFast 8x8 R50 at 100 clips/s per GPU (GETTING_STARTED.md, Speed, "Is training input-bound?"). --json: one JSON object per line.
 A backend or source this checkout lacks is one line naming it, exit status 2.
 """
 from __future__ import annotations
