@@ -89,6 +89,16 @@ def test_cores_per_node_derivation_reproduces_the_speed_sections_55_cores():
         bl.loader_cores_per_node(0.0)
 
 
+def test_the_assumed_150_gflop_step_is_three_forwards_of_8x8_r50_at_224():
+    """fvcore's forward count of SlowFast 8x8 R50 at 256^2 (docs/flops_cache.json), scaled to 224^2 by area
+    (every layer's cost is proportional to it but the tiny classifier), times 3 for the backward pass."""
+    cache = json.load(open(os.path.join(ROOT, "docs", "flops_cache.json")))
+    fwd_256 = [e["gflops"] for e in cache.values()
+               if e["config"] == "configs/Kinetics/K400/SLOWFAST_8x8_R50.yaml" and e["size"] == 256]
+    assert fwd_256, "docs/flops_cache.json lost SlowFast 8x8 R50 at 256"
+    assert 3 * fwd_256[0] * (224 / 256) ** 2 == pytest.approx(bl.STEP_GFLOP_8X8_R50, rel=0.03)
+
+
 def test_epoch_stats_carry_the_summed_data_wait_over_the_summed_iteration_time():
     meter = TrainMeter(epoch_iters=2, max_epoch=1)
     for seconds, waited in ((1.0, 0.3), (3.0, 2.7)):  # 10 % and 90 % waits; summed: 3.0 / 4.0 s
