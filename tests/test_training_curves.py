@@ -116,6 +116,7 @@ def test_train_stats_split_each_iteration_into_data_wait_and_compute(tiny_run):
     assert len(progress) == 4 and all(int(p) > 0 for p in progress)  # the progress lines show the data wait
     for stats in log.train.values():  # epoch means: data wait + compute = the iteration
         assert stats["dt_data"] + stats["dt_net"] == pytest.approx(stats["dt"], rel=1e-4), stats
+        assert stats["data_wait_frac"] == pytest.approx(stats["dt_data"] / stats["dt"], rel=1e-4), stats
 
 
 def test_training_draws_its_curves_into_output_dir_plots_at_each_evaluation(tiny_run):

@@ -12,6 +12,7 @@ import torch
 from slowfast.apps.cli import config_parser, parse_with_overrides, run_with_config
 from slowfast.apps.demo import run_demo
 from slowfast.apps.features import extract_video_features
+from slowfast.apps.loader_benchmark import loader_benchmark_main, wants_loader_benchmark
 from slowfast.datasets.prepare import prepare_data
 from slowfast.models import build_model
 from slowfast.reports.benchmark import FLOPS_CACHE, MODEL_PARTS, WHATS, run_benchmark, summary_lines
@@ -96,10 +97,15 @@ the ONNX export in onnxruntime / OpenVINO when installed (--json: one line per r
 runtime, clips_s, max_abs_diff; then one line of all numbers). Rates are
 clips/s with ratios to the unoptimised path (plain eval model, contiguous training weights); GFLOP/s
 from the fvcore FLOPs cached in docs/flops_cache.json. Nothing is asserted: these are measurements.
+Is training input-bound? `--what loader --backend pyav|torchcodec --source files|shards [--workers 0,1,2]`
+and `--what data-wait RUN_DIR` (slowfast/apps/loader_benchmark.py: `--what loader --help`).
 """
 
 
 def benchmark_main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if wants_loader_benchmark(argv):  # --what loader --backend/--source ..., --what data-wait RUN_DIR
+        return loader_benchmark_main(argv)
     parser = config_parser(BENCHMARK_DOC)
     parser.add_argument("--what", choices=list(WHATS) + ["all"], default="all")
     parser.add_argument("--iters", type=int, default=5, help="timed iterations (batches, or clips for one process)")

@@ -1,12 +1,13 @@
 """The one-screen summary `tools/run_net.py` prints when a run ends: where its outputs are (checkpoints,
-results.json, per-video scores or detections, log.txt, TensorBoard), the headline metric of the test, and the
-time taken."""
+results.json, per-video scores or detections, log.txt, TensorBoard), the headline metric of the test, the
+fraction of training time spent waiting for data, and the time taken."""
 from __future__ import annotations
 
 import json
 import os
 
 from slowfast.checkpoint import checkpoint_dir, list_checkpoints
+from slowfast.reports.benchmark_loader import data_wait_line, logged_data_wait
 from slowfast.utils.progress import format_seconds
 
 
@@ -44,6 +45,8 @@ def run_summary(cfg, seconds: float) -> str:
             if results.get(key):
                 lines.append(f"  {what} {os.path.abspath(results[key])}")
     lines.append(f"  log:          {os.path.join(out, 'log.txt')} (json_stats lines for tools)")
+    if cfg.TRAIN.ENABLE and (wait := logged_data_wait(out)):
+        lines.append(f"  data:         {data_wait_line(wait)}")
     runs = cfg.TENSORBOARD.LOG_DIR or os.path.join(out, "runs")
     if os.path.isdir(runs):
         lines.append(f"  TensorBoard:  tensorboard --logdir {runs}")

@@ -2,7 +2,8 @@
 
 Timing per iteration, in PySlowFast's names: `dt` (the whole iteration), `dt_data` (waiting for the loader's
 batch) and `dt_net` (the step after it arrived), in seconds; medians over the window in iteration stats,
-the epoch's means in epoch stats. `dt_data / dt` above about 0.3 says the run is input-bound."""
+the epoch's means in epoch stats, which also carry `data_wait_frac` (the epoch's summed data waits over its
+summed iteration times). `dt_data / dt` above about 0.3 says the run is input-bound."""
 from __future__ import annotations
 
 import datetime
@@ -126,6 +127,8 @@ class TrainMeter:
             stats.update(top1_err=self.top1.global_avg(), top5_err=self.top5.global_avg())
         if self.grad_norm.count:
             stats["grad_norm"] = self.grad_norm.global_avg()
+        if self.data_time.count and self.iter_time.total > 0:  # the epoch's time spent waiting for batches
+            stats["data_wait_frac"] = self.data_time.total / self.iter_time.total
         return stats
 
 
