@@ -14,6 +14,7 @@ from slowfast.deploy.precision import (GuardedConv3d, GuardedConv3dAs2d, conv3d_
 from slowfast.engine import acceleration as accel
 from slowfast.models import build_model
 
+BATCH = 4
 TINY = "configs/Synthetic/SLOWFAST_TINY.yaml"
 CPU = torch.device("cpu")
 
@@ -99,9 +100,9 @@ def test_bf16_preparation_keeps_state_dict_keys_and_values_and_the_score_layer_r
     assert seen == [torch.bfloat16, torch.float32]  # plain autocast rounds the scores to bf16; no longer
 
 
-def fit(mixed, steps=30, guard=True):
+def fit(mixed, steps=6, guard=True):
     """Fit the tiny quick-start model (8 frames: the slow pathway's clip of 2 is shorter than its 3x1x1
-    kernels) to 8 fixed clips through the training loop's parts; the losses of each step."""
+    kernels) to BATCH fixed random clips through the training loop's parts; the losses of each step."""
     from slowfast.engine.optim_step import OptimizerStep
     from slowfast.engine.tasks import compute_loss
     from slowfast.solver import build_optimizer
@@ -115,7 +116,7 @@ def fit(mixed, steps=30, guard=True):
     optimizer = build_optimizer(cfg, model)
     stepper = OptimizerStep(cfg, optimizer, accel.grad_scaler(cfg, CPU), steps)
     g = torch.Generator().manual_seed(1)
-    fast, labels = torch.randn(8, 3, 8, 32, 32, generator=g), torch.arange(8) % 4
+    fast, labels = torch.randn(BATCH, 3, 8, 32, 32, generator=g), torch.arange(BATCH) % 4
     losses = []
     for it in range(steps):
         with accel.autocast(cfg, CPU):
@@ -131,14 +132,9 @@ def test_emulated_bf16_training_fits_as_float32_does(monkeypatch):
     fp32, bf16 = fit(False), fit(True)
     assert accel.amp_dtype(load_config(TINY, ["TRAIN.MIXED_PRECISION", "True"]), CPU) == torch.bfloat16
     assert bf16 != fp32  # really a different precision
-    assert fp32[-1] < 0.3 * fp32[0]  # the 8 clips are being fitted
-    assert abs(bf16[-1] - fp32[-1]) < 0.1 * fp32[0]  # and bf16 fits them as far, within 10 % of the start loss
-    # Without the guard the same run meets oneDNN's bug on this kind of CPU: NaN weight gradients, refused
-    # by the optimizer step before they reach the weights (where the bug is absent the run is simply finite).
-    try:
-        fit(True, steps=3, guard=False)
-    except FloatingPointError as e:
-        assert "gradients are not finite" in str(e) and "the weights were not updated" in str(e)
+    assert fp32[-1] < 0.05 * fp32[0]  # the clips are fitted (measured: 1.23 -> 0.002 in 6 steps)
+    # bf16 follows float32's loss curve within 5 % of the starting loss at every step (measured: 2 %).
+    assert max(abs(a - b) for a, b in zip(bf16, fp32)) < 0.05 * fp32[0]
 
 
 def test_bf16_training_run_of_a_tiny_quick_start_ends_with_finite_weights_and_bn_statistics(tmp_path, monkeypatch):
@@ -179,3 +175,22 @@ def test_emulated_bf16_switch_takes_1_or_0_and_names_itself_otherwise(monkeypatc
         accel.amp_dtype(cfg, CPU)
     line = user_error_line(e.value)
     assert "SLOWFAST_EMULATED_BF16 is 'yes'" in line and "\n" not in line
+
+
+def test_non_finite_gradients_are_refused_before_they_reach_the_weights():
+    from slowfast.engine.optim_step import OptimizerStep
+
+    cfg = load_config(TINY, [])
+    w = torch.nn.Parameter(torch.ones(3))
+    optimizer = torch.optim.SGD([w], lr=0.1)
+    stepper = OptimizerStep(cfg, optimizer, torch.amp.GradScaler("cpu", enabled=False), 4)
+    with pytest.raises(FloatingPointError, match=r"gradients are not finite \(1 of 1 parameter tensors\) at "
+                                                 "iteration 1 of the epoch; the weights were not updated"):
+        stepper.backward((w * torch.tensor([1.0, float("nan"), 1.0])).sum(), 0)
+    assert torch.equal(w.detach(), torch.ones(3))
+    # Under fp16 loss scaling an overflow is skipped by the GradScaler: no step, no grad_norm (not inf).
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**16)
+    stepper = OptimizerStep(cfg, optimizer, scaler, 4)
+    assert stepper.backward((w * torch.tensor([1.0, float("inf"), 1.0])).sum(), 0) is None
+    assert torch.equal(w.detach(), torch.ones(3)) and scaler.get_scale() == 2.0**15
+    assert stepper.backward(w.sum(), 1) == pytest.approx(3 ** 0.5)
