@@ -106,7 +106,7 @@ def test_bf16_mixed_precision_training_step_on_a_bf16_cpu_gives_the_fp32_loss_an
     from slowfast.engine.tasks import compute_loss
     from slowfast.models import build_model
 
-    monkeypatch.setattr(accel, "cpu_has_bf16_units", lambda: True)  # autocast runs (emulated) on any CPU
+    monkeypatch.setattr(precision, "cpu_has_bf16_units", lambda: True)  # autocast runs (emulated) on any CPU
     fast = torch.randn(2, 3, 8, 32, 32, generator=torch.Generator().manual_seed(0))
     out = {}
     for mixed in ("False", "True"):

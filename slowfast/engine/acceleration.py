@@ -16,7 +16,7 @@ import sys
 import torch
 import torch.nn as nn
 
-from slowfast.deploy.precision import cpu_has_bf16_units, resolve_precision
+from slowfast.deploy.precision import device_supports, prepare_for_bf16_training, resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -24,17 +24,32 @@ logger = logging.getLogger(__name__)
 def amp_dtype(cfg, device: torch.device) -> torch.dtype | None:
     """Autocast dtype for TRAIN.MIXED_PRECISION: on CUDA bfloat16 where the GPU supports it (no loss
     scaling needed), else float16 (with a GradScaler); on a CPU with bfloat16 units (AVX512-BF16 / AMX)
-    bfloat16. None = full precision (also on other CPUs, where bfloat16 would be emulated: slower)."""
+    bfloat16. None = full precision (also on other CPUs, where bfloat16 would be emulated: slower; unless
+    SLOWFAST_EMULATED_BF16=1, see slowfast.deploy.precision)."""
     if not cfg.TRAIN.MIXED_PRECISION or device.type not in ("cuda", "cpu"):
         return None
     if device.type == "cpu":
-        return torch.bfloat16 if cpu_has_bf16_units() else None
+        return torch.bfloat16 if device_supports(torch.bfloat16, device) else None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def grad_scaler(cfg, device: torch.device) -> torch.amp.GradScaler:
     """A GradScaler that is enabled only for float16 autocast (bfloat16 has float32's range)."""
     return torch.amp.GradScaler("cuda", enabled=amp_dtype(cfg, device) == torch.float16)
+
+
+def prepare_for_mixed_precision(cfg, model: nn.Module, device: torch.device) -> list[str]:
+    """Under bf16 TRAIN.MIXED_PRECISION, make `model` (in place, state-dict keys kept) keep its score layers
+    in float32 and, on CPU, run in float32 the 3-D convolutions whose bf16 weight gradient oneDNN gets wrong
+    (slowfast.deploy.precision.prepare_for_bf16_training). Returns the log lines saying so."""
+    if amp_dtype(cfg, device) != torch.bfloat16:
+        return []
+    counts = prepare_for_bf16_training(model, device)
+    note = f"TRAIN.MIXED_PRECISION: bf16 autocast, {counts['score_layers']} score layer(s) in float32"
+    if device.type == "cpu":
+        note += (f"; {counts['guarded_convolutions']} 3-D convolutions run in float32 when the clip is shorter than "
+                 "their temporal kernel (oneDNN's bf16 weight gradient is wrong there)")
+    return [note]
 
 
 def autocast(cfg, device: torch.device):

@@ -13,9 +13,13 @@ is the lr of the effective batch k x TRAIN.BATCH_SIZE.
 Clipping happens after the gradients are unscaled (GradScaler.unscale_, fp16 mixed precision) and
 before the step: first each element to [-CLIP_GRAD_VAL, CLIP_GRAD_VAL], then the total L2 norm to
 CLIP_GRAD_L2NORM (None or 0: off). `grad_norm` is the total L2 norm of the unscaled gradients before
-any clipping (inf or nan when fp16 loss scaling overflowed; the GradScaler then skips that step).
+any clipping. Non-finite gradients: under fp16 loss scaling an overflow, which the GradScaler skips (no
+step, so no `grad_norm` for the stats: None); otherwise (float32, bf16) a FloatingPointError before the
+step, so that the weights stay finite and the message says where it happened.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -54,10 +58,15 @@ class OptimizerStep:
         self.scaler.unscale_(self.optimizer)
         params = self._params()
         norm = torch.nn.utils.get_total_norm([p.grad for p in params]) if params else torch.zeros(())
+        if not math.isfinite(float(norm)) and not self.scaler.is_enabled():
+            bad = sum(not bool(p.grad.isfinite().all()) for p in params)
+            raise FloatingPointError(f"gradients are not finite ({bad} of {len(params)} parameter tensors) at iteration "
+                                     f"{it + 1} of the epoch; the weights were not updated (under TRAIN.MIXED_PRECISION "
+                                     "see GETTING_STARTED.md, Precision; else lowering SOLVER.BASE_LR usually helps)")
         if self.clip_val > 0:
             torch.nn.utils.clip_grad_value_(params, self.clip_val)
         if self.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(params, self.clip_norm)
-        self.scaler.step(self.optimizer)
+        self.scaler.step(self.optimizer)  # skipped by an enabled GradScaler when the norm is not finite
         self.scaler.update()
-        return float(norm)
+        return float(norm) if math.isfinite(float(norm)) else None

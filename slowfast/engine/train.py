@@ -177,6 +177,8 @@ def train(cfg) -> None:
     for note in prepare_for_training(cfg, model):  # MODEL.FROZEN_STAGES, DETACH_FINAL_FC, ACT_CHECKPOINT
         logger.info(note)
     accel.configure_backends(device)  # cudnn.benchmark on CUDA
+    for note in accel.prepare_for_mixed_precision(cfg, model, device):  # bf16: fp32 score layers, CPU conv guard
+        logger.info(note)
     if du.is_master() and cfg.LOG_MODEL_INFO:
         from slowfast.models.inputs import dummy_inputs
         from slowfast.utils.complexity import model_summary
