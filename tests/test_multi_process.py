@@ -20,20 +20,11 @@ import pytest
 import torch
 
 from slowfast import checkpoint as cu
-from slowfast.datasets.synthetic import make_kinetics_synthetic
 from slowfast.engine.launch import free_port
-from test_kinetics_pipeline import TINY, run_net, tiny_opts
+from test_kinetics_pipeline import TINY, data_dir, run_net, tiny_opts  # noqa: F401  (data_dir: a fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPTS = ["TEST.ENABLE", "False", "TRAIN.EVAL_PERIOD", "0", "BN.FREEZE", "True", "MODEL.DROPOUT_RATE", "0.0"]
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("kinetics") / "data")
-    make_kinetics_synthetic(d, num_classes=4, num_train=16, num_val=4, num_test=4, size=32, num_frames=40, seed=0,
-                            num_workers=1)
-    return d
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +60,18 @@ def test_num_processes_2_trains_the_quick_start_like_one_process_with_the_same_t
     assert "4 iterations per epoch, 2 process(es)" in open(tmp_path / "two" / "log.txt").read()
 
 
-def test_torchrun_with_2_processes_trains_the_quick_start_like_one_process(data_dir, one_process, tmp_path):
-    out = tmp_path / "torchrun"
+def torchrun_2(data, out):
+    """`torchrun --nproc_per_node 2 tools/run_net.py ...` over `data` into `out` (must exit 0)."""
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(free_port()), "tools/run_net.py", "--cfg", TINY, *tiny_opts(data_dir, out, *OPTS)]
+           "--master_port", str(free_port()), "tools/run_net.py", "--cfg", TINY, *tiny_opts(data, out, *OPTS)]
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")}
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env={**env, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def test_torchrun_with_2_processes_trains_the_quick_start_like_one_process(data_dir, one_process, tmp_path):
+    out = torchrun_2(data_dir, tmp_path / "torchrun")
     assert "4 iterations per epoch, 2 process(es)" in open(out / "log.txt").read()
     assert_same_training(one_process, out)
 
@@ -90,11 +86,6 @@ def test_torchrun_with_2_processes_trains_from_shards_and_sees_every_video_once(
     shards = str(tmp_path / "shards")
     make_shards(data_dir, shards, shard_size=30_000)
     run_net(tiny_opts(shards, tmp_path / "one", *OPTS))
-    out = tmp_path / "torchrun"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(free_port()), "tools/run_net.py", "--cfg", TINY, *tiny_opts(shards, out, *OPTS)]
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")}
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env={**env, "OMP_NUM_THREADS": "1"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    out = torchrun_2(shards, tmp_path / "torchrun")
     assert clips_per_rank(tmp_path / "one") == [16] and clips_per_rank(out) == [8, 8]
     assert "4 iterations per epoch, 2 process(es)" in open(out / "log.txt").read()

@@ -11,17 +11,8 @@ import torch
 from slowfast import checkpoint as cu
 from slowfast.config import load_config
 from slowfast.datasets.build import build_loader, shuffle_loader
-from slowfast.datasets.synthetic import make_kinetics_synthetic
 from slowfast.utils import distributed as du
-from test_kinetics_pipeline import TINY, run_net, tiny_opts
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("kinetics") / "data")
-    make_kinetics_synthetic(d, num_classes=4, num_train=16, num_val=4, num_test=4, size=32, num_frames=40, seed=0,
-                            num_workers=1)
-    return d
+from test_kinetics_pipeline import TINY, data_dir, run_net, tiny_opts  # noqa: F401  (data_dir: a fixture)
 
 
 def epoch_items(cfg, epoch: int) -> dict:
