@@ -129,7 +129,10 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
 
 @torch.no_grad()
 def eval_epoch(task: Task, model, loader, epoch: int, tb: TensorboardWriter) -> dict:
-    """Single-view validation: top-1/top-5 error (classification) or AVA mAP (detection)."""
+    """Single-view validation: top-1/top-5 error (classification) or AVA mAP (detection). The dataset learns
+    the epoch (per-item seeds), so random val views (DATA.VAL_VIEW random) are drawn anew each epoch."""
+    if hasattr(loader.dataset, "set_epoch"):
+        loader.dataset.set_epoch(epoch)
     stats = {"_type": "val_epoch", "epoch": epoch + 1, **task.evaluate(model, loader)}
     log_json_stats(stats, logger)
     tb.add_scalars({k: v for k, v in stats.items() if k not in ("_type", "epoch")}, epoch + 1, "val/")
