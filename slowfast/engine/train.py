@@ -131,7 +131,7 @@ def train_epoch(cfg, task: Task, model, loader, optimizer, scaler, meter: TrainM
 def eval_epoch(task: Task, model, loader, epoch: int, tb: TensorboardWriter) -> dict:
     """Single-view validation: top-1/top-5 error (classification) or AVA mAP (detection). The dataset learns
     the epoch (per-item seeds), so random val views (DATA.VAL_VIEW random) are drawn anew each epoch."""
-    if hasattr(loader.dataset, "set_epoch"):
+    if hasattr(getattr(loader, "dataset", None), "set_epoch"):  # detection builds its own loader (None here)
         loader.dataset.set_epoch(epoch)
     stats = {"_type": "val_epoch", "epoch": epoch + 1, **task.evaluate(model, loader)}
     log_json_stats(stats, logger)
