@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Iterable, List
 
-from slowfast.checkpoint.store import list_checkpoints
+from slowfast.checkpoint.store import list_checkpoints, remove_files
 
 logger = logging.getLogger(__name__)
 
@@ -17,17 +17,8 @@ def prune_checkpoints(output_dir: str, keep: int, written: Iterable[str]) -> Lis
     if keep <= 0:
         return []
     mine = {os.path.abspath(p) for p in written}
-    older = list_checkpoints(output_dir)[:-keep]
-    removed = []
-    for path in older:
-        if os.path.abspath(path) not in mine:
-            continue
-        try:
-            os.remove(path)
-        except OSError as err:
-            logger.warning("TRAIN.CHECKPOINT_KEEP: cannot remove %s: %s", path, err)
-            continue
-        removed.append(path)
+    older = [path for path in list_checkpoints(output_dir)[:-keep] if os.path.abspath(path) in mine]
+    removed = remove_files(older, "TRAIN.CHECKPOINT_KEEP: cannot remove")
     if removed:
         logger.info("TRAIN.CHECKPOINT_KEEP %d: removed %s", keep, ", ".join(os.path.basename(p) for p in removed))
     return removed

@@ -69,20 +69,27 @@ def last_checkpoint(output_dir: str) -> str | None:
     return ckpts[-1] if ckpts else None
 
 
+def remove_files(paths: Iterable[str], failure: str) -> list[str]:
+    """Delete each of `paths`; one that cannot be deleted is logged as a warning ("<failure> PATH: error")
+    and kept. Returns the deleted paths."""
+    removed = []
+    for path in paths:
+        try:
+            os.remove(path)
+        except OSError as err:
+            logger.warning("%s %s: %s", failure, path, err)
+            continue
+        removed.append(path)
+    return removed
+
+
 def remove_stale_temp_files(output_dir: str) -> list[str]:
     """Delete the temporary files that an interrupted `atomic_write` left in OUTPUT_DIR/checkpoints
     (`.tmp_*`: never a finished checkpoint, which only exists after the rename). Returns their paths."""
     d = checkpoint_dir(output_dir)
-    removed = []
-    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-        path = os.path.join(d, name)
-        if name.startswith(TEMP_PREFIX) and os.path.isfile(path):
-            try:
-                os.remove(path)
-            except OSError as e:
-                logger.warning("cannot remove the stale temporary file %s: %s", path, e)
-                continue
-            removed.append(path)
+    stale = [os.path.join(d, name) for name in (sorted(os.listdir(d)) if os.path.isdir(d) else [])
+             if name.startswith(TEMP_PREFIX) and os.path.isfile(os.path.join(d, name))]
+    removed = remove_files(stale, "cannot remove the stale temporary file")
     if removed:
         logger.warning("removed %d temporary files of an interrupted checkpoint save: %s", len(removed),
                        ", ".join(removed))
