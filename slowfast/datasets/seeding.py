@@ -12,19 +12,26 @@ has not seen yet exactly as an uninterrupted run would.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import random
 from typing import Iterator
 
 import numpy as np
 import torch
 
+from slowfast.utils.seeds import derive_seed
+
 
 def item_seed(seed: int, epoch: int, index: int) -> int:
     """A 63-bit seed for item `index` of epoch `epoch` of a run seeded `seed` (a hash: neighbouring
     indices and epochs give unrelated streams)."""
-    digest = hashlib.blake2b(f"{int(seed)}:{int(epoch)}:{int(index)}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
+    return derive_seed(int(seed), int(epoch), int(index))
+
+
+def seed_generators(seed: int) -> None:
+    """Seed torch's CPU generator, numpy's and Python's `random` with `seed`."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
 
 
 @contextlib.contextmanager
@@ -32,9 +39,7 @@ def item_rng(seed: int) -> Iterator[None]:
     """Seed torch's CPU generator, numpy's and Python's `random` with `seed` for the body, and put their
     previous states back afterwards (the caller's own random stream is unaffected)."""
     torch_state, np_state, py_state = torch.get_rng_state(), np.random.get_state(), random.getstate()
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
-    random.seed(seed)
+    seed_generators(seed)
     try:
         yield
     finally:

@@ -26,16 +26,13 @@ logged: the order and (with per-item seeds, Kinetics-format datasets) the items 
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import random
-
-import numpy as np
-import torch
 
 from slowfast import checkpoint as cu
 from slowfast.datasets.resume_sampler import ResumableDistributedSampler
+from slowfast.datasets.seeding import seed_generators
 from slowfast.utils import distributed as du
+from slowfast.utils.seeds import derive_seed
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +50,7 @@ def data_layout(cfg, loader) -> dict:
 
 def reseed_main(cfg, epoch: int, next_iter: int) -> None:
     """Seed the main process's torch / numpy / random generators from (RNG_SEED, epoch, iteration, rank)."""
-    text = f"iteration:{cfg.RNG_SEED}:{epoch}:{next_iter}:{du.get_rank()}".encode()
-    seed = int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little") >> 1
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
-    random.seed(seed)
+    seed_generators(derive_seed("iteration", cfg.RNG_SEED, epoch, next_iter, du.get_rank()))
 
 
 def meter_state(meter) -> dict:

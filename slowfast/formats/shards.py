@@ -22,12 +22,13 @@ shard) and ``skipped`` (``[{"row", "path", "reason"}]``: videos that could not b
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
+
+from slowfast.utils.seeds import derive_seed
 
 FORMAT_NAME = "slowfast-shards"
 INDEX_VERSION = 1
@@ -130,21 +131,16 @@ def parse_index(data: bytes, where: str) -> ShardIndex:
     return index
 
 
-def _mix(*parts) -> int:
-    digest = hashlib.blake2b(":".join(str(p) for p in parts).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
-
-
 def shard_order(num_shards: int, seed: int, epoch: int) -> List[int]:
     """The shard permutation of epoch ``epoch`` (depends on (seed, epoch) only)."""
     order = list(range(num_shards))
-    random.Random(_mix("shards", seed, epoch)).shuffle(order)
+    random.Random(derive_seed("shards", seed, epoch)).shuffle(order)
     return order
 
 
 def stream_rng(seed: int, epoch: int, stream: int) -> random.Random:
     """The shuffle buffer's generator of stream ``stream`` in epoch ``epoch``."""
-    return random.Random(_mix("buffer", seed, epoch, stream))
+    return random.Random(derive_seed("buffer", seed, epoch, stream))
 
 
 def stream_bounds(total: int, streams: int, stream: int) -> Tuple[int, int]:
